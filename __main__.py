@@ -1,0 +1,5 @@
+import sys
+
+from dotmock.cli import main
+
+sys.exit(main())

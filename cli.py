@@ -1,0 +1,66 @@
+"""The `dotmock` command: one entry point, each subcommand implemented by the part that owns it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+USAGE = """usage: dotmock COMMAND [ARGS...]
+
+commands:
+  run [PATH...]          run every scenario under the paths (default scenarios/); same as dotmock-run
+  serve FILE             serve one scenario's (or a dotMock JSON file's) fixtures until Ctrl-C
+  check [PATH...]        parse and validate .mock files, print every error
+  fmt [--check] [PATH...]  rewrite .mock files in canonical layout
+  import FILE.json       turn dotMock JSON fixtures into .mock text on stdout
+  report merge FILE...   merge JSON reports of shards into one set of reports
+
+`dotmock COMMAND --help` shows a command's options.
+"""
+
+
+def _command(name: str) -> Callable[[list[str]], int] | None:
+    # Imported lazily so `dotmock check` does not pay for the server's imports.
+    if name == "run":
+        from dotmock.runner.cli import main as run
+        return run
+    if name == "serve":
+        from dotmock.server.cli import main as serve
+        return serve
+    if name in ("check", "fmt", "import"):
+        from dotmock.dsl import cli as dsl_cli
+        return {"check": dsl_cli.check_main, "fmt": dsl_cli.fmt_main, "import": dsl_cli.import_main}[name]
+    if name == "report":
+        from dotmock.runner.cli import report_main
+        return report_main
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    if args[0] == "--version":
+        from dotmock import __version__
+        print(f"dotmock {__version__}")
+        return 0
+    command = _command(args[0])
+    if command is None:
+        print(f"dotmock: unknown command {args[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
+        return 2
+    return command(args[1:])
+
+
+def run_main(argv: list[str] | None = None) -> int:
+    """`dotmock-run`: the same as `dotmock run`."""
+    from dotmock.runner.cli import main as run
+    return run(list(sys.argv[1:] if argv is None else argv))
+
+
+def console_main() -> None:
+    sys.exit(main())
+
+
+def console_run_main() -> None:
+    sys.exit(run_main())

@@ -1,0 +1,208 @@
+"""Choosing the fixture that answers a request: first match wins, in file order.
+
+Pure functions over the model; shared by the HTTP and WebSocket handlers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from dotmock.dsl.model import Fixture, HeaderRule, JsonRule, Match, TextRule
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRequest:
+    """What a fixture's match rules look at. `headers` have lower-cased names."""
+
+    protocol: Literal["http", "websocket"]
+    method: str | None
+    path: str
+    headers: dict[str, str]
+    body: Any
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """Why one fixture did not answer: `reasons` in words, `score` how many rules held (for "nearest")."""
+
+    fixture: str
+    reasons: tuple[str, ...]
+    score: int
+
+
+def call_key(protocol: str, path: str, body: Any) -> str:
+    """Identity of a logical call: requests with equal keys are attempts of the same call."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    digest = hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
+    return f"{protocol}:{path}:{digest}"
+
+
+def _content_text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts: [{"type": "text"|"input_text", "text": ...}]
+        texts = [p.get("text") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return "\n".join(texts) if texts else None
+    return None
+
+
+def last_user_text(body: Any) -> str | None:
+    """The text of the last user message: Chat Completions `messages`, or Responses `input` (a string or a
+    list of input items)."""
+    if not isinstance(body, dict):
+        return None
+    messages = body.get("messages")
+    if messages is None:
+        messages = body.get("input")
+        if isinstance(messages, str):
+            return messages
+    if not isinstance(messages, list):
+        return None
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role", "user") == "user":
+            text = _content_text(message.get("content"))
+            if text is not None:
+                return text
+    return None
+
+
+def json_field(body: Any, dotted: str) -> Any:
+    """The value at a dotted path (`messages.0.role`), or `MISSING`."""
+    node = body
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+def _text_rule_holds(rule: TextRule, text: str | None) -> bool:
+    if text is None:
+        return False
+    if rule.kind == "contains":
+        return rule.value in text
+    return re.search(rule.value, text) is not None
+
+
+def _header_rule_holds(rule: HeaderRule, headers: dict[str, str]) -> bool:
+    value = headers.get(rule.name.lower())
+    if value is None:
+        return False
+    if rule.kind == "present":
+        return True
+    if rule.kind == "==":
+        return value == rule.value
+    if rule.kind == "contains":
+        return (rule.value or "") in value
+    return re.search(rule.value or "", value) is not None
+
+
+def json_rule_holds(kind: str, expected: Any, value: Any) -> bool:
+    """Shared by match rules and the runner's request-field expectations."""
+    if kind == "present":
+        return value is not _MISSING
+    if kind == "absent":
+        return value is _MISSING
+    if value is _MISSING:
+        return kind == "!="
+    if kind == "==":
+        return value == expected and type(value) is type(expected) or (
+            isinstance(value, int | float) and isinstance(expected, int | float)
+            and not isinstance(value, bool) and not isinstance(expected, bool) and value == expected
+        )
+    if kind == "!=":
+        return not json_rule_holds("==", expected, value)
+    text = value if isinstance(value, str) else json.dumps(value)
+    if kind == "contains":
+        return str(expected) in text
+    return re.search(str(expected), text) is not None
+
+
+def _json_rule_holds(rule: JsonRule, body: Any) -> bool:
+    return json_rule_holds(rule.kind, rule.value, json_field(body, rule.path))
+
+
+def _endpoint_holds(match: Match, request: MatchRequest) -> bool:
+    if match.protocol != request.protocol:
+        return False
+    if match.protocol == "http" and match.method != (request.method or "").upper():
+        return False
+    return match.path is None or match.path == request.path
+
+
+def miss_reasons(match: Match, request: MatchRequest) -> tuple[list[str], int]:
+    """Every rule of `match` that `request` breaks, in words, and how many held."""
+    reasons: list[str] = []
+    held = 0
+    if not _endpoint_holds(match, request):
+        where = "websocket" if match.protocol == "websocket" else match.method
+        reasons.append(f"endpoint is {where} {match.path or '*'}")
+        return reasons, held
+    held += 1
+    model = request.body.get("model") if isinstance(request.body, dict) else None
+    if match.model is not None:
+        if model == match.model:
+            held += 1
+        else:
+            reasons.append(f"model {model!r} is not {match.model!r}")
+    text = last_user_text(request.body)
+    for text_rule in match.text:
+        if _text_rule_holds(text_rule, text):
+            held += 1
+        else:
+            verb = "does not contain" if text_rule.kind == "contains" else "does not match"
+            reasons.append(f"last user message {verb} {text_rule.value!r}")
+    for header_rule in match.headers:
+        if _header_rule_holds(header_rule, request.headers):
+            held += 1
+        else:
+            reasons.append(f"header {header_rule.name!r} {header_rule.kind} {header_rule.value or ''}".rstrip())
+    for json_rule in match.json:
+        if _json_rule_holds(json_rule, request.body):
+            held += 1
+        else:
+            shown = "" if json_rule.value is None else " " + json.dumps(json_rule.value)
+            reasons.append(f"json {json_rule.path!r} is not {json_rule.kind}{shown}")
+    if match.attempt is not None:
+        if match.attempt.contains(request.attempt):
+            held += 1
+        else:
+            reasons.append(f"attempt {request.attempt} is not {match.attempt}")
+    return reasons, held
+
+
+def matches(match: Match, request: MatchRequest) -> bool:
+    return not miss_reasons(match, request)[0]
+
+
+def select_fixture(fixtures: tuple[Fixture, ...], request: MatchRequest) -> Fixture | None:
+    """The first fixture, in file order, whose match holds for `request`."""
+    for fixture in fixtures:
+        if matches(fixture.match, request):
+            return fixture
+    return None
+
+
+def nearest_misses(fixtures: tuple[Fixture, ...], request: MatchRequest, limit: int = 3) -> list[Miss]:
+    """The fixtures that came closest to answering `request`, best first, with what differed."""
+    misses = []
+    for fixture in fixtures:
+        reasons, score = miss_reasons(fixture.match, request)
+        if reasons:
+            misses.append(Miss(fixture.name, tuple(reasons), score))
+    misses.sort(key=lambda m: (-m.score, len(m.reasons)))
+    return misses[:limit]
