@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -58,13 +59,16 @@ class DslError(Exception):
         line: int,
         column: int,
         *,
-        width: int = 1,
+        width: int = 0,
         expected: Iterable[str] = (),
         hint: str | None = None,
     ) -> DslError:
-        """Build an error at a position of `text`, picking out the source line itself."""
+        """Build an error at a position of `text`, picking out the source line itself. With no `width`
+        the caret spans the word (or string) that starts there."""
         lines = text.splitlines()
         source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+        if width <= 0:
+            width = _word_width(source_line, column)
         return cls(
             message, path=path, line=line, column=column, source_line=source_line,
             width=width, expected=expected, hint=hint,
@@ -108,6 +112,14 @@ class DslErrors(DslError):
 
     def render(self) -> str:
         return "\n\n".join(e.render() for e in self.errors)
+
+
+_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s{}\[\],:|]+')
+
+
+def _word_width(line: str, column: int) -> int:
+    m = _WORD.match(line, column - 1)
+    return len(m.group(0)) if m else 1
 
 
 def _one_of(words: tuple[str, ...]) -> str:

@@ -1,17 +1,194 @@
-"""Loading `.mock` (and dotMock JSON) files into the model. (Being written: parser lands shortly.)"""
+"""Loading `.mock` files (and dotMock JSON fixture files) into validated scenarios."""
 
 from __future__ import annotations
 
-from dotmock.dsl.model import ScenarioFile
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from dotmock.dsl import model as m
+from dotmock.dsl.build import Parts, build, param_table
+from dotmock.dsl.errors import DslError, DslErrors
+from dotmock.dsl.syntax import parse_tree
+from dotmock.dsl.validate import validate
+from lark import Tree
+
+_MAX_INCLUDE_DEPTH = 32
 
 
-def load_text(text: str, path: str = "<text>") -> ScenarioFile:
-    raise NotImplementedError("parser not written yet")
+class _Loader:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.texts: dict[str, str] = {}
+        self.trees: dict[str, Tree] = {}
+        self.errors: list[DslError] = []
+
+    def read(self, path: str) -> str:
+        if path not in self.texts:
+            with open(path, encoding="utf-8") as fh:
+                self.texts[path] = fh.read()
+        return self.texts[path]
+
+    def tree(self, path: str, text: str) -> Tree:
+        if path not in self.trees:
+            self.trees[path] = parse_tree(text, path)
+        return self.trees[path]
+
+    def fixtures_of(self, parts: Parts, path: str, params: dict[str, str], stack: tuple[str, ...]) -> list:
+        """The file's fixtures in first-match order, includes expanded in place."""
+        out: list[m.Fixture] = []
+        for item in parts.sequence:
+            if isinstance(item, m.Fixture):
+                out.append(item)
+                continue
+            target, where = item
+            out.extend(self.included(target, where, path, params, stack))
+        return out
+
+    def included(self, target: str, where: m.Location, path: str, params: dict[str, str],
+                 stack: tuple[str, ...]) -> list[m.Fixture]:
+        text = self.texts.get(path, "")
+        resolved = (Path(path).parent / target).resolve()
+        display = os.path.relpath(resolved)
+        if not resolved.is_relative_to(self.root):
+            self.errors.append(DslError.at(
+                f"include {target!r} points outside the scenario tree ({self.root})", text, path,
+                where.line, where.column, hint="keep shared files inside the scenarios folder"))
+            return []
+        if str(resolved) in stack:
+            chain = " -> ".join(os.path.relpath(p) for p in (*stack, str(resolved)))
+            self.errors.append(DslError.at(f"include cycle: {chain}", text, path, where.line, where.column))
+            return []
+        if len(stack) > _MAX_INCLUDE_DEPTH:
+            self.errors.append(DslError.at("includes nest too deep", text, path, where.line, where.column))
+            return []
+        try:
+            inc_text = self.read(display)
+        except OSError as err:
+            self.errors.append(DslError.at(f"cannot read included file {target!r}: {err.strerror}", text, path,
+                                           where.line, where.column))
+            return []
+        try:
+            tree = self.tree(display, inc_text)
+        except DslError as err:
+            self.errors.append(err)
+            return []
+        parts, errors = build(tree, inc_text, display, params)
+        self.errors.extend(errors)
+        for what, present in (("scenario", parts.name is not None), ("client", bool(parts.clients)),
+                              ("expect", parts.expect_blocks > 0), ("params", parts.has_params)):
+            if present:
+                self.errors.append(DslError.at(
+                    f"an included file shares fixtures only; {display} has a `{what}`", text, path,
+                    where.line, where.column))
+        return self.fixtures_of(parts, display, params, (*stack, str(resolved)))
+
+    def load(self, path: str, text: str) -> m.ScenarioFile:
+        self.texts[path] = text
+        tree = self.tree(path, text)
+        table, table_errors = param_table(tree, text, path)
+        self.errors.extend(table_errors)
+        rows = table.rows if table and table.rows else [{}]
+        cases: list[m.Scenario] = []
+        for row in rows:
+            parts, errors = build(tree, text, path, row)
+            self.errors.extend(errors)
+            fixtures = self.fixtures_of(parts, path, row, (str(Path(path).resolve()),))
+            name = parts.name or Path(path).stem
+            if row:
+                name += " [" + ", ".join(f"{k}={v}" for k, v in row.items()) + "]"
+            scenario = m.Scenario(
+                name=name, path=path, base_dir=str(Path(path).resolve().parent), description=parts.description,
+                tags=tuple(parts.tags), dialect=(parts.dialect or "openai"),  # type: ignore[arg-type]
+                client=parts.clients[0] if parts.clients else None, fixtures=tuple(fixtures),
+                expectations=tuple(parts.expectations), params=tuple(row.items()),
+                location=parts.name_loc,
+            )
+            self.errors.extend(validate(scenario, self.texts))
+            cases.append(scenario)
+        return m.ScenarioFile(path, tuple(cases))
+
+    def raise_if_errors(self) -> None:
+        unique: dict[tuple[str, int, int, str], DslError] = {}
+        for err in self.errors:
+            unique.setdefault((err.path, err.line, err.column, err.message), err)
+        if unique:
+            ordered = sorted(unique.values(), key=lambda e: (e.path, e.line, e.column))
+            raise DslErrors(ordered)
 
 
-def load_file(path: str) -> ScenarioFile:
-    raise NotImplementedError("parser not written yet")
+def load_text(text: str, path: str = "<text>", *, root: str | None = None) -> m.ScenarioFile:
+    """Parse and validate `.mock` text. Raises `DslErrors` listing every problem found."""
+    loader = _Loader(Path(root) if root else Path(path).parent)
+    try:
+        result = loader.load(path, text)
+    except DslError as err:
+        loader.errors.append(err)
+        loader.raise_if_errors()
+        raise
+    loader.raise_if_errors()
+    return result
 
 
-def load_path(paths: list[str]) -> list[ScenarioFile]:
-    raise NotImplementedError("parser not written yet")
+def load_file(path: str, *, root: str | None = None) -> m.ScenarioFile:
+    """Load a `.mock` file, or a dotMock JSON fixture file (`.json`). Raises DslError(s)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError:
+        raise DslError("the file is not UTF-8 text", path=path) from None
+    except OSError as err:
+        raise DslError(f"cannot read the file: {err.strerror}", path=path) from None
+    if path.endswith(".json"):
+        from dotmock.dsl.json_import import scenario_file_from_json
+
+        return scenario_file_from_json(text, path)
+    return load_text(text, path, root=root)
+
+
+def discover(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """`(file, root)` for every `.mock` file under `paths`: a folder is searched recursively and is the
+    root that includes must stay inside; a file given by name is taken as it is, its folder the root."""
+    found: list[tuple[str, str]] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for file in sorted(p.rglob("*.mock")):
+                found.append((str(file), str(p)))
+        else:
+            found.append((str(p), str(p.parent)))
+    return found
+
+
+def is_include_only(path: str) -> bool:
+    """A file with no `scenario`, `client` or `expect` only shares fixtures with files that include it:
+    discovery does not run it as a scenario of its own."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        tree = parse_tree(text, path)
+    except DslError:
+        return False
+    kinds = {c.data for c in tree.children if isinstance(c, Tree)}
+    return not kinds & {"scenario_name", "client", "expect"}
+
+
+def load_path(paths: Iterable[str]) -> list[m.ScenarioFile]:
+    """Load every scenario file under `paths` (include-only files are skipped). Raises `DslErrors` with
+    every problem of every file."""
+    files: list[m.ScenarioFile] = []
+    errors: list[DslError] = []
+    for file, root in discover(paths):
+        if is_include_only(file):
+            continue
+        try:
+            files.append(load_file(file, root=root))
+        except DslErrors as err:
+            errors.extend(err.errors)
+        except DslError as err:
+            errors.append(err)
+    if errors:
+        raise DslErrors(errors)
+    return files
