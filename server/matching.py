@@ -120,7 +120,7 @@ def json_rule_holds(kind: str, expected: Any, value: Any) -> bool:
     if value is _MISSING:
         return kind == "!="
     if kind == "==":
-        return value == expected and type(value) is type(expected) or (
+        return (value == expected and type(value) is type(expected)) or (
             isinstance(value, int | float) and isinstance(expected, int | float)
             and not isinstance(value, bool) and not isinstance(expected, bool) and value == expected
         )
@@ -206,3 +206,24 @@ def nearest_misses(fixtures: tuple[Fixture, ...], request: MatchRequest, limit: 
             misses.append(Miss(fixture.name, tuple(reasons), score))
     misses.sort(key=lambda m: (-m.score, len(m.reasons)))
     return misses[:limit]
+
+
+def no_match_message(fixtures: tuple[Fixture, ...], request: MatchRequest) -> str:
+    """The message of the 404 answered when nothing matched: what the request was, and the nearest fixtures
+    with what differed."""
+    body = request.body if isinstance(request.body, dict) else {}
+    facts = [f"attempt {request.attempt}"]
+    if isinstance(body.get("model"), str):
+        facts.insert(0, f"model {body['model']!r}")
+    text = last_user_text(request.body)
+    if text is not None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        facts.append(f"last user message {shown!r}")
+    where = f"{request.method} {request.path}" if request.protocol == "http" else f"websocket {request.path}"
+    head = f"dotmock: no fixture matched {where} ({', '.join(facts)})."
+    if not fixtures:
+        kind = "HTTP" if request.protocol == "http" else "WebSocket"
+        return f"{head} The scenario has no {kind} fixtures."
+    misses = nearest_misses(fixtures, request)
+    nearest = "; ".join(f"{m.fixture!r}: {', '.join(m.reasons)}" for m in misses)
+    return f"{head} Nearest: {nearest}."

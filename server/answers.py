@@ -1,0 +1,75 @@
+"""Turning a matched fixture's outcome into an HTTP response: a JSON body, an SSE stream, or an error."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, Dialect, ErrorOutcome, TextOutcome
+from dotmock.server.errors import ApiError, outcome_body, retry_after_seconds
+from dotmock.server.journal import HttpExchange
+from dotmock.server.payloads import Reply, chat_completion, prompt_tokens, request_model, response_object
+from dotmock.server.sse import ChatRenderer, Renderer, ResponsesRenderer, SeedResponsesRenderer
+from dotmock.server.streaming import StreamLimits, stream_body
+from dotmock.server.validation import ParsedRequest
+from quart import Response
+
+JSON_TYPE = "application/json"
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def _request_id() -> str:
+    return "req_mock_" + format(time.monotonic_ns(), "x")
+
+
+def json_response(exchange: HttpExchange, status: int, body: bytes,
+                  headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """A complete JSON body, recorded as sent in full."""
+    exchange.status = status
+    exchange.bytes_sent = len(body)
+    exchange.completed = True
+    exchange.ended_at = time.monotonic()
+    response = Response(body, status=status, content_type=JSON_TYPE)
+    response.headers["x-request-id"] = _request_id()
+    for name, value in headers:
+        response.headers.add(name, value)
+    return response
+
+
+def api_error_response(exchange: HttpExchange, err: ApiError) -> Response:
+    exchange.error = err.message
+    return json_response(exchange, err.status, err.body())
+
+
+def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Response:
+    exchange.retry_after_s = retry_after_seconds(outcome.headers)
+    return json_response(exchange, outcome.status, outcome_body(outcome), outcome.headers)
+
+
+def _renderer(path: str, dialect: Dialect, reply: Reply, outcome: TextOutcome,
+              request: ParsedRequest) -> Renderer:
+    if path == CHAT_COMPLETIONS_PATH:
+        return ChatRenderer(reply, outcome.finish_reason, request.include_usage)
+    if dialect == "seed":
+        return SeedResponsesRenderer(reply)
+    return ResponsesRenderer(reply)
+
+
+def text_response(exchange: HttpExchange, path: str, outcome: TextOutcome, request: ParsedRequest,
+                  scenario_dialect: Dialect, limits: StreamLimits) -> Response:
+    """The fixture's text as one JSON object, or streamed as SSE when the request asked for a stream."""
+    reply = Reply(model=request_model(request.body), prompt_tokens=prompt_tokens(request.body))
+    if not request.stream:
+        if path == CHAT_COMPLETIONS_PATH:
+            payload = chat_completion(reply, outcome.text, outcome.finish_reason)
+        else:
+            payload = response_object(reply, "completed", outcome.text)
+        return json_response(exchange, 200, json.dumps(payload, ensure_ascii=False).encode())
+    renderer = _renderer(path, outcome.dialect or scenario_dialect, reply, outcome, request)
+    exchange.status = 200
+    response = Response(stream_body(renderer, outcome, exchange, limits), status=200,
+                        content_type="text/event-stream; charset=utf-8")
+    response.headers.update(SSE_HEADERS)
+    response.headers["x-request-id"] = _request_id()
+    response.timeout = None  # a stream lasts as long as its fixture says, not Quart's RESPONSE_TIMEOUT
+    return response

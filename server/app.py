@@ -1,0 +1,190 @@
+"""The HTTP side of the mock server: routes, request checks, matching, journaling.
+
+`create_app(scenario, journal)` returns a Quart app serving `POST /v1/chat/completions`,
+`POST /v1/responses`, the WebSocket routes (`server.websocket`) and the control endpoints
+`GET /_dotmock/journal`, `POST /_dotmock/reset`, `GET /_dotmock/scenario`. Every client mistake is a 4xx in
+OpenAI's error shape and is journaled; nothing a client sends makes it answer 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from typing import Any
+
+from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH, ErrorOutcome, Scenario, TextOutcome
+from dotmock.server.answers import api_error_response, error_outcome_response, json_response, text_response
+from dotmock.server.errors import ApiError
+from dotmock.server.journal import HttpExchange, Journal
+from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
+from dotmock.server.streaming import StreamAborted, StreamLimits
+from dotmock.server.validation import parse_json, validate
+from dotmock.server.websocket import register_websocket_routes
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
+from quart import Quart, Response, request
+from werkzeug.exceptions import HTTPException
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+BODY_TIMEOUT_S = 60.0
+CONTROL_PREFIX = "/_dotmock/"
+log = logging.getLogger("dotmock.server")
+
+
+def _drop_on_abort(asgi_app: Any) -> ASGIFramework:
+    """Let a body generator raise `StreamAborted` to drop the connection: the app returns with the body
+    unfinished, and hypercorn closes the socket without the chunked terminator, so the client reads an
+    incomplete body (httpx: RemoteProtocolError) instead of a clean end."""
+
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        try:
+            await asgi_app(scope, receive, send)
+        except StreamAborted:
+            pass
+
+    return app
+
+
+def _headers() -> dict[str, str]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.scope["headers"]}
+
+
+class _HttpEndpoints:
+    def __init__(self, scenario: Scenario, journal: Journal, max_body_bytes: int, limits: StreamLimits) -> None:
+        self.scenario = scenario
+        self.journal = journal
+        self.max_body_bytes = max_body_bytes
+        self.limits = limits
+        self.fixtures = scenario.fixtures_for("http")
+
+    def open_exchange(self) -> HttpExchange:
+        exchange = HttpExchange(
+            id=self.journal.next_id(), method=request.method, path=request.path, started_at=time.monotonic(),
+            headers=_headers(),
+        )
+        return self.journal.add_http(exchange)
+
+    async def read_body(self) -> bytes:
+        """The request body, up to the limit. A bigger body is read on (up to four times the limit, so the
+        client is not reset mid-upload and sees the answer) and refused with 413."""
+        limit = self.max_body_bytes
+        too_large = ApiError(413, f"Request body too large: the limit is {limit} bytes.", code="request_too_large")
+        declared = request.content_length
+        if declared is not None and declared > 4 * limit:
+            raise too_large
+        data = bytearray()
+        total = 0
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                async for part in request.body:
+                    total += len(part)
+                    if total > 4 * limit:
+                        break
+                    if total <= limit:
+                        data += part
+        except TimeoutError:
+            raise ApiError(408, "Timed out reading the request body.", code="request_timeout") from None
+        if total > limit:
+            raise too_large
+        return bytes(data)
+
+    async def handle(self, path: str) -> Response:
+        exchange = self.open_exchange()
+        try:
+            raw = await self.read_body()
+            exchange.body_bytes = len(raw)
+            body = parse_json(raw)
+            exchange.body = body
+            exchange.call_key = call_key("http", path, body)
+            exchange.attempt = self.journal.next_attempt(exchange.call_key)
+            parsed = validate(path, body)
+            exchange.stream = parsed.stream
+            match_request = MatchRequest("http", "POST", path, exchange.headers, body, exchange.attempt)
+            fixture = select_fixture(self.fixtures, match_request)
+            if fixture is None:
+                raise ApiError(404, no_match_message(self.fixtures, match_request), code="fixture_not_found")
+        except ApiError as err:
+            return api_error_response(exchange, err)
+        exchange.fixture = fixture.name
+        outcome = fixture.outcome
+        if isinstance(outcome, ErrorOutcome):
+            return error_outcome_response(exchange, outcome)
+        if isinstance(outcome, TextOutcome):
+            return text_response(exchange, path, outcome, parsed, self.scenario.dialect, self.limits)
+        message = f"dotmock: fixture {fixture.name!r} answers WebSocket messages, not HTTP requests."
+        exchange.error = message
+        return json_response(exchange, 500, ApiError(500, message, code="fixture_misconfigured").body())
+
+    async def chat_completions(self) -> Response:
+        return await self.handle(CHAT_COMPLETIONS_PATH)
+
+    async def responses(self) -> Response:
+        return await self.handle(RESPONSES_PATH)
+
+    def refuse(self, status: int, message: str, code: str | None) -> Response:
+        """Answer a request no route took (unknown path, wrong method, ...), journaled unless it is ours."""
+        err = ApiError(status, message, code=code)
+        if request.path.startswith(CONTROL_PREFIX):
+            return Response(err.body(), status=status, content_type="application/json")
+        return api_error_response(self.open_exchange(), err)
+
+
+def _scenario_json(scenario: Scenario) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+
+    return {
+        "name": scenario.name,
+        "path": scenario.path,
+        "dialect": scenario.dialect,
+        "fixtures": [
+            {**plain(f), "outcome_kind": type(f.outcome).__name__} for f in scenario.fixtures
+        ],
+    }
+
+
+def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+               limits: StreamLimits | None = None) -> Quart:
+    """The mock server's Quart app for `scenario`, recording every request in `journal`."""
+    app = Quart("dotmock")
+    app.config.update(MAX_CONTENT_LENGTH=None, RESPONSE_TIMEOUT=None, BODY_TIMEOUT=BODY_TIMEOUT_S)
+    limits = limits or StreamLimits()
+    app.config["DOTMOCK_STATE"] = limits.state  # running.py flags shutdown through it
+    endpoints = _HttpEndpoints(scenario, journal, max_body_bytes, limits)
+    app.add_url_rule(CHAT_COMPLETIONS_PATH, "chat_completions", endpoints.chat_completions, methods=["POST"])
+    app.add_url_rule(RESPONSES_PATH, "responses", endpoints.responses, methods=["POST"])
+
+    @app.get("/_dotmock/journal")
+    async def get_journal() -> Response:
+        return Response(json.dumps(journal.to_json(), default=str), content_type="application/json")
+
+    @app.post("/_dotmock/reset")
+    async def reset() -> Response:
+        journal.reset()
+        return Response(b'{"ok": true}', content_type="application/json")
+
+    @app.get("/_dotmock/scenario")
+    async def get_scenario() -> Response:
+        return Response(json.dumps(_scenario_json(scenario), default=str), content_type="application/json")
+
+    @app.errorhandler(HTTPException)
+    async def http_error(err: HTTPException) -> Response:
+        status = err.code or 400
+        if status == 404:
+            message = f"Unknown request URL: {request.method} {request.path}."
+            return endpoints.refuse(404, message, "unknown_url")
+        if status == 405:
+            message = f"Method {request.method} is not allowed for {request.path}."
+            return endpoints.refuse(405, message, "method_not_allowed")
+        return endpoints.refuse(status, err.description or err.name, None)
+
+    @app.errorhandler(Exception)
+    async def server_error(err: Exception) -> Response:
+        log.exception("dotmock: error while answering %s %s", request.method, request.path)
+        return endpoints.refuse(500, f"dotmock internal error: {type(err).__name__}: {err}", "internal_error")
+
+    register_websocket_routes(app, scenario, journal)
+    app.asgi_app = _drop_on_abort(app.asgi_app)  # type: ignore[method-assign]
+    return app
