@@ -81,7 +81,7 @@ class DslError(Exception):
     def render(self) -> str:
         gutter = " " * len(str(self.line))
         out = [self.headline]
-        if self.source_line or self.line:
+        if self.source_line:
             shown = self.source_line.expandtabs(1)
             caret_pad = " " * (self.column - 1)
             caret = "^" * min(self.width, max(1, len(shown) - self.column + 1))

@@ -70,6 +70,9 @@ class _Loader:
             return []
         try:
             tree = self.tree(display, inc_text)
+        except DslErrors as err:
+            self.errors.extend(err.errors)
+            return []
         except DslError as err:
             self.errors.append(err)
             return []
@@ -122,6 +125,10 @@ def load_text(text: str, path: str = "<text>", *, root: str | None = None) -> m.
     loader = _Loader(Path(root) if root else Path(path).parent)
     try:
         result = loader.load(path, text)
+    except DslErrors as err:
+        loader.errors.extend(err.errors)
+        loader.raise_if_errors()
+        raise
     except DslError as err:
         loader.errors.append(err)
         loader.raise_if_errors()

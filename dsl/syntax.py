@@ -6,7 +6,7 @@ import re
 from functools import cache
 from importlib import resources
 
-from dotmock.dsl.errors import DslError, did_you_mean
+from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -85,6 +85,20 @@ def _describe_token(token: Token) -> str:
     return f"'{value[:40]}'"
 
 
+def _acceptable(err: UnexpectedToken) -> set[str]:
+    """The terminals the parser could really take here. `err.expected` is the LALR state's lookahead,
+    which merges contexts (after a path it lists what may follow a path anywhere)."""
+    cached = getattr(err, "dotmock_accepts", None)
+    if cached is not None:
+        return cached
+    try:
+        accepts = err.interactive_parser.accepts() if err.interactive_parser else None
+    except LarkError:
+        accepts = None
+    err.dotmock_accepts = set(accepts) if accepts else set(err.expected)  # type: ignore[attr-defined]
+    return err.dotmock_accepts  # type: ignore[attr-defined]
+
+
 def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
     """Translate a Lark exception into a DslError with expected words and a did-you-mean."""
     line = getattr(err, "line", None) or 1
@@ -102,7 +116,7 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
         return DslError.at("the file ended early", text, path, len(lines), len(lines[-1]) + 1,
                            expected=_expected_words(set(err.expected)))
     if isinstance(err, UnexpectedToken):
-        expected = set(err.expected)
+        expected = _acceptable(err)
         found = err.token
         word = str(found)
         width = len(word.splitlines()[0]) if word else 1
@@ -136,11 +150,41 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
     return DslError.at(str(err).splitlines()[0], text, path, line, column)
 
 
+_MAX_SYNTAX_ERRORS = 20
+
+
 def parse_tree(text: str, path: str) -> Tree:
-    """Parse `.mock` text. Raises DslError (never a Lark exception)."""
+    """Parse `.mock` text. Raises DslError(s) (never a Lark exception): after a mistake the parser skips
+    ahead and goes on, so one run reports the first mistake of every line that has one."""
+    found: list[UnexpectedInput] = []
+
+    def recover(err: UnexpectedInput) -> bool:
+        if isinstance(err, UnexpectedToken):
+            _acceptable(err)  # now, before recovery moves the parser on
+        found.append(err)
+        return len(found) < _MAX_SYNTAX_ERRORS
+
     try:
-        return parser().parse(text)
+        tree = parser().parse(text, on_error=recover)
     except UnexpectedInput as err:
-        raise syntax_error(err, text, path) from None
+        found.append(err)
+        tree = None
     except LarkError as err:  # anything else Lark may raise: still the user's file, still located
         raise DslError(f"cannot parse: {err}", path=path) from None
+    if not found:
+        assert tree is not None
+        return tree
+    errors: list[DslError] = []
+    lines_seen: set[int] = set()
+    for err in found:
+        at_end = isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END")
+        if errors and at_end:
+            continue  # the end of a file that already went wrong is no news
+        converted = syntax_error(err, text, path)
+        if converted.line in lines_seen:
+            continue  # skipping ahead inside a broken line makes noise, not news
+        lines_seen.add(converted.line)
+        errors.append(converted)
+    if len(errors) == 1:
+        raise errors[0]
+    raise DslErrors(errors)

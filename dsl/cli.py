@@ -1,0 +1,119 @@
+"""`dotmock check`, `dotmock fmt`, `dotmock import`: the language's own commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from dotmock.dsl.errors import DslError, DslErrors
+from dotmock.dsl.fmt import format_text
+from dotmock.dsl.json_import import json_to_mock
+from dotmock.dsl.loader import discover, is_include_only, load_file
+
+
+def _errors_of(err: DslError) -> list[DslError]:
+    return list(err.errors) if isinstance(err, DslErrors) else [err]
+
+
+def check_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dotmock check", description="Parse and validate .mock files.")
+    parser.add_argument("paths", nargs="*", default=["scenarios"], help="files or folders (default: scenarios/)")
+    args = parser.parse_args(argv)
+    files = discover(args.paths)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    for p in missing:
+        print(f"dotmock check: {p}: no such file or folder", file=sys.stderr)
+    errors: list[DslError] = []
+    cases = 0
+    checked = 0
+    for file, root in files:
+        if not Path(file).exists():
+            continue
+        checked += 1
+        try:
+            if is_include_only(file):
+                # Shared fixtures are checked as they are used, and on their own for syntax.
+                format_text(Path(file).read_text(encoding="utf-8"), file)
+                continue
+            cases += len(load_file(file, root=root).cases)
+        except DslError as err:
+            errors.extend(_errors_of(err))
+    for err in errors:
+        print(err.render(), end="\n\n", file=sys.stderr)
+    bad_files = len({e.path for e in errors})
+    if errors:
+        print(f"{len(errors)} error(s) in {bad_files} file(s); {checked} file(s) checked", file=sys.stderr)
+        return 1
+    if missing or not checked:
+        if not checked:
+            print("dotmock check: no .mock files found", file=sys.stderr)
+        return 1 if missing or not checked else 0
+    print(f"{checked} file(s) ok, {cases} case(s)")
+    return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fmt_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dotmock fmt", description="Rewrite .mock files in canonical layout.")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    parser.add_argument("paths", nargs="*", default=["scenarios"], help="files or folders (default: scenarios/)")
+    args = parser.parse_args(argv)
+    status = 0
+    changed = 0
+    for file, _root in discover(args.paths):
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8")
+            formatted = format_text(text, file)
+        except OSError as err:
+            print(f"dotmock fmt: {file}: {err.strerror}", file=sys.stderr)
+            status = 1
+            continue
+        except DslError as err:
+            print(err.render(), end="\n\n", file=sys.stderr)
+            status = 1
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if args.check:
+            print(f"would reformat {file}")
+            status = 1
+        else:
+            _write_atomically(path, formatted)
+            print(f"reformatted {file}")
+    if args.check and status == 0:
+        print("all files formatted")
+    elif not args.check and changed == 0 and status == 0:
+        print("nothing to change")
+    return status
+
+
+def import_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dotmock import",
+                                     description="Turn dotMock JSON fixtures into .mock text on stdout.")
+    parser.add_argument("file", help="a JSON file: one fixture object, a list, or {\"fixtures\": [...]}")
+    args = parser.parse_args(argv)
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+        sys.stdout.write(json_to_mock(text, args.file))
+    except OSError as err:
+        print(f"dotmock import: {args.file}: {err.strerror}", file=sys.stderr)
+        return 2
+    except DslError as err:
+        print(err.render(), file=sys.stderr)
+        return 1
+    return 0
