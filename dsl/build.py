@@ -508,7 +508,8 @@ class _Builder(Transformer[Token, Any]):
         if close and not is_ws:
             word = {"close_after": "closeAfter", "close_code": "closeCode",
                     "disconnect_after_ms": "disconnectAfterMs"}[next(iter(close))]
-            self.error(f"'{word}' applies to WebSocket fixtures; this one matches HTTP", _where(single[next(iter(close))]))
+            first_knob = single[next(iter(close))]
+            self.error(f"'{word}' applies to WebSocket fixtures; this one matches HTTP", _where(first_knob))
         ws = m.WsOutcome(
             close_after=close.get("close_after", False), close_code=close.get("close_code"),
             disconnect_after_ms=close.get("disconnect_after_ms"),
@@ -585,7 +586,9 @@ class _Builder(Transformer[Token, Any]):
         return m.DurationExpect(d[0], location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def expect_requests(self, meta: Meta, endpoint: tuple, op: Token, n: tuple[int, m.Location]) -> m.RequestCountExpect:
+    def expect_requests(
+        self, meta: Meta, endpoint: tuple, op: Token, n: tuple[int, m.Location]
+    ) -> m.RequestCountExpect:
         protocol, method, path = endpoint
         return m.RequestCountExpect(protocol, method, path, str(op), n[0], location=self.loc(meta))  # type: ignore[arg-type]
 

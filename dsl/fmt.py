@@ -13,10 +13,9 @@ from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 
+from dotmock.dsl.syntax import syntax_error
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
-
-from dotmock.dsl.syntax import syntax_error
 
 _INDENT = "  "
 _MAX_INLINE = 100

@@ -71,7 +71,8 @@ def _match_line(fixture: dict[str, Any], src: _Source, websocket: bool) -> str:
     path = fixture.get("path")
     if path is not None and not isinstance(path, str):
         raise src.error("path must be a string", "path")
-    endpoint = f"websocket {path or '*'}" if websocket else f"{str(fixture.get('method', 'POST')).upper()} {path or '*'}"
+    method = "websocket" if websocket else str(fixture.get("method", "POST")).upper()
+    endpoint = f"{method} {path or '*'}"
     rules = []
     if isinstance(fixture.get("model"), str):
         rules.append(f"model {encode_string(fixture['model'])}")
