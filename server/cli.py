@@ -1,0 +1,63 @@
+"""`dotmock serve FILE [--host 127.0.0.1] [--port N]`: serve one scenario's fixtures until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from dotmock.dsl import DslError, load_file
+from dotmock.dsl.model import Scenario
+from dotmock.server.running import running_server
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dotmock serve",
+        description="Serve a .mock scenario's (or a dotMock JSON file's) fixtures until Ctrl-C.",
+    )
+    parser.add_argument("file", metavar="FILE", help="a .mock file or a dotMock JSON fixture file")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    return parser
+
+
+async def serve(scenario: Scenario, host: str, port: int) -> None:
+    """Serve `scenario` until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running_server(scenario, host, port) as srv:
+            print(srv.base_url, flush=True)
+            n = len(scenario.fixtures)
+            print(f"dotmock: serving {scenario.name!r} ({n} fixture{'s' if n != 1 else ''}); "
+                  f"OPENAI_BASE_URL={srv.base_url}/v1; journal at {srv.base_url}/_dotmock/journal; "
+                  "Ctrl-C to stop", file=sys.stderr, flush=True)
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        scenario_file = load_file(args.file)
+    except DslError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"dotmock serve: cannot read {args.file}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    if not scenario_file.cases:
+        print(f"dotmock serve: {args.file} has no scenario to serve", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(scenario_file.cases[0], args.host, args.port))
+    except OSError as err:
+        print(f"dotmock serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    return 0
