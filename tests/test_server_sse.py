@@ -91,7 +91,7 @@ async def test_seed_example_three_chunks_then_clean_end_without_done() -> None:
 async def test_chat_framing_matches_the_seed() -> None:
     text = "Hello there, general Kenobi! " * 3
     async with running_server(scenario(TextOutcome(text))) as srv:
-        response, raw, _ = await read_stream(srv.base_url + CHAT, chat_body())
+        _, raw, _ = await read_stream(srv.base_url + CHAT, chat_body())
         [exchange] = srv.journal.http
     evs = events(raw)
     assert all(set(ev) == {"data"} for ev in evs)
