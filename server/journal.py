@@ -68,9 +68,13 @@ class WsExchange:
     attempt: int = 1
     ended_at: float | None = None
     events_sent: int = 0
-    fault: str | None = None
-    completed: bool = False
-    error: str | None = None
+    fault: str | None = None  # "disconnectAfterMs", "closeCode1006", or a text fixture's stream faults
+    completed: bool = False  # every event sent (a streamed text: its terminator sent)
+    error: str | None = None  # why the message got an error event (bad frame, no fixture, error fixture)
+    form: str | None = None  # "envelope" or "response.create"; None for a frame that was not understood
+    call_key: str = ""  # equal keys are attempts of one logical call (across connections)
+    chunks_sent: int = 0  # a streamed text's content chunks
+    ticks: list[Tick] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -83,8 +87,10 @@ class WsConnection:
     frames: list[WsFrame] = field(default_factory=list)
     exchanges: list[WsExchange] = field(default_factory=list)
     close_code_sent: int | None = None  # by the server
-    close_code_received: int | None = None  # from the client
-    closed_by: Literal["server", "client", "drop"] | None = None
+    # The code in the client's close frame (1005: a close frame without a code); when the server closed
+    # first this is the client's answer to it. None when the connection ended with no close frame from it.
+    close_code_received: int | None = None
+    closed_by: Literal["server", "client", "drop"] | None = None  # who ended it first
     dropped: bool = False  # the server dropped the connection without a close frame
     fault: str | None = None  # "disconnectAfterMs", "closeCode1006", ...
 
@@ -145,7 +151,9 @@ class Journal:
             d["opened_at"], d["closed_at"] = rel(c.opened_at), rel(c.closed_at)
             d["frames"] = [{**asdict(f), "t": rel(f.t)} for f in c.frames]
             d["exchanges"] = [
-                {**asdict(x), "started_at": rel(x.started_at), "ended_at": rel(x.ended_at)} for x in c.exchanges
+                {**asdict(x), "started_at": rel(x.started_at), "ended_at": rel(x.ended_at),
+                 "ticks": [{**asdict(t), "t": rel(t.t)} for t in x.ticks]}
+                for x in c.exchanges
             ]
             d["messages_received"] = c.messages_received
             return d

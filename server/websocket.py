@@ -1,11 +1,125 @@
-"""WebSocket routes `/v1/chat` and `/v1/responses` (being written by another engineer; this is a placeholder)."""
+"""WebSocket routes `/v1/chat` and `/v1/responses`: match each client message against the scenario's
+WebSocket fixtures and answer it (`server.ws_replay`); the connection stays open for further messages until
+a fixture closes or drops it, or the client leaves. The message formats are in `server.ws_protocol`, the
+protocol as users see it in docs/websocket.md.
+
+A frame the server cannot act on (binary, not JSON, not an envelope, no fixture matched) is answered with an
+error event and the connection stays usable; an unexpected error closes the connection with 1011.
+"""
 
 from __future__ import annotations
 
-from dotmock.dsl.model import Scenario
-from dotmock.server.journal import Journal
-from quart import Quart
+import asyncio
+import logging
+import time
+from typing import Any
+
+from dotmock.dsl.model import WS_CHAT_PATH, WS_RESPONSES_PATH, Scenario
+from dotmock.server.journal import Journal, WsConnection, WsExchange
+from dotmock.server.matching import MatchRequest, call_key, nearest_misses, no_match_message, select_fixture
+from dotmock.server.streaming import StreamLimits
+from dotmock.server.ws_protocol import ENVELOPE, BadFrame, ClientMessage, MessageForm, error_frame, parse_client_frame
+from dotmock.server.ws_replay import answer
+from dotmock.server.ws_session import ConnectionEnded, WsSession
+from dotmock.server.ws_transport import link_for, transport_middleware
+from quart import Quart, websocket
+
+log = logging.getLogger("dotmock.server.websocket")
+
+INTERNAL_ERROR_CODE = 1011
 
 
-def register_websocket_routes(app: Quart, scenario: Scenario, journal: Journal) -> None:
-    """Add the WebSocket endpoints of `scenario` to `app`, journaling every connection and frame."""
+class _WsEndpoints:
+    def __init__(self, scenario: Scenario, journal: Journal, limits: StreamLimits) -> None:
+        self.scenario = scenario
+        self.journal = journal
+        self.limits = limits
+        self.fixtures = scenario.fixtures_for("websocket")
+
+    async def chat(self) -> None:
+        await self.serve(WS_CHAT_PATH)
+
+    async def responses(self) -> None:
+        await self.serve(WS_RESPONSES_PATH)
+
+    async def serve(self, path: str) -> None:
+        ws: Any = websocket._get_current_object()  # the concrete object: a session task keeps using it
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in ws.scope["headers"]}
+        connection = self.journal.add_ws(
+            WsConnection(id=self.journal.next_id(), path=path, opened_at=time.monotonic(), headers=headers)
+        )
+        session = WsSession(ws, link_for(ws.scope), connection)
+        try:
+            await session.start()
+            form: MessageForm = ENVELOPE
+            while True:
+                frame = await session.receive()
+                form = await self.handle(session, path, frame.text, frame.t, form)
+        except ConnectionEnded:
+            pass
+        except asyncio.CancelledError:
+            if self.limits.state.stopping and not (session.link and session.link.client_gone):
+                connection.fault = connection.fault or "server_shutdown"
+            session.client_left()
+            raise
+        except Exception as err:  # never a crash: journal it and end this connection with 1011
+            log.exception("dotmock: error on WebSocket %s", path)
+            connection.fault = f"internal_error: {type(err).__name__}: {err}"
+            if not session.ended:
+                await session.close(INTERNAL_ERROR_CODE, "dotmock internal error")
+        finally:
+            await session.finish()
+
+    async def handle(self, session: WsSession, path: str, text: str | None, t: float,
+                     form: MessageForm) -> MessageForm:
+        """Answer one client frame; returns the form later error events use."""
+        exchange = WsExchange(started_at=t)
+        session.connection.exchanges.append(exchange)
+        parsed = parse_client_frame(text)
+        if isinstance(parsed, BadFrame):
+            form = parsed.form or form
+            exchange.error = parsed.message
+            await self.send_error(session, exchange, form, parsed.message, parsed.code, 400)
+            return form
+        message: ClientMessage = parsed
+        exchange.form = message.form
+        exchange.request = message.request
+        exchange.call_key = call_key("websocket", path, message.request)
+        exchange.attempt = self.journal.next_attempt(exchange.call_key)
+        match_request = MatchRequest("websocket", None, path, session.connection.headers, message.request,
+                                     exchange.attempt)
+        fixture = select_fixture(self.fixtures, match_request)
+        if fixture is None:
+            text_ = no_match_message(self.fixtures, match_request)
+            exchange.error = text_
+            nearest = [{"fixture": m.fixture, "reasons": list(m.reasons)}
+                       for m in nearest_misses(self.fixtures, match_request)]
+            await self.send_error(session, exchange, message.form, text_, "fixture_not_found", 404,
+                                  {"nearest": nearest})
+            return message.form
+        exchange.fixture = fixture.name
+        await answer(session, fixture, message, path, self.scenario.dialect, exchange, self.limits)
+        return message.form
+
+    @staticmethod
+    async def send_error(session: WsSession, exchange: WsExchange, form: MessageForm, message: str, code: str,
+                         status: int, extra: dict[str, Any] | None = None) -> None:
+        await session.send(error_frame(form, message, code=code, status=status, extra=extra), "error")
+        exchange.events_sent += 1
+        exchange.ended_at = time.monotonic()
+        exchange.completed = True
+
+
+def register_websocket_routes(app: Quart, scenario: Scenario, journal: Journal,
+                              limits: StreamLimits | None = None) -> None:
+    """Add the WebSocket endpoints of `scenario` to `app`, journaling every connection and frame.
+
+    Also wraps `app.asgi_app` so WebSocket handlers can reach the socket (`server.ws_transport`): keep any
+    later ASGI wrapper passing hypercorn's `send` through unchanged."""
+    if limits is None:
+        state = app.config.get("DOTMOCK_STATE")
+        limits = StreamLimits(state=state) if state is not None else StreamLimits()
+    endpoints = _WsEndpoints(scenario, journal, limits)
+    app.add_url_rule(WS_CHAT_PATH, "ws_chat", endpoints.chat, websocket=True)
+    app.add_url_rule(WS_RESPONSES_PATH, "ws_responses", endpoints.responses, websocket=True)
+    app.asgi_app = transport_middleware(app.asgi_app)  # type: ignore[method-assign,assignment]

@@ -1,0 +1,164 @@
+"""Answering one matched WebSocket message: replay a fixture's events, stream its text, or send its error;
+then apply its close knobs (closeAfter, closeCode, disconnectAfterMs).
+
+- Events (`WsOutcome`): each after its `delay_s`, measured from the previous event's due time (absolute
+  deadlines: late wake-ups do not add up).
+- Text (`TextOutcome`): the HTTP stream's own renderer and pacing (`server.streaming`), one event per SSE
+  event: Responses events on `/v1/responses` and for `response.create`, chat-completion chunks for envelopes
+  on `/v1/chat`. chunkSize / latencyMs / truncateAfterChunks and faults work as over SSE; a disconnect fault
+  drops the connection without a close frame; truncation stops the events and leaves the connection open
+  (add closeAfter to close it as well).
+- Error (`ErrorOutcome`): one error event with the fixture's body and status.
+
+Close knobs: `closeCode` 1006 drops the connection once every event is sent (1006 is never on the wire);
+any other `closeCode`, or `closeAfter`, closes with that code (default 1000) once every event is sent;
+`disconnectAfterMs` drops the connection that many ms after it opened, mid-sequence if need be, or at once
+if that moment has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from dotmock.dsl.model import (
+    CHAT_COMPLETIONS_PATH,
+    RESPONSES_PATH,
+    WS_CHAT_PATH,
+    Dialect,
+    ErrorOutcome,
+    Fixture,
+    TextOutcome,
+    WsOutcome,
+)
+from dotmock.server.answers import _renderer as http_renderer
+from dotmock.server.errors import outcome_body
+from dotmock.server.journal import HttpExchange, WsExchange
+from dotmock.server.payloads import Reply, prompt_tokens, request_model
+from dotmock.server.sse import Renderer
+from dotmock.server.streaming import StreamAborted, StreamLimits, stream_body
+from dotmock.server.validation import ParsedRequest
+from dotmock.server.ws_protocol import (
+    ENVELOPE,
+    ClientMessage,
+    MessageForm,
+    error_body_frame,
+    event_frame,
+    sse_frames,
+    sse_to_ws,
+)
+from dotmock.server.ws_session import ConnectionEnded, WsSession
+
+DROP_CODE = 1006  # "abnormal closure": reserved, never sent in a close frame; here it means drop
+
+
+def close_knobs(fixture: Fixture) -> WsOutcome | None:
+    return fixture.outcome if isinstance(fixture.outcome, WsOutcome) else fixture.ws
+
+
+async def answer(session: WsSession, fixture: Fixture, message: ClientMessage, path: str,
+                 scenario_dialect: Dialect, exchange: WsExchange, limits: StreamLimits) -> None:
+    """Send `fixture`'s answer to `message` and apply its close knobs; raises `ConnectionEnded` when the
+    connection was closed or dropped."""
+    knobs = close_knobs(fixture)
+    if knobs is not None and knobs.disconnect_after_ms is not None:
+        session.arm_drop(knobs.disconnect_after_ms)
+    outcome = fixture.outcome
+    try:
+        if isinstance(outcome, WsOutcome):
+            await _replay_events(session, outcome, message.form, exchange)
+        elif isinstance(outcome, TextOutcome):
+            await _stream_text(session, outcome, message, path, scenario_dialect, exchange, limits)
+        else:
+            await _send_error(session, outcome, message.form, exchange)
+    finally:
+        exchange.ended_at = time.monotonic()
+        if session.connection.dropped and not exchange.completed:
+            exchange.fault = _join(exchange.fault, session.drop_fault or "disconnect")
+    if knobs is not None:
+        await _apply_close(session, knobs, exchange)
+
+
+def _join(current: str | None, name: str) -> str:
+    return name if not current else current if name in current.split(",") else f"{current},{name}"
+
+
+async def _apply_close(session: WsSession, knobs: WsOutcome, exchange: WsExchange) -> None:
+    if knobs.close_code == DROP_CODE:
+        exchange.fault = _join(exchange.fault, "closeCode1006")
+        await session.drop("closeCode1006")
+        raise ConnectionEnded
+    if knobs.close_after or knobs.close_code is not None:
+        await session.close(knobs.close_code if knobs.close_code is not None else 1000)
+        raise ConnectionEnded
+
+
+async def _replay_events(session: WsSession, outcome: WsOutcome, form: MessageForm, exchange: WsExchange) -> None:
+    due = time.monotonic()
+    for event in outcome.events:
+        due += max(0.0, event.delay_s)
+        await session.wait_until(due)
+        await session.send(event_frame(form, event.type, event.data), event.type)
+        exchange.events_sent += 1
+    exchange.completed = True
+
+
+def _text_renderer(outcome: TextOutcome, message: ClientMessage, path: str, dialect: Dialect) -> Renderer:
+    body = message.request
+    reply = Reply(model=request_model(body), prompt_tokens=prompt_tokens(body))
+    options = body.get("stream_options")
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    parsed = ParsedRequest(body, stream=True, include_usage=include_usage)
+    http_path = CHAT_COMPLETIONS_PATH if message.form == ENVELOPE and path == WS_CHAT_PATH else RESPONSES_PATH
+    return http_renderer(http_path, outcome.dialect or dialect, reply, outcome, parsed)
+
+
+async def _stream_text(session: WsSession, outcome: TextOutcome, message: ClientMessage, path: str,
+                       dialect: Dialect, exchange: WsExchange, limits: StreamLimits) -> None:
+    renderer = _text_renderer(outcome, message, path, dialect)
+    # The HTTP stream engine journals into an HttpExchange; its findings are copied to the WsExchange.
+    scratch = HttpExchange(id=0, method="WEBSOCKET", path=path, started_at=time.monotonic(), stream=True)
+    body = stream_body(renderer, outcome, scratch, limits)
+    try:
+        while True:
+            try:
+                data = await asyncio.wait_for(anext(body), session.seconds_to_drop())
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                await session.drop(session.drop_fault or "disconnectAfterMs")
+                raise ConnectionEnded from None
+            for frame in sse_frames(data):
+                text, kind = sse_to_ws(frame, message.form)
+                await session.send(text, kind)
+                exchange.events_sent += 1
+    except StreamAborted:
+        exchange.fault = _join(exchange.fault, "disconnect")
+        await session.drop("disconnect")
+        raise ConnectionEnded from None
+    finally:
+        await body.aclose()
+        text_sent = getattr(renderer, "text_sent", None)
+        exchange.chunks_sent = len(text_sent) if isinstance(text_sent, list) else scratch.chunks_sent
+        for name in (scratch.fault or "").split(","):
+            if name:
+                exchange.fault = _join(exchange.fault, name)
+        exchange.ticks.extend(scratch.ticks)
+    exchange.completed = scratch.completed
+
+
+async def _send_error(session: WsSession, outcome: ErrorOutcome, form: MessageForm, exchange: WsExchange) -> None:
+    raw = outcome_body(outcome)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = raw.decode("utf-8", errors="replace")
+    if outcome.headers and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = {**body, "error": {**body["error"], "headers": dict(outcome.headers)}}
+    error = body.get("error") if isinstance(body, dict) else None
+    detail = error.get("message") if isinstance(error, dict) else None
+    exchange.error = f"error fixture: {outcome.status}" + (f" {detail}" if detail else "")
+    await session.send(error_body_frame(form, body, outcome.status), "error")
+    exchange.events_sent += 1
+    exchange.completed = True

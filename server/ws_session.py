@@ -1,0 +1,150 @@
+"""One WebSocket connection as the handlers see it: journaled sends and receives, the drop deadline, and the
+three ways the server ends a connection (close frame, drop without one, the client leaving).
+
+Every frame in both directions is recorded in the connection's `WsConnection` with its monotonic time.
+The drop deadline (disconnectAfterMs: N ms after the connection opened) is honoured by every wait of the
+session, so a drop happens on time whether the server is between events, streaming, or idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Literal
+
+from dotmock.server.journal import WsConnection, WsFrame
+from dotmock.server.ws_protocol import frame_type
+from dotmock.server.ws_transport import TransportLink
+from quart.wrappers import Websocket
+
+log = logging.getLogger(__name__)
+
+# Stands in for a drop when the transport cannot be reached (not hypercorn): the nearest thing on the wire.
+FALLBACK_DROP_CODE = 1011
+
+
+class ConnectionEnded(Exception):
+    """The server closed or dropped the connection: the handler stops."""
+
+
+class WsSession:
+    def __init__(self, websocket: Websocket, link: TransportLink | None, connection: WsConnection) -> None:
+        self.websocket = websocket
+        self.link = link
+        self.connection = connection
+        self.drop_at: float | None = None
+        self.drop_fault: str | None = None
+        self.ended = False
+        self._incoming: asyncio.Queue[WsFrame] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        if link is not None:
+            link.on_client_close = self._client_closed
+
+    # -- receiving
+
+    async def start(self) -> None:
+        await self.websocket.accept()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            text = message if isinstance(message, str) else None
+            size = len(message.encode("utf-8")) if isinstance(message, str) else len(message or b"")
+            frame = WsFrame(time.monotonic(), "in", text, size, frame_type(text))
+            self.connection.frames.append(frame)
+            self._incoming.put_nowait(frame)  # Quart hands an empty binary frame over as None: binary too
+
+    async def receive(self) -> WsFrame:
+        """The next client frame, in arrival order (its text None for a binary frame)."""
+        if self.drop_at is None:
+            return await self._incoming.get()
+        try:
+            return await asyncio.wait_for(self._incoming.get(), max(0.0, self.drop_at - time.monotonic()))
+        except TimeoutError:
+            await self.drop(self.drop_fault or "disconnectAfterMs")
+            raise ConnectionEnded from None
+
+    # -- sending
+
+    async def send(self, text: str, kind: str | None = None) -> None:
+        """Send one text frame now (the drop deadline is checked first)."""
+        if self.drop_at is not None and time.monotonic() >= self.drop_at:
+            await self.drop(self.drop_fault or "disconnectAfterMs")
+            raise ConnectionEnded
+        await self.websocket.send(text)
+        self.connection.frames.append(
+            WsFrame(time.monotonic(), "out", text, len(text.encode("utf-8")), kind if kind else frame_type(text))
+        )
+
+    async def wait_until(self, deadline: float) -> None:
+        """Sleep until `deadline`, dropping the connection instead if the drop deadline comes first."""
+        if self.drop_at is not None and self.drop_at <= deadline:
+            await asyncio.sleep(max(0.0, self.drop_at - time.monotonic()))
+            await self.drop(self.drop_fault or "disconnectAfterMs")
+            raise ConnectionEnded
+        delay = deadline - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def seconds_to_drop(self) -> float | None:
+        return None if self.drop_at is None else max(0.0, self.drop_at - time.monotonic())
+
+    def arm_drop(self, after_ms: int, fault: str = "disconnectAfterMs") -> None:
+        """Drop the connection `after_ms` after it opened (at once if that moment has passed)."""
+        at = self.connection.opened_at + max(0, after_ms) / 1000.0
+        if self.drop_at is None or at < self.drop_at:
+            self.drop_at, self.drop_fault = at, fault
+
+    # -- ending
+
+    def _mark_closed(self, by: Literal["server", "client", "drop"], t: float) -> None:
+        if self.connection.closed_by is None:
+            self.connection.closed_by = by
+            self.connection.closed_at = t
+        self.ended = True
+
+    def _add_fault(self, name: str) -> None:
+        c = self.connection
+        c.fault = name if c.fault is None else f"{c.fault},{name}"
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close with a close frame carrying `code` (the client answers with its own close frame)."""
+        if self.ended:
+            return
+        self.connection.close_code_sent = code
+        self._mark_closed("server", time.monotonic())
+        await self.websocket.close(code, reason)
+
+    async def drop(self, fault: str) -> None:
+        """End the connection without a close frame (the client sees an abnormal closure, 1006)."""
+        if self.ended:
+            return
+        self._add_fault(fault)
+        self.connection.dropped = True
+        self._mark_closed("drop", time.monotonic())
+        if self.link is not None and await self.link.drop():
+            return
+        log.warning("cannot drop a WebSocket without a close frame on this server; closing with %s instead",
+                    FALLBACK_DROP_CODE)
+        self._add_fault("dropUnavailable")
+        self.connection.dropped = False
+        self.connection.close_code_sent = FALLBACK_DROP_CODE
+        await self.websocket.close(FALLBACK_DROP_CODE, "dotmock: drop unavailable")
+
+    def _client_closed(self, code: int | None, t: float) -> None:
+        # Also called for the client's answer to a server close: then only the code is news.
+        self.connection.close_code_received = code
+        self._mark_closed("client", t)
+
+    def client_left(self) -> None:
+        """The handler was cancelled because the client went away (or the server is shutting down)."""
+        gone = self.link.client_gone if self.link is not None else True
+        self._mark_closed("client" if gone else "server", time.monotonic())
+
+    async def finish(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        if self.connection.closed_at is None:
+            self.connection.closed_at = time.monotonic()

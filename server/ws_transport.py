@@ -1,0 +1,169 @@
+"""Reaching below ASGI to the server's connection: dropping a WebSocket without a close frame, and reading
+the close code the client really sent.
+
+ASGI cannot abort a connection: under hypercorn every way a WebSocket handler can end sends a close frame
+(returning or raising gives 1011). And hypercorn reports a client's close to the app as 1000 or 1006,
+whatever code the client sent. dotmock needs both (disconnectAfterMs and closeCode 1006 are drops without a
+close frame; `ws close code` expectations need the client's code), so `install_transport_middleware` wraps
+the app and, for each WebSocket, follows the ASGI `send` callable hypercorn hands the app to the objects
+behind it:
+
+    WSStream.app_send -> WSStream.send (H11Protocol.stream_send) -> H11Protocol.send
+    (TCPServer.protocol_send) -> TCPServer.writer.transport
+
+Where that chain is missing (another ASGI server, HTTP/2, an in-process test transport) `TransportLink`
+says so (`can_drop` False, no close codes observed) and the caller falls back; nothing here raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+EXTENSION_KEY = "dotmock.transport"
+FLUSH_TIMEOUT_S = 1.0
+
+
+def _bound_owner(method: Any) -> Any:
+    return getattr(method, "__self__", None)
+
+
+def _find_transport(send: Send) -> asyncio.Transport | None:
+    stream = _bound_owner(send)  # hypercorn WSStream
+    protocol = _bound_owner(getattr(stream, "send", None))  # H11Protocol
+    server = _bound_owner(getattr(protocol, "send", None))  # TCPServer
+    writer = getattr(server, "writer", None)
+    transport = getattr(writer, "transport", None)
+    return transport if isinstance(transport, asyncio.Transport) else None
+
+
+class TransportLink:
+    """One WebSocket's way to the socket under it, and what the client did at the end.
+
+    `client_gone` turns True when the client's close frame arrives (also the answer to a server's close) or
+    its connection is lost; `on_client_close(code, t)` is then called once with the code of that close
+    frame (1005 for a close frame without a code), or None when the connection ended without one.
+    """
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._transport = _find_transport(send)
+        self._observing = False
+        self.dropped = False
+        self.client_gone = False
+        self.close_code_received: int | None = None
+        self.on_client_close: Callable[[int | None, float], None] | None = None
+
+    @property
+    def can_drop(self) -> bool:
+        return self._transport is not None
+
+    @property
+    def observes_close_codes(self) -> bool:
+        return self._observing
+
+    async def drop(self) -> bool:
+        """Close the TCP connection with no WebSocket close frame; frames already sent are flushed first.
+
+        The socket is closed (FIN), not reset: an RST can make the client's kernel discard data it has
+        received but the client has not read yet, and the frames sent before the drop must arrive.
+        Returns False when the transport cannot be reached (the caller must end the connection another way).
+        """
+        transport = self._transport
+        if transport is None:
+            return False
+        self.dropped = True
+        deadline = time.monotonic() + FLUSH_TIMEOUT_S
+        while transport.get_write_buffer_size() and not transport.is_closing() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        transport.abort()
+        return True
+
+    # -- ASGI plumbing
+
+    async def send(self, message: Message) -> None:
+        if self.dropped:
+            return  # the socket is gone: a close frame (e.g. the framework's own 1000) must not be attempted
+        await self._send(message)
+        if message.get("type") == "websocket.accept":
+            self._observe_close_frames()
+
+    def saw_disconnect(self, code: Any) -> None:
+        # hypercorn's own code is 1000/1006 whatever the client sent: trust it only when no frames are observed.
+        trusted = not self._observing and isinstance(code, int) and code != 1006
+        self._client_closed(code if trusted else None)
+
+    def _client_closed(self, code: int | None) -> None:
+        if self.client_gone:
+            return
+        self.client_gone = True
+        self.close_code_received = code
+        if self.on_client_close is not None:
+            self.on_client_close(code, time.monotonic())
+
+    def _observe_close_frames(self) -> None:
+        """Wrap the wsproto connection's `events()` of this one stream to see the client's close frame."""
+        stream = _bound_owner(self._send)
+        connection = getattr(stream, "connection", None)
+        events = getattr(connection, "events", None)
+        if connection is None or events is None:
+            return
+        try:
+            from wsproto.events import CloseConnection
+        except ImportError:  # pragma: no cover - hypercorn depends on wsproto
+            return
+        link = self
+
+        def observed_events() -> Iterator[Any]:
+            for event in events():
+                # wsproto reports a lost TCP connection as a CloseConnection(1006) it made up itself;
+                # a code in a real close frame can never be 1006.
+                if isinstance(event, CloseConnection) and event.code != 1006:
+                    link._client_closed(int(event.code))
+                yield event
+
+        try:
+            connection.events = observed_events
+        except AttributeError:
+            return
+        self._observing = True
+
+
+def link_for(scope: Scope) -> TransportLink | None:
+    """The `TransportLink` the middleware put in a WebSocket scope, if any."""
+    extensions = scope.get("extensions") or {}
+    link = extensions.get(EXTENSION_KEY)
+    return link if isinstance(link, TransportLink) else None
+
+
+def transport_middleware(app: AsgiApp) -> AsgiApp:
+    """Wrap an ASGI app so every WebSocket scope carries a `TransportLink` under `EXTENSION_KEY`."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "websocket":
+            await app(scope, receive, send)
+            return
+        link = TransportLink(send)
+        scope = dict(scope)
+        scope["extensions"] = {**(scope.get("extensions") or {}), EXTENSION_KEY: link}
+
+        async def linked_receive() -> Message:
+            message = await receive()
+            if message.get("type") == "websocket.disconnect":
+                link.saw_disconnect(message.get("code"))
+            return message
+
+        await app(scope, linked_receive, link.send)
+
+    return wrapped
