@@ -105,7 +105,7 @@ async def running_server(
         yield RunningServer(host=host, port=actual_port, journal=journal, app=app)
     finally:
         state: ServerState = app.config["DOTMOCK_STATE"]
-        state.stopping = True
+        state.stop_streams()
         stop.set()
         with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_TIMEOUT_S):
             await asyncio.wait({task})

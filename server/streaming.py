@@ -37,13 +37,20 @@ class _Disconnect(Exception):
 
 
 class ServerState:
-    """Shared by a server's streams: set `stopping` before shutting down, so streams cut by the shutdown
-    are not journaled as client disconnects."""
+    """Shared by a server's streams. On shutdown `stop_streams()` cancels the streams still running (a stall
+    would otherwise outlive the server: the ASGI layer does not cancel its handler tasks), and they are
+    journaled as cut by the shutdown, not as client disconnects."""
 
-    __slots__ = ("stopping",)
+    __slots__ = ("stopping", "streams")
 
     def __init__(self) -> None:
         self.stopping = False
+        self.streams: set[asyncio.Task[object]] = set()
+
+    def stop_streams(self) -> None:
+        self.stopping = True
+        for task in list(self.streams):
+            task.cancel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,10 @@ class _Stream:
     # -- the stream
 
     async def run(self) -> AsyncIterator[bytes]:
+        task = asyncio.current_task()
+        streams = self.limits.state.streams
+        if task is not None:
+            streams.add(task)
         try:
             async for data in self._frames():
                 yield data
@@ -154,6 +165,8 @@ class _Stream:
             raise
         finally:
             self.exchange.ended_at = time.monotonic()
+            if task is not None:
+                streams.discard(task)
 
     async def _frames(self) -> AsyncIterator[bytes]:
         start = time.monotonic()
