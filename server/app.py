@@ -13,13 +13,15 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH, ErrorOutcome, Scenario, TextOutcome
+from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH, ErrorOutcome, Fixture, Scenario, TextOutcome
 from dotmock.server.answers import api_error_response, error_outcome_response, json_response, text_response
 from dotmock.server.errors import ApiError
 from dotmock.server.journal import HttpExchange, Journal
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
+from dotmock.server.panel import register_panel_routes
 from dotmock.server.streaming import StreamAborted, StreamLimits
 from dotmock.server.validation import parse_json, validate
 from dotmock.server.websocket import register_websocket_routes
@@ -51,13 +53,45 @@ def _headers() -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.scope["headers"]}
 
 
-class _HttpEndpoints:
-    def __init__(self, scenario: Scenario, journal: Journal, max_body_bytes: int, limits: StreamLimits) -> None:
+class ScenarioHolder:
+    """The scenario an app serves, looked up on every request: the test panel's editor swaps it."""
+
+    def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
+        self.on_swap: list[Callable[[Scenario], None]] = []
+
+    def swap(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        for follow in self.on_swap:
+            follow(scenario)
+
+
+def _follow_websocket(app: Quart, holder: ScenarioHolder) -> None:
+    """Keep the WebSocket endpoints (server.websocket, which take a scenario) on the holder's scenario."""
+    targets = {getattr(app.view_functions[name], "__self__", None) for name in ("ws_chat", "ws_responses")}
+
+    def follow(scenario: Scenario) -> None:
+        for target in targets:
+            if target is not None and hasattr(target, "fixtures"):
+                target.scenario, target.fixtures = scenario, scenario.fixtures_for("websocket")
+
+    holder.on_swap.append(follow)
+
+
+class _HttpEndpoints:
+    def __init__(self, holder: ScenarioHolder, journal: Journal, max_body_bytes: int, limits: StreamLimits) -> None:
+        self.holder = holder
         self.journal = journal
         self.max_body_bytes = max_body_bytes
         self.limits = limits
-        self.fixtures = scenario.fixtures_for("http")
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.holder.scenario
+
+    @property
+    def fixtures(self) -> tuple[Fixture, ...]:
+        return self.holder.scenario.fixtures_for("http")
 
     def open_exchange(self) -> HttpExchange:
         exchange = HttpExchange(
@@ -152,7 +186,9 @@ def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DE
     app.config.update(MAX_CONTENT_LENGTH=None, RESPONSE_TIMEOUT=None, BODY_TIMEOUT=BODY_TIMEOUT_S)
     limits = limits or StreamLimits()
     app.config["DOTMOCK_STATE"] = limits.state  # running.py flags shutdown through it
-    endpoints = _HttpEndpoints(scenario, journal, max_body_bytes, limits)
+    holder = ScenarioHolder(scenario)
+    app.config["DOTMOCK_SCENARIO"] = holder
+    endpoints = _HttpEndpoints(holder, journal, max_body_bytes, limits)
     app.add_url_rule(CHAT_COMPLETIONS_PATH, "chat_completions", endpoints.chat_completions, methods=["POST"])
     app.add_url_rule(RESPONSES_PATH, "responses", endpoints.responses, methods=["POST"])
 
@@ -167,7 +203,7 @@ def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DE
 
     @app.get("/_dotmock/scenario")
     async def get_scenario() -> Response:
-        return Response(json.dumps(_scenario_json(scenario), default=str), content_type="application/json")
+        return Response(json.dumps(_scenario_json(holder.scenario), default=str), content_type="application/json")
 
     @app.errorhandler(HTTPException)
     async def http_error(err: HTTPException) -> Response:
@@ -186,5 +222,7 @@ def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DE
         return endpoints.refuse(500, f"dotmock internal error: {type(err).__name__}: {err}", "internal_error")
 
     register_websocket_routes(app, scenario, journal)
+    _follow_websocket(app, holder)
+    register_panel_routes(app, holder)
     app.asgi_app = _drop_on_abort(app.asgi_app)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,135 @@
+"""The browser test panel at `/_dotmock/`: static page, fixture editor endpoints.
+
+Routes (all under `/_dotmock/`, never journaled as client requests):
+
+- `GET /_dotmock/` the panel page; `GET /_dotmock/static/<file>` its script and style (from `server/static/`);
+- `GET /_dotmock/source` the scenario's `.mock` text, its path, and whether saves are written to disk;
+- `POST /_dotmock/validate` `{"text": ...}` -> `{"ok", "errors": [{path, line, column, width, message, ...}]}`;
+- `POST /_dotmock/source` `{"text": ...}` -> parse; on success serve the new scenario from the next request on,
+  and write the file only when the server was started with `dotmock serve --allow-write`.
+
+`GET /_dotmock/scenario` and `GET /_dotmock/journal` (server.app) feed the fixture list and the frame counts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+from dotmock.dsl.model import Scenario
+from dotmock.server.panel_source import EditorSource, check_text, initial_source, write_atomically
+from quart import Quart, Response, request
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+                ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml"}
+ALLOW_WRITE_KEY = "DOTMOCK_ALLOW_WRITE"  # app.config flag set by `dotmock serve --allow-write`
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+# The page loads nothing from elsewhere: own script and style, fetch/WebSocket to this server only.
+CSP = ("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
+       "script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+class ScenarioSlot(Protocol):
+    """Where the app looks its scenario up on every request (server.app.ScenarioHolder)."""
+
+    @property
+    def scenario(self) -> Scenario: ...
+
+    def swap(self, scenario: Scenario) -> None: ...
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value, default=str), status=status, content_type="application/json",
+                    headers={"Cache-Control": "no-store"})
+
+
+def _static(name: str) -> Response:
+    path = (STATIC_DIR / name).resolve()
+    kind = STATIC_TYPES.get(path.suffix)
+    if kind is None or path.parent != STATIC_DIR or not path.is_file():
+        return _json({"error": {"message": f"no panel file {name!r}", "type": "invalid_request_error",
+                                "param": None, "code": "unknown_url"}}, 404)
+    return Response(path.read_bytes(), content_type=kind,
+                    headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP,
+                             "X-Content-Type-Options": "nosniff"})
+
+
+async def _posted_text() -> str | Response:
+    if (request.content_length or 0) > MAX_SOURCE_BYTES:
+        return _json({"ok": False, "message": f"the text is over {MAX_SOURCE_BYTES} bytes"}, 413)
+    raw = await request.get_data()
+    if len(raw) > MAX_SOURCE_BYTES:
+        return _json({"ok": False, "message": f"the text is over {MAX_SOURCE_BYTES} bytes"}, 413)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return _json({"ok": False, "message": 'send JSON: {"text": "..."}'}, 400)
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        return _json({"ok": False, "message": 'send JSON: {"text": "..."}'}, 400)
+    return text
+
+
+def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
+    """Add the test panel to `app`, editing the scenario held by `slot`."""
+    source: EditorSource = initial_source(slot.scenario)
+
+    def allow_write() -> bool:
+        return bool(app.config.get(ALLOW_WRITE_KEY, False))
+
+    def source_json() -> dict[str, Any]:
+        return {"path": source.path, "text": source.text, "note": source.note, "scenario": slot.scenario.name,
+                "disk_path": source.disk_path, "allow_write": allow_write(),
+                "writes_to_disk": allow_write() and source.disk_path is not None}
+
+    @app.get("/_dotmock/")
+    async def panel_page() -> Response:
+        return _static("index.html")
+
+    @app.get("/_dotmock/static/<name>")
+    async def panel_static(name: str) -> Response:
+        return _static(name)
+
+    @app.get("/_dotmock/source")
+    async def get_source() -> Response:
+        return _json(source_json())
+
+    @app.post("/_dotmock/validate")
+    async def validate_source() -> Response:
+        text = await _posted_text()
+        if isinstance(text, Response):
+            return text
+        checked = check_text(text, source.path)
+        return _json({"ok": not checked.errors, "errors": checked.errors, "path": source.path,
+                      "scenario": checked.scenario.name if checked.scenario else None,
+                      "fixtures": len(checked.scenario.fixtures) if checked.scenario else None})
+
+    @app.post("/_dotmock/source")
+    async def save_source() -> Response:
+        text = await _posted_text()
+        if isinstance(text, Response):
+            return text
+        checked = check_text(text, source.path)
+        if checked.scenario is None:
+            return _json({"ok": False, "applied": False, "written": False, "errors": checked.errors,
+                          "message": "not applied: the text has errors"}, 422)
+        slot.swap(checked.scenario)
+        source.text = text
+        written = False
+        message = "applied to the running server (in memory only: start `dotmock serve --allow-write` to save)"
+        if allow_write() and source.disk_path is not None:
+            try:
+                write_atomically(source.disk_path, text)
+            except OSError as err:
+                message = f"applied to the running server, but not written to {source.disk_path}: {err}"
+            else:
+                written = True
+                message = f"applied to the running server and written to {source.disk_path}"
+        elif allow_write():
+            message = "applied to the running server (in memory only: this source has no .mock file to write)"
+        if checked.cases > 1:
+            message += f"; serving the first of {checked.cases} parameter rows"
+        return _json({"ok": True, "applied": True, "written": written, "message": message, "errors": [],
+                      "scenario": checked.scenario.name, "fixtures": len(checked.scenario.fixtures)})
