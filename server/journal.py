@@ -87,8 +87,8 @@ class WsConnection:
     frames: list[WsFrame] = field(default_factory=list)
     exchanges: list[WsExchange] = field(default_factory=list)
     close_code_sent: int | None = None  # by the server
-    # The code in the client's close frame (1005: a close frame without a code); when the server closed
-    # first this is the client's answer to it. None when the connection ended with no close frame from it.
+    # The code of the client's close frame when the client closed first (1005: a close frame without a code);
+    # None when the server closed or dropped first, or the client vanished without a close frame.
     close_code_received: int | None = None
     closed_by: Literal["server", "client", "drop"] | None = None  # who ended it first
     dropped: bool = False  # the server dropped the connection without a close frame

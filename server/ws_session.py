@@ -134,7 +134,10 @@ class WsSession:
         await self.websocket.close(FALLBACK_DROP_CODE, "dotmock: drop unavailable")
 
     def _client_closed(self, code: int | None, t: float) -> None:
-        # Also called for the client's answer to a server close: then only the code is news.
+        # The client's answer to a server close or a drop is not the client closing: ignored, so
+        # `close_code_received` is always the code the client chose to close with.
+        if self.connection.closed_by is not None:
+            return
         self.connection.close_code_received = code
         self._mark_closed("client", t)
 
