@@ -1,4 +1,4 @@
-"""`dotmock serve FILE [--host 127.0.0.1] [--port N]`: serve one scenario's fixtures until Ctrl-C."""
+"""`dotmock serve FILE [--host 127.0.0.1] [--port N] [--allow-write]`: serve one scenario's fixtures until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 
 from dotmock.dsl import DslError, load_file
 from dotmock.dsl.model import Scenario
+from dotmock.server.panel import ALLOW_WRITE_KEY
 from dotmock.server.running import running_server
 
 
@@ -20,10 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("file", metavar="FILE", help="a .mock file or a dotMock JSON fixture file")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    parser.add_argument("--allow-write", action="store_true",
+                        help="let the test panel's editor (/_dotmock/) write saved changes back to FILE")
     return parser
 
 
-async def serve(scenario: Scenario, host: str, port: int) -> None:
+async def serve(scenario: Scenario, host: str, port: int, *, allow_write: bool = False) -> None:
     """Serve `scenario` until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -31,10 +34,12 @@ async def serve(scenario: Scenario, host: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running_server(scenario, host, port) as srv:
+            srv.app.config[ALLOW_WRITE_KEY] = allow_write
             print(srv.base_url, flush=True)
             n = len(scenario.fixtures)
             print(f"dotmock: serving {scenario.name!r} ({n} fixture{'s' if n != 1 else ''}); "
                   f"OPENAI_BASE_URL={srv.base_url}/v1; journal at {srv.base_url}/_dotmock/journal; "
+                  f"test panel at {srv.base_url}/_dotmock/; "
                   "Ctrl-C to stop", file=sys.stderr, flush=True)
             await stop.wait()
     finally:
@@ -56,7 +61,7 @@ def main(argv: list[str]) -> int:
         print(f"dotmock serve: {args.file} has no scenario to serve", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(scenario_file.cases[0], args.host, args.port))
+        asyncio.run(serve(scenario_file.cases[0], args.host, args.port, allow_write=args.allow_write))
     except OSError as err:
         print(f"dotmock serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}", file=sys.stderr)
         return 1
