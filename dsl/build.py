@@ -54,7 +54,7 @@ class _Builder(Transformer[Token, Any]):
         column = getattr(item, "column", 1) or 1
         return m.Location(self.path, line, column)
 
-    def error(self, message: str, where: m.Location | None, *, width: int = 1, hint: str | None = None,
+    def error(self, message: str, where: m.Location | None, *, width: int = 0, hint: str | None = None,
               expected: tuple[str, ...] = ()) -> None:
         line, column = (where.line, where.column) if where else (1, 1)
         self.errors.append(DslError.at(message, self.text, self.path, line, column, width=width,
@@ -755,7 +755,8 @@ def param_table(tree: Tree, text: str, path: str) -> tuple[ParamTable | None, li
     for row in rows[1:]:
         cells = [_cell_text(c) for c in row.children]
         if len(cells) != len(names):
-            errors.append(DslError.at(f"this row has {len(cells)} values for {len(names)} columns", text, path,
+            plural = "" if len(cells) == 1 else "s"
+            errors.append(DslError.at(f"this row has {len(cells)} value{plural} for {len(names)} columns", text, path,
                                       row.meta.line, row.meta.column))
             continue
         values.append(dict(zip(names, cells, strict=True)))

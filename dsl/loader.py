@@ -52,7 +52,7 @@ class _Loader:
         display = os.path.relpath(resolved)
         if not resolved.is_relative_to(self.root):
             self.errors.append(DslError.at(
-                f"include {target!r} points outside the scenario tree ({self.root})", text, path,
+                f"include {target!r} points outside the scenario tree ({os.path.relpath(self.root)})", text, path,
                 where.line, where.column, hint="keep shared files inside the scenarios folder"))
             return []
         if str(resolved) in stack:

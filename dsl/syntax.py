@@ -121,13 +121,17 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
         word = str(found)
         width = len(word.splitlines()[0]) if word else 1
         hint = did_you_mean(word, _keywords(expected)) if _WORD_AT.fullmatch(word) else None
+        inserted = getattr(err, "dotmock_inserted", None)
+        if hint is None and inserted:
+            hint = "is a '}' missing before this?" if inserted == "RBRACE" else (
+                f"is {terminal_word(inserted)} missing before this?")
         if re.fullmatch(r"\d+(\.\d+)?", word) and "DURATION" in expected:
             hint = f"a duration needs a unit: {word}ms or {word}s"
         message = f"unexpected {_describe_token(found)}"
         return DslError.at(message, text, path, line, column, width=width,
                            expected=_expected_words(expected), hint=hint)
     if isinstance(err, UnexpectedCharacters):
-        expected = set(err.allowed or ())
+        expected = getattr(err, "dotmock_accepts", None) or set(err.allowed or ())
         offset = err.pos_in_stream
         m = _WORD_AT.match(text, offset)
         if m:
@@ -152,15 +156,114 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
 
 _MAX_SYNTAX_ERRORS = 20
 
+# Stand-ins fed to the parser while recovering from a mistake (the tree is never built when there was one).
+_PLACEHOLDERS = {
+    "STRING": '"?"', "LONG_STRING": '"""?"""', "INT": "1", "SIGNED_NUMBER": "1", "DURATION": "1s",
+    "NAME": "x", "PATH": "/x", "PARAM": "${x}", "METHOD": "POST", "CHUNKS": "chunks", "STREAM": "stdout",
+    "COMPARE": "==",
+}
+# What may be inserted before an unexpected token so that it fits: a closing brace, or a missing value.
+_INSERTABLE = ("RBRACE", "DURATION", "INT", "STRING", "NAME", "PATH", "SIGNED_NUMBER", "PARAM", "COMPARE",
+               "CHUNKS")
+_VALUE_TOKENS = frozenset(("STRING", "LONG_STRING", "INT", "SIGNED_NUMBER", "DURATION", "NAME", "PATH", "PARAM"))
+_BLANK = re.compile(r"(?:\s|#[^\n]*)*")
+
+
+def _placeholder(name: str, at: Token) -> Token:
+    value = _PLACEHOLDERS.get(name)
+    if value is None:
+        pattern = parser().get_terminal(name).pattern
+        value = pattern.value if pattern.type == "str" else "x"
+    return Token.new_borrow_pos(name, value, at)
+
+
+def _repair(err: UnexpectedToken) -> bool:
+    """Make the parser go on sensibly after `err` (instead of dropping tokens until something fits, which
+    reports every following line): take a misspelt keyword as the keyword it resembles, insert a missing
+    `}` or value, or replace a value of the wrong kind. False when nothing fits (the token is dropped)."""
+    ip = err.interactive_parser
+    if ip is None:
+        return False
+    accepts = _acceptable(err)
+    token = err.token
+    word = str(token)
+    if _WORD_AT.fullmatch(word):
+        hint = did_you_mean(word, _keywords(accepts))
+        if hint:
+            keyword = hint.split("'")[1]
+            for name in accepts:
+                if _keywords({name}) and keyword in _keywords({name}):
+                    ip.feed_token(Token.new_borrow_pos(name, keyword, token))
+                    return True
+    for name in _INSERTABLE:
+        if name not in accepts:
+            continue
+        trial = ip.copy(deepcopy_values=False)
+        try:
+            trial.feed_token(_placeholder(name, token))
+            fits = token.type in trial.accepts()
+        except LarkError:
+            fits = False
+        if fits:
+            ip.feed_token(_placeholder(name, token))
+            ip.feed_token(token)
+            err.dotmock_inserted = name  # type: ignore[attr-defined]
+            return True
+    if token.type in _VALUE_TOKENS:
+        for name in _INSERTABLE:
+            if name in accepts and name != "RBRACE":
+                ip.feed_token(_placeholder(name, token))
+                return True
+    return False
+
+
+def _skip_unterminated_string(err: UnexpectedCharacters, text: str) -> None:
+    """After an unterminated string, go on at the next line, as if the string had been closed."""
+    ip = err.interactive_parser
+    if ip is None or not text.startswith('"', err.pos_in_stream):
+        return
+    state = ip.lexer_thread.state
+    if state is None:
+        return
+    end = text.find("\n", err.pos_in_stream)
+    end = len(text) if end < 0 else end
+    state.line_ctr.feed(text[err.pos_in_stream:end])
+    try:
+        if "STRING" in ip.accepts():
+            ip.feed_token(Token("STRING", '"?"', err.pos_in_stream, err.line, err.column))
+    except LarkError:
+        pass
+
 
 def parse_tree(text: str, path: str) -> Tree:
-    """Parse `.mock` text. Raises DslError(s) (never a Lark exception): after a mistake the parser skips
-    ahead and goes on, so one run reports the first mistake of every line that has one."""
+    """Parse `.mock` text. Raises DslError(s) (never a Lark exception): after a mistake the parser repairs
+    what it can (a misspelt keyword, a missing value or `}`) and goes on, so one run reports the first mistake
+    of every line that has one, without the noise of the mistakes that follow from it."""
     found: list[UnexpectedInput] = []
+    stuck: list[tuple[tuple[int, ...], int]] = []  # parser stack and end offset after a dropped token
 
     def recover(err: UnexpectedInput) -> bool:
-        if isinstance(err, UnexpectedToken):
+        if isinstance(err, UnexpectedToken) and err.token.type != "$END" and err.interactive_parser:
             _acceptable(err)  # now, before recovery moves the parser on
+            stack = tuple(err.interactive_parser.parser_state.state_stack)
+            start = err.token.start_pos or 0
+            if stuck and stuck[-1][0] == stack and _BLANK.fullmatch(text, stuck[-1][1], start):
+                stuck[-1] = (stack, err.token.end_pos or start)  # a consequence of the last mistake
+                return True
+            found.append(err)
+            stuck.clear()
+            if not _repair(err):
+                stuck.append((stack, err.token.end_pos or start))
+            return len(found) < _MAX_SYNTAX_ERRORS
+        if isinstance(err, UnexpectedCharacters):
+            stuck.clear()
+            try:  # what the parser (not the lexer, which knows every word) could take here
+                accepts = err.interactive_parser.accepts() if err.interactive_parser else None
+            except LarkError:
+                accepts = None
+            if accepts:
+                err.dotmock_accepts = set(accepts) - {"$END"}  # type: ignore[attr-defined]
+            _skip_unterminated_string(err, text)
         found.append(err)
         return len(found) < _MAX_SYNTAX_ERRORS
 

@@ -1,0 +1,72 @@
+"""`dotmock check` as a user runs it, and what error output may never contain."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dotmock.dsl import DslError, load_text
+from dotmock.dsl.fmt import format_text
+
+ROOT = Path(__file__).resolve().parent.parent
+ERRORS = ROOT / "tests" / "golden" / "errors"
+OK = ROOT / "tests" / "golden" / "ok"
+
+# Lark's exception and internal names, and Python's own: none may reach a user.
+_LEAKS = re.compile(
+    r"__ANON|Traceback|Unexpected(Token|Characters|EOF|Input)|LarkError|VisitError|\$END|Tree\(|Token\("
+)
+
+
+def dotmock(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dotmock", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_check_prints_every_error_of_a_file_and_exits_1() -> None:
+    result = dotmock("check", "tests/golden/errors/several_syntax_errors.mock")
+    assert result.returncode == 1
+    assert result.stderr.count(": error: ") == 3
+    for where in (":4:3: error: unexpected 'timeot'", ":9:3: error: unexpected 'respons'",
+                  ":14:16: error: unexpected 'zero'"):
+        assert f"tests/golden/errors/several_syntax_errors.mock{where}" in result.stderr
+    assert "3 error(s) in 1 file(s)" in result.stderr
+    assert not _LEAKS.search(result.stderr + result.stdout)
+
+
+def test_check_reports_every_bad_file_of_a_folder() -> None:
+    result = dotmock("check", "tests/golden/errors")
+    assert result.returncode == 1
+    assert not _LEAKS.search(result.stderr + result.stdout)
+    reported = {line.split(":")[0] for line in result.stderr.splitlines() if ": error: " in line}
+    # every scenario file of the folder is reported (include-only helpers are checked through their users)
+    scenarios = {f"tests/golden/errors/{p.name}" for p in ERRORS.glob("*.mock")}
+    assert scenarios - {"tests/golden/errors/include_cycle.mock"} <= reported
+    assert "tests/golden/errors/include_cycle/b.mock" in reported
+
+
+def test_check_exits_0_on_good_files() -> None:
+    result = dotmock("check", "tests/golden/ok")
+    assert result.returncode == 0, result.stderr
+    assert "file(s) ok" in result.stdout
+    assert result.stderr == ""
+
+
+def test_check_exits_1_on_a_missing_path() -> None:
+    result = dotmock("check", "tests/golden/no-such-folder")
+    assert result.returncode == 1
+    assert "no such file or folder" in result.stderr
+
+
+@pytest.mark.parametrize("path", sorted(ERRORS.glob("*.mock")), ids=lambda p: p.stem)
+def test_no_error_output_leaks_internals(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for source in (text, text.replace("{", "", 1), text.replace("}", "", 1), text[: len(text) // 2]):
+        for call in (load_text, format_text):
+            try:
+                call(source, "x.mock")
+            except DslError as err:
+                assert not _LEAKS.search(err.render()), err.render()
