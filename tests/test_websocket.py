@@ -357,7 +357,7 @@ async def test_many_bad_frames_in_a_row_do_not_hurt_the_server() -> None:
     assert journal["websocket"][0]["messages_received"] == 3 * (len(BAD_FRAMES) - 1) + 1
 
 
-async def test_a_client_vanishing_mid_sequence_is_journaled() -> None:
+async def test_a_client_closing_mid_sequence_is_journaled_with_its_code() -> None:
     events = (WsEvent("first"), WsEvent("late", delay_s=5.0))
     fixture = Fixture("slow", ws_match(), WsOutcome(events=events))
     async with running_server(make_scenario(fixture)) as srv:
