@@ -1,0 +1,181 @@
+"""Reading a journal as the runner needs it: attempts grouped into logical calls, retry gaps, faults met.
+
+Attempts of one logical call share the journal's `call_key` (same endpoint, same JSON body). The gap
+before a retry is the next attempt's start minus the previous attempt's end, both monotonic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dotmock.server.journal import HttpExchange, Journal, WsConnection
+
+# Statuses a client may sensibly retry (the official SDKs' rule): timeouts, conflicts, rate limits, 5xx.
+RETRYABLE_4XX = (408, 409, 429)
+NORMAL_WS_CLOSE = (1000, 1001)
+STREAM_FAULTS = ("truncate", "disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent")
+
+_FAULT_WORDS = {
+    "truncate": "a truncated stream",
+    "disconnect": "a dropped connection",
+    "stall": "a stalled stream",
+    "malformedChunk": "a malformed chunk",
+    "slowFirstToken": "a slow first token",
+    "errorEvent": "an error event mid-stream",
+}
+
+
+def faults_of(exchange: HttpExchange) -> list[str]:
+    return [f for f in (exchange.fault or "").split(",") if f]
+
+
+def is_retryable_status(status: int) -> bool:
+    return status >= 500 or status in RETRYABLE_4XX
+
+
+@dataclass(slots=True)
+class Attempt:
+    exchange: HttpExchange
+    number: int  # 1-based within its call
+    failed: bool  # the client did not get a complete, successful answer from it
+    why: str  # "HTTP 429", "stream cut after 3 chunks without its terminator", ...
+    faults: list[str]
+
+    @property
+    def end(self) -> float:
+        ex = self.exchange
+        return ex.ended_at if ex.ended_at is not None else ex.started_at
+
+    @property
+    def status(self) -> int | None:
+        return self.exchange.status
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.exchange.retry_after_s
+        return value if value is not None and value > 0 else None
+
+    @property
+    def non_retryable_status(self) -> bool:
+        s = self.exchange.status
+        return s is not None and 400 <= s < 500 and s not in RETRYABLE_4XX
+
+
+@dataclass(slots=True)
+class Call:
+    key: str
+    method: str
+    path: str
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def retried(self) -> bool:
+        return len(self.attempts) > 1
+
+    @property
+    def gaps(self) -> list[float]:
+        """Wait before each retry: attempt i+1's start minus attempt i's end."""
+        a = self.attempts
+        return [a[i + 1].exchange.started_at - a[i].end for i in range(len(a) - 1)]
+
+    @property
+    def succeeded(self) -> bool:
+        return bool(self.attempts) and not self.attempts[-1].failed
+
+    def to_json(self, t0: float) -> dict[str, Any]:
+        return {
+            "key": self.key, "method": self.method, "path": self.path, "attempts": len(self.attempts),
+            "succeeded": self.succeeded,
+            "exchanges": [a.exchange.id for a in self.attempts],
+            "outcomes": [a.why for a in self.attempts],
+            "gaps": [round(g, 6) for g in self.gaps],
+            "retry_after": [a.retry_after for a in self.attempts],
+            "started_at": round(self.attempts[0].exchange.started_at - t0, 6) if self.attempts else None,
+        }
+
+
+def describe_attempt(ex: HttpExchange) -> tuple[bool, str]:
+    """Whether an exchange failed from the client's point of view, and how, in words."""
+    faults = faults_of(ex)
+    if ex.status is not None and ex.status >= 400:
+        if ex.fixture is None and ex.error:
+            return True, f"HTTP {ex.status} ({ex.error})"
+        return True, f"HTTP {ex.status}"
+    if "errorEvent" in faults:
+        return True, f"error event after {ex.chunks_sent} chunks"
+    if "disconnect" in faults:
+        return True, f"connection dropped after {ex.chunks_sent} chunks"
+    if "truncate" in faults:
+        return True, f"stream cut after {ex.chunks_sent} chunks without its terminator"
+    if ex.stream and not ex.completed:
+        if "stall" in faults or "slowFirstToken" in faults:
+            return True, f"stalled after {ex.chunks_sent} chunks; the client hung up"
+        if ex.client_disconnected:
+            return True, f"the client hung up after {ex.chunks_sent} chunks"
+        return True, f"stream ended after {ex.chunks_sent} chunks without its terminator"
+    if not ex.stream and ex.client_disconnected:
+        return True, "the client hung up before the answer"
+    note = f" ({', '.join(faults)})" if faults else ""
+    return False, ("stream completed" if ex.stream else f"HTTP {ex.status or 200}") + note
+
+
+def group_calls(journal: Journal) -> list[Call]:
+    """HTTP exchanges grouped into logical calls, in order of each call's first attempt."""
+    calls: dict[str, Call] = {}
+    for ex in sorted(journal.http, key=lambda e: (e.started_at, e.id)):
+        key = ex.call_key or f"{ex.method} {ex.path} #{ex.id}"
+        call = calls.get(key)
+        if call is None:
+            call = calls[key] = Call(key, ex.method, ex.path)
+        failed, why = describe_attempt(ex)
+        call.attempts.append(Attempt(ex, len(call.attempts) + 1, failed, why, faults_of(ex)))
+    return list(calls.values())
+
+
+def fault_words(kind: str) -> str:
+    if kind.startswith("http_"):
+        return f"an HTTP {kind[5:]} response"
+    return _FAULT_WORDS.get(kind, kind)
+
+
+def ws_abnormal(conn: WsConnection) -> str | None:
+    """How the server ended a connection abnormally (a drop, or a close code other than 1000/1001), or None."""
+    if conn.dropped or conn.closed_by == "drop":
+        return "dropped without a close frame" + (f" ({conn.fault})" if conn.fault else "")
+    if conn.closed_by == "server" and conn.close_code_sent is not None and conn.close_code_sent not in NORMAL_WS_CLOSE:
+        return f"closed by the server with code {conn.close_code_sent}"
+    return None
+
+
+def ws_reconnected_after(journal: Journal, conn: WsConnection) -> bool:
+    """Whether the client opened another WebSocket connection after `conn` (any WebSocket path)."""
+    return any(other is not conn and other.opened_at >= conn.opened_at and other.id > conn.id
+               for other in journal.websocket)
+
+
+def faults_injected(journal: Journal, t0: float) -> list[dict[str, Any]]:
+    """Every fault the server applied, for reports: what, where, when (relative to `t0`)."""
+    out: list[dict[str, Any]] = []
+    for ex in journal.http:
+        at = round(ex.started_at - t0, 6)
+        for kind in faults_of(ex):
+            out.append({"protocol": "http", "kind": kind, "exchange": ex.id, "path": ex.path, "at": at,
+                        "fixture": ex.fixture, "detail": f"after {ex.chunks_sent} chunks"})
+        if ex.status is not None and ex.status >= 400 and ex.fixture is not None:
+            detail = f"Retry-After {ex.retry_after_s:g}s" if ex.retry_after_s is not None else None
+            out.append({"protocol": "http", "kind": f"http_{ex.status}", "exchange": ex.id, "path": ex.path,
+                        "at": at, "fixture": ex.fixture, "detail": detail})
+    for conn in journal.websocket:
+        how = ws_abnormal(conn)
+        at = round((conn.closed_at or conn.opened_at) - t0, 6)
+        if how is not None:
+            kind = "ws_drop" if conn.dropped or conn.closed_by == "drop" else f"ws_close_{conn.close_code_sent}"
+            out.append({"protocol": "websocket", "kind": kind, "exchange": conn.id, "path": conn.path, "at": at,
+                        "fixture": None, "detail": how})
+        for x in conn.exchanges:
+            if x.fault and x.fault not in (conn.fault or ""):
+                out.append({"protocol": "websocket", "kind": x.fault, "exchange": conn.id, "path": conn.path,
+                            "at": round(x.started_at - t0, 6), "fixture": x.fixture, "detail": None})
+    out.sort(key=lambda f: (f["at"], f["exchange"]))
+    return out

@@ -1,0 +1,96 @@
+"""One case: a fresh mock server on 127.0.0.1:0, the client run against it, and the verdict.
+
+The server is stopped and its port released whatever happens (the `running_server` context), and the
+verdict is taken after it stopped, so every exchange in the journal has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import time
+from dataclasses import dataclass
+
+from dotmock.dsl import model as m
+from dotmock.runner.attempts import faults_injected, group_calls
+from dotmock.runner.process import DEFAULT_GRACE_S, ClientSpec, run_client
+from dotmock.runner.results import CaseResult, ClientRun
+from dotmock.runner.verdict import judge
+from dotmock.server.journal import Journal
+from dotmock.server.running import running_server
+
+DUMMY_API_KEY = "sk-dotmock-not-a-real-key"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOptions:
+    default_timeout_s: float = m.DEFAULT_CLIENT_TIMEOUT_S
+    grace_s: float = DEFAULT_GRACE_S
+
+
+def blank_result(scenario: m.Scenario, outcome: str, message: str | None = None) -> CaseResult:
+    return CaseResult(id=scenario.case_id, file=scenario.path, name=scenario.name, params=dict(scenario.params),
+                      tags=list(scenario.tags), outcome=outcome, message=message,  # type: ignore[arg-type]
+                      started_at=time.time())
+
+
+def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: str,
+                options: CaseOptions) -> ClientSpec:
+    cwd = os.path.normpath(os.path.join(scenario.base_dir, client.cwd or "."))
+    env = {
+        "OPENAI_BASE_URL": base_url + "/v1",
+        "OPENAI_API_KEY": DUMMY_API_KEY,
+        "DOTMOCK_URL": base_url,
+        "DOTMOCK_WS_URL": ws_url,
+        **dict(client.env),
+    }
+    timeout = client.timeout_s if client.timeout_s is not None else options.default_timeout_s
+    return ClientSpec(argv=list(client.argv), cwd=cwd, env=env, timeout_s=timeout, shell=client.shell,
+                      grace_s=options.grace_s)
+
+
+def _journal_json(journal: Journal, t0: float) -> dict:
+    shifted = copy.copy(journal)  # same records, times relative to the case start instead of the server's
+    shifted.t0 = t0
+    return shifted.to_json()
+
+
+async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Event | None = None) -> CaseResult:
+    """Run one case to its verdict. Never raises for a problem of the case itself: that is an `error`."""
+    result = blank_result(scenario, "error")
+    t0 = time.monotonic()
+    client = scenario.client
+    if client is None:
+        result.message = ("the scenario has no `client` block, so there is nothing to run against the mock "
+                          "(add `client \"...\"`, or serve it by hand with `dotmock serve`)")
+        return result
+    run: ClientRun | None = None
+    journal: Journal | None = None
+    try:
+        async with running_server(scenario, host="127.0.0.1", port=0) as srv:
+            journal = srv.journal
+            spec = client_spec(scenario, client, srv.base_url, srv.ws_url, options)
+            run = await run_client(spec, stop=stop)
+    except Exception as err:  # the server could not start or stop: the case cannot be judged
+        result.message = f"the mock server failed: {type(err).__name__}: {err}"
+    result.duration = time.monotonic() - t0
+    if run is None or journal is None:
+        return result
+    result.client = run
+    result.journal = _journal_json(journal, t0)
+    result.calls = [c.to_json(t0) for c in group_calls(journal)]
+    result.faults = faults_injected(journal, t0)
+    if run.spawn_error:
+        result.message = f"could not start the client {list(client.argv)!r} in {run.cwd}: {run.spawn_error}"
+    elif run.interrupted:
+        result.outcome = "not_run"
+        result.message = "interrupted (Ctrl-C) while the client was running"
+    elif result.message is None:
+        verdict = judge(scenario, journal, run)
+        result.outcome = verdict.outcome
+        result.expectations = verdict.expectations
+        result.findings = verdict.findings
+    run.started_at = round(run.started_at - t0, 6)
+    run.ended_at = round(run.ended_at - t0, 6)
+    return result

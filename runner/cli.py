@@ -1,0 +1,206 @@
+"""`dotmock-run` / `dotmock run`, and `dotmock report merge`.
+
+Exit status: 0 every selected case passed (or none was selected); 1 some case failed, errored or was not
+run; 2 a file did not parse or the invocation was wrong; 130 the run was interrupted (Ctrl-C / SIGTERM) —
+the reports are written all the same, with the cases that did not finish marked `not_run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import time
+
+from dotmock import __version__
+from dotmock.dsl.errors import DslError, DslErrors
+from dotmock.dsl.loader import load_path
+from dotmock.dsl.model import DEFAULT_CLIENT_TIMEOUT_S, Scenario
+from dotmock.runner.atomic import append_text, write_atomic
+from dotmock.runner.case import CaseOptions, blank_result
+from dotmock.runner.execute import ExecuteOptions, execute
+from dotmock.runner.report_html import render_html
+from dotmock.runner.report_json import ReportFormatError, load_report, merge_reports, render_json
+from dotmock.runner.report_junit import render_junit
+from dotmock.runner.report_markdown import render_markdown
+from dotmock.runner.report_terminal import TerminalReporter
+from dotmock.runner.results import CaseResult, RunReport
+from dotmock.runner.selection import SelectionError, parse_shard, select
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_PATH = "scenarios"
+
+
+class _Usage(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _Usage(f"{self.prog}: {message}\n{self.format_usage()}")
+
+
+def parse_duration(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30s, 500ms, 2m)")
+    value = float(m.group(1))
+    return value / 1000 if m.group(2) == "ms" else value * 60 if m.group(2) == "m" else value
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testsuite per file)")
+    p.add_argument("--json", metavar="FILE", help="write the JSON report (docs/report.md)")
+    p.add_argument("--markdown", metavar="FILE", help="write a Markdown report (also appended to "
+                                                       "$GITHUB_STEP_SUMMARY when set)")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+
+
+def run_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="dotmock-run", description="Run .mock scenarios against their clients and judge them.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=f"files or folders (default: {DEFAULT_PATH}/)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
+                   help="cases run at once (default: CPU count)")
+    p.add_argument("-k", dest="keyword", metavar="EXPR",
+                   help="only cases whose name or tag contains the words; and/or/not/() combine them")
+    p.add_argument("--shard", metavar="K/N", help="run only shard K of N (stable split by case id)")
+    p.add_argument("--timeout", type=parse_duration, default=DEFAULT_CLIENT_TIMEOUT_S, metavar="DURATION",
+                   help=f"client timeout when the scenario sets none (default {DEFAULT_CLIENT_TIMEOUT_S:g}s)")
+    p.add_argument("--fail-fast", action="store_true", help="stop launching cases after the first failure")
+    p.add_argument("-v", "--verbose", action="store_true", help="details of every case, not only failures")
+    _add_report_options(p)
+    p.add_argument("--version", action="version", version=f"dotmock {__version__}")
+    return p
+
+
+def write_reports(report: RunReport, junit: str | None, json_path: str | None, markdown: str | None,
+                  html: str | None) -> bool:
+    """Write every requested report; True if all were written."""
+    ok = True
+    renderers = ((junit, render_junit), (json_path, render_json), (markdown, render_markdown), (html, render_html))
+    for path, render in renderers:
+        if not path:
+            continue
+        try:
+            write_atomic(path, render(report))
+        except OSError as err:
+            print(f"dotmock: cannot write {path}: {err}", file=sys.stderr)
+            ok = False
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            append_text(summary, render_markdown(report) + "\n")
+        except OSError as err:
+            print(f"dotmock: cannot append to $GITHUB_STEP_SUMMARY ({summary}): {err}", file=sys.stderr)
+    return ok
+
+
+def _load(paths: list[str]) -> list[Scenario]:
+    files = load_path(paths)
+    return [case for f in files for case in f.cases]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = run_parser().parse_args(args_list)
+        shard = parse_shard(args.shard) if args.shard else None
+    except _Usage as err:
+        print(str(err), end="", file=sys.stderr)
+        return EXIT_USAGE
+    except SelectionError as err:
+        print(f"dotmock-run: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exit_:  # --help / --version
+        return int(exit_.code or 0)
+    paths = args.paths or [DEFAULT_PATH]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        print(f"dotmock-run: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        every_case = _load(paths)
+    except DslErrors as errs:
+        for err in errs.errors:
+            print(str(err), file=sys.stderr)
+        print(f"\ndotmock-run: {len(errs.errors)} error(s); nothing was run", file=sys.stderr)
+        return EXIT_USAGE
+    except DslError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_USAGE
+    index = {c.case_id: i for i, c in enumerate(every_case)}
+    try:
+        cases = select(every_case, args.keyword, shard)
+    except SelectionError as err:
+        print(f"dotmock-run: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    options = ExecuteOptions(jobs=args.jobs, fail_fast=args.fail_fast,
+                             case=CaseOptions(default_timeout_s=args.timeout))
+    started = time.time()
+    reporter = TerminalReporter(verbose=args.verbose, total=len(cases))
+    if not cases:
+        print("dotmock-run: no cases selected", file=sys.stderr)
+    interrupted = False
+    t0 = time.monotonic()
+    results: list[CaseResult]
+    with reporter:
+        try:
+            execution = asyncio.run(execute(cases, options, reporter.started, reporter.finished))
+            results, interrupted = execution.results, execution.interrupted
+        except KeyboardInterrupt:  # arrived before our handler was installed, or after it was removed
+            interrupted = True
+            results = [blank_result(c, "not_run", "interrupted (Ctrl-C)") for c in cases]
+    for r in results:
+        r.index = index.get(r.id, 0)
+    report = RunReport(cases=results, started_at=started, duration=time.monotonic() - t0,
+                       interrupted=interrupted, jobs=args.jobs, shard=args.shard, tool_version=__version__)
+    wrote = write_reports(report, args.junit, args.json, args.markdown, args.html)
+    reporter.summary(report)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if not wrote:
+        return EXIT_USAGE
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def report_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="dotmock report", description="Work with JSON reports.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    merge = sub.add_parser("merge", help="merge the JSON reports of several shards into one set of reports")
+    merge.add_argument("inputs", nargs="+", metavar="REPORT.json")
+    merge.add_argument("-v", "--verbose", action="store_true")
+    _add_report_options(merge)
+    return p
+
+
+def report_main(argv: list[str] | None = None) -> int:
+    try:
+        args = report_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except _Usage as err:
+        print(str(err), end="", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        reports = [load_report(p) for p in args.inputs]
+    except ReportFormatError as err:
+        print(f"dotmock report merge: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    merged = merge_reports(reports)
+    wrote = write_reports(merged, args.junit, args.json, args.markdown, args.html)
+    TerminalReporter(verbose=args.verbose).summary(merged)
+    if not wrote:
+        return EXIT_USAGE
+    return EXIT_OK if merged.ok else EXIT_FAILED

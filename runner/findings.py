@@ -1,0 +1,313 @@
+"""The built-in findings: judged from both the server's journal and how the client process ended.
+
+A mock alone cannot tell a client that used a cut stream and exited 0 from one that refused it and exited
+with an error, or from one that crashed on it. Here every finding combines the two sides, and a single
+root cause yields a single finding: a crash on a fault is `client_crashed` (its title names the fault), a
+hang on a stalled stream is `no_read_timeout` rather than `client_hung`.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from dotmock.dsl.model import finding_kind
+from dotmock.runner.attempts import (
+    Attempt,
+    Call,
+    fault_words,
+    faults_injected,
+    group_calls,
+    ws_abnormal,
+    ws_reconnected_after,
+)
+from dotmock.runner.results import ClientRun, Finding
+from dotmock.server.journal import Journal, WsConnection
+
+RETRY_AFTER_TOLERANCE_S = 0.05  # scheduling noise between the server's end of answer and the client's wait
+STORM_MAX_ATTEMPTS = 5  # more attempts of one call than this is a storm
+STORM_BURST_ATTEMPTS = 4  # ... and so is this many within STORM_BURST_WINDOW_S
+STORM_BURST_WINDOW_S = 1.0
+BACKOFF_GROWTH = 1.25  # a gap must grow by this factor over the previous one to count as backing off
+WS_ERROR_EVENT_TYPES = ("error", "response.failed")
+
+ADVICE = {
+    "retry_after_ignored": "Wait at least the Retry-After (or retry-after-ms) the server sends before retrying.",
+    "retried_non_retryable": "Do not retry 4xx errors other than 408, 409 and 429: the same request fails again.",
+    "retry_storm": "Cap retries (2-4 attempts) and back off exponentially with jitter between them.",
+    "no_backoff": "Back off exponentially (e.g. 0.5s, 1s, 2s, with jitter) between retries.",
+    "gave_up": "Fine if intended: make sure the user sees a clear error, and that the retry budget fits.",
+    "truncated_stream_accepted": "Check the stream's terminator ([DONE] / finish_reason / response.completed) "
+                                 "and retry or report an error when it is missing.",
+    "malformed_chunk_ignored": "Treat an unparseable chunk as a broken stream: retry or report it, don't skip it.",
+    "no_read_timeout": "Set a read timeout on streams (e.g. httpx.Timeout(read=...)) and retry when it fires.",
+    "client_crashed": "Catch the SDK's errors (openai.APIError and subclasses, JSON errors) and fail with a "
+                      "clear message, or retry.",
+    "client_hung": "Put a timeout on every network wait and on the whole call.",
+    "ws_no_reconnect": "Reconnect (with backoff) when a WebSocket drops, and resend the unanswered message.",
+    "ws_abnormal_close_ignored": "Treat a close code other than 1000/1001, or a drop, as a failure: reconnect "
+                                 "or report it.",
+    "error_event_ignored": "Handle error events in the stream (chat: {\"error\": ...}; responses: type \"error\" "
+                           "/ response.failed) as failures.",
+    "fault_handled": "Nothing to do: the client handled the fault.",
+}
+
+
+def _finding(name: str, title: str, evidence: list[str] | None = None) -> Finding:
+    kind = finding_kind(name)
+    return Finding(name, kind.severity, title, ADVICE[name], False, list(evidence or []))
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.2f}s"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def _where(call: Call) -> str:
+    return f"{call.method} {call.path}"
+
+
+def _exit_words(client: ClientRun) -> str:
+    if client.exception_name:
+        return f"{client.describe_end()}, {client.exception_name}"
+    return client.describe_end()
+
+
+class _Judge:
+    def __init__(self, journal: Journal, client: ClientRun) -> None:
+        self.journal = journal
+        self.client = client
+        self.calls = group_calls(journal)
+        self.findings: list[Finding] = []
+
+    def add(self, name: str, title: str, evidence: list[str] | None = None) -> None:
+        self.findings.append(_finding(name, title, evidence))
+
+    def has(self, name: str) -> bool:
+        return any(f.name == name for f in self.findings)
+
+    # ------------------------------------------------------------------------------------ retries
+
+    def retries(self) -> None:
+        for call in self.calls:
+            if not call.retried:
+                continue
+            self._non_retryable(call)
+            self._retry_after(call)
+            storm = self._storm(call)
+            if not storm:
+                self._backoff(call)
+
+    def _non_retryable(self, call: Call) -> None:
+        a = call.attempts
+        for i, attempt in enumerate(a[:-1]):
+            if attempt.failed and attempt.non_retryable_status:
+                retries = len(a) - 1 - i
+                self.add("retried_non_retryable",
+                         f"retried an HTTP {attempt.status} from {_where(call)} {_times(retries)}",
+                         [f"exchange #{x.exchange.id}: {x.why}" for x in a[i:]])
+                return
+
+    def _retry_after(self, call: Call) -> None:
+        a = call.attempts
+        for i, gap in enumerate(call.gaps):
+            asked = a[i].retry_after
+            if a[i].failed and asked is not None and gap + RETRY_AFTER_TOLERANCE_S < asked:
+                self.add("retry_after_ignored",
+                         f"retried {_where(call)} after {_s(gap)} although the server sent Retry-After {asked:g}s",
+                         [f"exchange #{a[i].exchange.id}: {a[i].why}, Retry-After {asked:g}s",
+                          f"exchange #{a[i + 1].exchange.id} started {_s(gap)} later"])
+                return
+
+    def _storm(self, call: Call) -> bool:
+        a = call.attempts
+        n = len(a)
+        if n > STORM_MAX_ATTEMPTS:
+            self.add("retry_storm", f"sent {n} attempts of one call to {_where(call)}",
+                     [f"exchanges #{a[0].exchange.id}..#{a[-1].exchange.id}"])
+            return True
+        for i in range(n - STORM_BURST_ATTEMPTS + 1):
+            span = a[i + STORM_BURST_ATTEMPTS - 1].exchange.started_at - a[i].exchange.started_at
+            if span < STORM_BURST_WINDOW_S:
+                self.add("retry_storm",
+                         f"sent {STORM_BURST_ATTEMPTS} attempts of one call to {_where(call)} within {_s(span)}",
+                         [f"gaps: {', '.join(_s(g) for g in call.gaps)}"])
+                return True
+        return False
+
+    def _backoff(self, call: Call) -> None:
+        a = call.attempts
+        gaps = call.gaps
+        if len(a) < 3 or any(x.retry_after is not None for x in a[:-1]):
+            return
+        if any(later > earlier * BACKOFF_GROWTH for earlier, later in itertools.pairwise(gaps)):
+            return
+        self.add("no_backoff",
+                 f"retried {_where(call)} {_times(len(gaps))} without backing off "
+                 f"(waits {', '.join(_s(g) for g in gaps)})",
+                 [f"exchange #{x.exchange.id}: {x.why}" for x in a])
+
+    # ------------------------------------------------------------------------------------ streams
+
+    def streams(self) -> None:
+        """What the client did with the last attempt of each call: a retry always follows earlier ones."""
+        if not self.client.exited_ok:
+            return
+        for call in self.calls:
+            last = call.attempts[-1]
+            ex = last.exchange
+            evidence = [f"exchange #{ex.id} {_where(call)}: {last.why}; no retry followed; client exit 0"]
+            if "errorEvent" in last.faults:
+                self.add("error_event_ignored",
+                         f"exited 0 after an error event cut the stream of {_where(call)}", evidence)
+            elif last.failed and ex.stream and ("truncate" in last.faults or "disconnect" in last.faults
+                                                or (not ex.completed and not ex.client_disconnected)):
+                how = "lost its connection" if "disconnect" in last.faults else "was cut"
+                self.add("truncated_stream_accepted",
+                         f"accepted a stream of {_where(call)} that {how} after {ex.chunks_sent} chunks "
+                         "(no terminator) and exited 0", evidence)
+            elif "malformedChunk" in last.faults:
+                self.add("malformed_chunk_ignored",
+                         f"carried on past a malformed chunk in the stream of {_where(call)} and exited 0",
+                         evidence)
+
+    # ------------------------------------------------------------------------------------ websocket
+
+    def websocket(self) -> None:
+        client = self.client
+        for conn in self.journal.websocket:
+            how = ws_abnormal(conn)
+            if how is not None and not ws_reconnected_after(self.journal, conn):
+                evidence = [f"connection #{conn.id} {conn.path}: {how}; no new connection; "
+                            f"client {client.describe_end()}"]
+                if client.exited_ok:
+                    self.add("ws_abnormal_close_ignored",
+                             f"exited 0 after the WebSocket {conn.path} was {how}, without reconnecting", evidence)
+                elif not (client.crashed or client.timed_out or client.interrupted or client.spawn_error):
+                    self.add("ws_no_reconnect",
+                             f"gave up ({client.describe_end()}) after the WebSocket {conn.path} was {how}, "
+                             "without reconnecting", evidence)
+                continue
+            if client.exited_ok and self._ws_error_event_ignored(conn):
+                self.add("error_event_ignored",
+                         f"exited 0 after an error event on the WebSocket {conn.path}, without retrying",
+                         [f"connection #{conn.id}: error event sent, nothing sent by the client after it"])
+
+    def _ws_error_event_ignored(self, conn: WsConnection) -> bool:
+        error_at = [f.t for f in conn.frames if f.direction == "out" and f.type in WS_ERROR_EVENT_TYPES]
+        if not error_at:
+            return False
+        later_in = any(f.direction == "in" and f.t > error_at[-1] for f in conn.frames)
+        return not later_in and not ws_reconnected_after(self.journal, conn)
+
+    # ------------------------------------------------------------------------------------ the end
+
+    def cause(self) -> str | None:
+        """The last fault the client met before it ended, in words."""
+        moments: list[tuple[float, str]] = []
+        for call in self.calls:
+            for attempt in call.attempts:
+                if attempt.failed or attempt.faults:
+                    moments.append((attempt.exchange.started_at, self._attempt_words(attempt)))
+        for conn in self.journal.websocket:
+            how = ws_abnormal(conn)
+            if how is not None:
+                moments.append((conn.closed_at or conn.opened_at, f"a WebSocket {how}"))
+        return max(moments)[1] if moments else None
+
+    @staticmethod
+    def _attempt_words(attempt: Attempt) -> str:
+        for kind in ("malformedChunk", "errorEvent", "disconnect", "truncate", "stall", "slowFirstToken"):
+            if kind in attempt.faults:
+                return fault_words(kind)
+        if attempt.status is not None and attempt.status >= 400:
+            return f"an HTTP {attempt.status}" + (f" after {attempt.number} attempts" if attempt.number > 1 else "")
+        return attempt.why
+
+    def ending(self) -> None:
+        client = self.client
+        if client.spawn_error or client.interrupted:
+            return
+        if client.timed_out:
+            stalled = self._stalled_at_kill()
+            if stalled is not None:
+                self.add("no_read_timeout",
+                         f"waited on a stalled stream ({stalled}) until killed at the timeout "
+                         f"after {_s(client.duration)}", [stalled])
+            else:
+                cause = self.cause()
+                tail = f" after {cause}" if cause else ""
+                self.add("client_hung", f"did not finish{tail} and was killed at the timeout "
+                                        f"({_s(client.duration)})")
+            return
+        if client.crashed:
+            cause = self.cause()
+            if client.signal:
+                title = f"was killed by {client.signal}" + (f" after {cause}" if cause else "")
+            elif cause:
+                title = f"crashed on {cause} ({client.exception_name})"
+            else:
+                title = f"crashed with an uncaught {client.exception_name}"
+            self.add("client_crashed", title, [client.exception or client.describe_end()])
+            return
+        if not client.exited_ok:
+            for call in self.calls:
+                if call.retried and call.attempts[-1].failed:
+                    self.add("gave_up", f"retried {_where(call)} {_times(len(call.attempts) - 1)}, then gave up "
+                                        f"loudly ({_exit_words(client)})",
+                             [f"exchange #{a.exchange.id}: {a.why}" for a in call.attempts])
+                    return
+
+    def _stalled_at_kill(self) -> str | None:
+        """The stalled (or slow-first-token) exchange the client was still waiting on when it was killed."""
+        if not self.journal.http:
+            return None
+        last = max(self.journal.http, key=lambda e: e.started_at)
+        faults = (last.fault or "").split(",")
+        if "stall" not in faults and "slowFirstToken" not in faults:
+            return None
+        if last.completed:
+            return None
+        kind = "stall" if "stall" in faults else "slowFirstToken"
+        return f"exchange #{last.id} {last.method} {last.path}: {fault_words(kind)} after {last.chunks_sent} chunks"
+
+    def handled(self) -> None:
+        client = self.client
+        if client.spawn_error or client.interrupted or client.crashed or client.timed_out:
+            return
+        if not faults_injected(self.journal, self.journal.t0) and not any(
+                a.failed for c in self.calls for a in c.attempts):
+            return
+        if any(f.severity == "error" for f in self.findings):
+            return
+        for call in self.calls:
+            first_failed = next((a for a in call.attempts if a.failed or a.faults), None)
+            if first_failed is not None and call.retried and call.succeeded:
+                self.add("fault_handled", f"retried {_where(call)} after {self._attempt_words(first_failed)} and "
+                                          f"succeeded on attempt {len(call.attempts)}")
+                return
+        reconnected = [c for c in self.journal.websocket
+                       if ws_abnormal(c) is not None and ws_reconnected_after(self.journal, c)]
+        if reconnected:
+            self.add("fault_handled", f"reconnected after the WebSocket {reconnected[0].path} was "
+                                      f"{ws_abnormal(reconnected[0])}")
+            return
+        cause = self.cause() or "a fault"
+        if not client.exited_ok:
+            self.add("fault_handled", f"failed with its own message ({client.describe_end()}) after {cause}")
+        elif not self.findings:
+            self.add("fault_handled", f"rode out {cause} and finished (exit 0)")
+
+
+def compute_findings(journal: Journal, client: ClientRun) -> list[Finding]:
+    """Every built-in finding for one case, most important first."""
+    judge = _Judge(journal, client)
+    judge.ending()
+    judge.retries()
+    judge.streams()
+    judge.websocket()
+    judge.handled()
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(judge.findings, key=lambda f: order[f.severity])

@@ -1,0 +1,76 @@
+"""The JSON report: the whole run, versioned (`runner/schemas/report.schema.json`, docs/report.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dotmock import __version__
+from dotmock.runner.results import REPORT_SCHEMA_VERSION, CaseResult, RunReport
+
+SCHEMA_ID = "https://dotmock.dev/schemas/report-1.json"
+
+
+def report_to_json(report: RunReport) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA_ID,
+        "format": "dotmock-report",
+        "version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "dotmock", "version": report.tool_version or __version__},
+        "started_at": report.started_at,
+        "duration": round(report.duration, 6),
+        "interrupted": report.interrupted,
+        "jobs": report.jobs,
+        "shard": report.shard,
+        "summary": {"total": len(report.cases), **report.counts()},
+        "cases": [c.to_json() for c in report.cases],
+    }
+
+
+def render_json(report: RunReport) -> str:
+    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False, allow_nan=False,
+                      default=str) + "\n"
+
+
+class ReportFormatError(ValueError):
+    pass
+
+
+def report_from_json(data: Any, source: str = "<json>") -> RunReport:
+    if not isinstance(data, dict) or data.get("format") != "dotmock-report":
+        raise ReportFormatError(f"{source}: not a dotmock JSON report")
+    if data.get("version") != REPORT_SCHEMA_VERSION:
+        raise ReportFormatError(f"{source}: report version {data.get('version')!r}; "
+                                f"this dotmock reads version {REPORT_SCHEMA_VERSION}")
+    try:
+        cases = [CaseResult.from_json(c) for c in data.get("cases", [])]
+    except (KeyError, TypeError) as err:
+        raise ReportFormatError(f"{source}: malformed case: {err}") from None
+    return RunReport(cases=cases, started_at=data.get("started_at", 0.0), duration=data.get("duration", 0.0),
+                     interrupted=bool(data.get("interrupted")), jobs=data.get("jobs", 1), shard=data.get("shard"),
+                     tool_version=(data.get("tool") or {}).get("version", ""))
+
+
+def load_report(path: str) -> RunReport:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, json.JSONDecodeError) as err:
+        raise ReportFormatError(f"{path}: {err}") from None
+    return report_from_json(data, path)
+
+
+def merge_reports(reports: list[RunReport]) -> RunReport:
+    """One report from several shards: cases in order, a case id seen twice keeps its last result."""
+    by_id: dict[str, CaseResult] = {}
+    for report in reports:
+        for case in report.cases:
+            by_id.pop(case.id, None)
+            by_id[case.id] = case
+    cases = sorted(by_id.values(), key=lambda c: (c.index, c.file, c.id))
+    starts = [r.started_at for r in reports if r.started_at]
+    return RunReport(cases=cases, started_at=min(starts) if starts else 0.0,
+                     duration=max((r.duration for r in reports), default=0.0),
+                     interrupted=any(r.interrupted for r in reports),
+                     jobs=max((r.jobs for r in reports), default=1), shard=None,
+                     tool_version=reports[0].tool_version if reports else "")

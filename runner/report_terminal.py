@@ -1,0 +1,148 @@
+"""What `dotmock-run` prints: live progress on a terminal, a line per finished case, then a summary table
+and the details of every case that did not pass (of every case with `-v`). Plain text when stdout is not a
+terminal, so CI logs stay readable."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from dotmock.dsl.model import Scenario
+from dotmock.runner.report_markdown import summary_line
+from dotmock.runner.results import CaseResult, RunReport, tail
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+_STYLE = {"passed": "green", "failed": "red", "error": "bold red", "not_run": "dim",
+          "error_sev": "red", "warning": "yellow", "info": "cyan"}
+_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_run": "SKIP"}
+
+
+def _faults(case: CaseResult) -> str:
+    return ", ".join(dict.fromkeys(f["kind"] for f in case.faults)) or "-"
+
+
+def _findings(case: CaseResult) -> str:
+    return ", ".join(f.name + ("*" if f.expected_by_scenario else "") for f in case.findings) or "-"
+
+
+def case_details(case: CaseResult) -> list[str]:
+    """Plain lines explaining a case: message, client end, failed (or all) expectations, findings."""
+    out: list[str] = []
+    if case.message:
+        out += [f"  {line}" for line in case.message.splitlines()]
+    if case.client is not None:
+        c = case.client
+        out.append(f"  client: {' '.join(c.argv)} -> {c.describe_end()} after {c.duration:.2f}s"
+                   + (f" ({c.exception})" if c.exception else ""))
+    for e in case.expectations:
+        out.append(f"  {'ok  ' if e.passed else 'FAIL'} {e.text}" + (f"   [{e.location}]" if e.location else ""))
+        if not e.passed:
+            out.append(f"         expected: {e.expected}")
+            out.append(f"         observed: {e.observed}")
+    for f in case.findings:
+        doc = " (expected by the scenario)" if f.expected_by_scenario else ""
+        out.append(f"  {f.severity}: {f.name}{doc}: {f.title}")
+        if f.severity != "info":
+            out.append(f"         advice: {f.advice}")
+    if case.outcome in ("failed", "error") and case.client is not None and case.client.stderr.strip():
+        out.append("  stderr (tail):")
+        out += ["    " + line for line in tail(case.client.stderr, 800).rstrip().splitlines()]
+    return out
+
+
+class TerminalReporter:
+    """Progress while running, then the summary. `stream` defaults to stdout."""
+
+    def __init__(self, stream: TextIO | None = None, *, verbose: bool = False, total: int = 0,
+                 force_plain: bool = False) -> None:
+        self.stream = stream or sys.stdout
+        self.verbose = verbose
+        self.tty = not force_plain and self.stream.isatty()
+        self.console = Console(file=self.stream, force_terminal=self.tty, no_color=not self.tty,
+                               highlight=False, soft_wrap=True)
+        self.progress: Progress | None = None
+        self.task_id = None
+        self.total = total
+        self.running: list[str] = []
+
+    def __enter__(self) -> TerminalReporter:
+        if self.tty and self.total:
+            self.progress = Progress(TextColumn("[bold]dotmock[/]"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("{task.description}"),
+                                     console=self.console, transient=True)
+            self.progress.start()
+            self.task_id = self.progress.add_task("", total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def started(self, scenario: Scenario) -> None:
+        self.running.append(scenario.name)
+        self._describe()
+
+    def finished(self, case: CaseResult) -> None:
+        if case.name in self.running:
+            self.running.remove(case.name)
+        line = f"{_MARK[case.outcome]:5} {case.name} ({case.duration:.2f}s)"
+        if case.findings:
+            line += f"  [{_findings(case)}]"
+        if self.tty:
+            self.console.print(f"[{_STYLE[case.outcome]}]{_MARK[case.outcome]:5}[/] {case.name} "
+                               f"[dim]({case.duration:.2f}s)[/]"
+                               + (f"  [dim]{_findings(case)}[/]" if case.findings else ""), markup=True)
+        else:
+            print(line, file=self.stream, flush=True)
+        if self.progress is not None and self.task_id is not None:
+            self.progress.advance(self.task_id)
+        self._describe()
+
+    def _describe(self) -> None:
+        if self.progress is not None and self.task_id is not None:
+            shown = ", ".join(self.running[:2]) + (f" +{len(self.running) - 2}" if len(self.running) > 2 else "")
+            self.progress.update(self.task_id, description=shown)
+
+    def summary(self, report: RunReport) -> None:
+        cases = report.cases
+        if self.tty:
+            table = Table(title="dotmock resilience report", show_lines=False)
+            for col, kw in (("case", {}), ("outcome", {}), ("duration", {"justify": "right"}),
+                            ("attempts", {"justify": "right"}), ("faults injected", {}), ("findings", {})):
+                table.add_column(col, **kw)
+            for c in cases:
+                table.add_row(c.name, f"[{_STYLE[c.outcome]}]{c.outcome}[/]", f"{c.duration:.2f}s",
+                              str(c.attempts), _faults(c), _findings(c))
+            self.console.print(table)
+        else:
+            self._plain_table(cases)
+        for c in cases:
+            if self.verbose or c.outcome in ("failed", "error") or (c.outcome == "not_run" and c.message):
+                if c.outcome == "not_run" and not self.verbose:
+                    continue
+                header = f"{_MARK[c.outcome]} {c.name}  ({c.file})"
+                if self.tty:
+                    self.console.print(f"\n[{_STYLE[c.outcome]}]{header}[/]", markup=True)
+                    self.console.print("\n".join(case_details(c)), markup=False)
+                else:
+                    print("\n" + header, file=self.stream)
+                    print("\n".join(case_details(c)), file=self.stream)
+        line = summary_line(report)
+        if self.tty:
+            self.console.print(f"\n[bold {'green' if report.ok else 'red'}]{line}[/]  (* expected by the scenario)")
+        else:
+            print(f"\n{line}  (* = finding expected by the scenario)", file=self.stream, flush=True)
+
+    def _plain_table(self, cases: list[CaseResult]) -> None:
+        header = ("case", "outcome", "duration", "attempts", "faults injected", "findings")
+        rows = [header] + [(c.name, c.outcome, f"{c.duration:.2f}s", str(c.attempts), _faults(c), _findings(c))
+                           for c in cases]
+        widths = [min(60, max(len(r[i]) for r in rows)) for i in range(len(header) - 1)]
+        print("", file=self.stream)
+        for r in rows:
+            cells = [r[i][:60].ljust(widths[i]) for i in range(len(widths))]
+            print("  ".join([*cells, r[-1]]).rstrip(), file=self.stream)
+        print("", file=self.stream, end="", flush=True)
