@@ -66,6 +66,7 @@ def hypercorn_config(host: str, port: int, *, graceful_timeout: float, quiet: bo
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.graceful_timeout = graceful_timeout
+    config.backlog = 1024  # a burst of connections (hundreds of concurrent streams) must not overflow it
     config.accesslog = None
     if quiet:
         config.errorlog = logging.getLogger("hypercorn.error")

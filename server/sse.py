@@ -18,6 +18,7 @@ Error events mid-stream, in the provider's shape:
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
 from dotmock.server.payloads import Reply, chat_usage, message_item, output_text_part, response_object
@@ -25,6 +26,12 @@ from dotmock.server.payloads import Reply, chat_usage, message_item, output_text
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json_str(text: str) -> bytes:
+    """A JSON string literal: the same bytes as `_json(text)`, without `json.dumps`' per-call setup (this
+    runs once per content chunk)."""
+    return encode_basestring(text).encode()
 
 
 def data_frame(payload: bytes) -> bytes:
@@ -78,7 +85,7 @@ class ChatRenderer:
 
     def delta(self, text: str) -> bytes:
         self.text_sent.append(text)
-        return self._content_head + _json(text) + b'},"finish_reason":null}]}\n\n'
+        return self._content_head + _json_str(text) + b'},"finish_reason":null}]}\n\n'
 
     def closing(self) -> list[bytes]:
         frames = [self._chunk({}, self.finish_reason)]
@@ -132,7 +139,7 @@ class ResponsesRenderer:
 
     def delta(self, text: str) -> bytes:
         self.text_sent.append(text)
-        frame = (self._delta_head + b',"sequence_number":' + str(self.seq).encode() + b',"delta":' + _json(text)
+        frame = (self._delta_head + b',"sequence_number":' + str(self.seq).encode() + b',"delta":' + _json_str(text)
                  + b',"logprobs":[]}\n\n')
         self.seq += 1
         return frame
@@ -189,7 +196,7 @@ class SeedResponsesRenderer:
 
     def delta(self, text: str) -> bytes:
         self.text_sent.append(text)
-        return self._delta_head + _json(text) + b"}\n\n"
+        return self._delta_head + _json_str(text) + b"}\n\n"
 
     def closing(self) -> list[bytes]:
         text = "".join(self.text_sent)
