@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from dotmock.dsl.loader import load_text
 from dotmock.dsl.model import (
     AttemptRange,
     ErrorOutcome,
@@ -322,3 +323,32 @@ async def test_without_hypercorn_a_drop_falls_back_to_1011() -> None:
     assert isinstance(end, WebSocketDisconnect) and end.code == 1011
     conn = journal.websocket[0]
     assert (conn.dropped, conn.close_code_sent, conn.fault) == (False, 1011, "closeCode1006,dropUnavailable")
+
+
+async def test_the_product_sketch_fixture_from_mock_text() -> None:
+    """The `.mock` example of PRODUCT.md, parsed and served: two events 50 ms apart, then a drop at 200 ms."""
+    (case,) = load_text('''
+        scenario "typing, then the server dies"
+        fixture "typing, then the server dies" {
+          match websocket /v1/chat
+          events {
+            "response.created"    {"id": "resp_1"}
+            "response.text.delta" {"delta": "Hel"}  after 50ms
+          }
+          disconnectAfterMs 200
+        }
+    ''', "sketch.mock").cases
+    async with running_server(case) as srv:
+        start = time.monotonic()
+        async with ws_connect(srv.ws_url + "/v1/chat") as ws:
+            await ws.send(MESSAGE)
+            first = str(await ws.recv())
+            gap_start = time.monotonic()
+            second = str(await ws.recv())
+            gap = time.monotonic() - gap_start
+            frames, closed = await drain(ws)
+        elapsed = time.monotonic() - start
+    assert [first, second] == seq_frames() and frames == []
+    assert 0.045 <= gap < 0.15
+    assert_abnormal(closed)
+    assert 0.19 <= elapsed < 0.4
