@@ -127,7 +127,8 @@ class _HttpEndpoints:
     async def handle(self, path: str) -> Response:
         exchange = self.open_exchange()
         try:
-            raw = await self.read_body()
+            with self.limits.state.tracking():
+                raw = await self.read_body()
             exchange.body_bytes = len(raw)
             body = parse_json(raw)
             exchange.body = body
@@ -141,6 +142,14 @@ class _HttpEndpoints:
                 raise ApiError(404, no_match_message(self.fixtures, match_request), code="fixture_not_found")
         except ApiError as err:
             return api_error_response(exchange, err)
+        except asyncio.CancelledError:
+            if self.limits.state.stopping:
+                exchange.error = "the server stopped while reading the request"
+            else:
+                exchange.client_disconnected = True
+                exchange.error = "the client went away while sending the request"
+            exchange.ended_at = time.monotonic()
+            raise
         exchange.fixture = fixture.name
         outcome = fixture.outcome
         if isinstance(outcome, ErrorOutcome):

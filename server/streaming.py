@@ -14,9 +14,10 @@ at `start + after_s` wherever the stream is, holding back the terminator if the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from dotmock.dsl.model import Fault, TextOutcome
@@ -37,19 +38,34 @@ class _Disconnect(Exception):
 
 
 class ServerState:
-    """Shared by a server's streams. On shutdown `stop_streams()` cancels the streams still running (a stall
-    would otherwise outlive the server: the ASGI layer does not cancel its handler tasks), and they are
-    journaled as cut by the shutdown, not as client disconnects."""
+    """Shared by a server's request handlers. On shutdown `stop_streams()` cancels the handlers still
+    running (a stream in a stall, a request whose body never finishes): the ASGI layer does not cancel its
+    handler tasks, so they would outlive the server, and hypercorn's own forced cancellation after its
+    graceful timeout is noisy on Python 3.11. Streams cut this way are journaled as cut by the shutdown,
+    not as client disconnects."""
 
-    __slots__ = ("stopping", "streams")
+    __slots__ = ("stopping", "tasks")
 
     def __init__(self) -> None:
         self.stopping = False
-        self.streams: set[asyncio.Task[object]] = set()
+        self.tasks: set[asyncio.Task[object]] = set()
+
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Mark the current task as one to cancel on shutdown, for the duration of the block."""
+        task = asyncio.current_task()
+        if task is None:
+            yield
+            return
+        self.tasks.add(task)
+        try:
+            yield
+        finally:
+            self.tasks.discard(task)
 
     def stop_streams(self) -> None:
         self.stopping = True
-        for task in list(self.streams):
+        for task in list(self.tasks):
             task.cancel()
 
 
@@ -144,14 +160,11 @@ class _Stream:
     # -- the stream
 
     async def run(self) -> AsyncIterator[bytes]:
-        task = asyncio.current_task()
-        streams = self.limits.state.streams
-        if task is not None:
-            streams.add(task)
         try:
-            async for data in self._frames():
-                yield data
-                self.sent(len(data))
+            with self.limits.state.tracking():
+                async for data in self._frames():
+                    yield data
+                    self.sent(len(data))
             self.exchange.completed = self.terminated
         except _Disconnect:
             self.mark_fault("disconnect")
@@ -165,11 +178,10 @@ class _Stream:
             raise
         finally:
             self.exchange.ended_at = time.monotonic()
-            if task is not None:
-                streams.discard(task)
 
     async def _frames(self) -> AsyncIterator[bytes]:
         start = time.monotonic()
+        self.exchange.ticks.append(Tick(start, "headers"))
         if self._timed_disconnect is not None:
             self.disconnect_at = start + self._timed_disconnect
         for frame in self.renderer.opening():

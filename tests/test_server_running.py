@@ -87,3 +87,20 @@ async def test_stop_with_a_stream_still_open_is_bounded_and_not_a_client_disconn
     [exchange] = srv.journal.http
     assert exchange.fault == "stall" and not exchange.client_disconnected and not exchange.completed
     assert exchange.ticks[-1].what == "server_shutdown"
+
+
+async def test_stop_with_a_request_body_still_arriving_is_fast_and_journaled() -> None:
+    async with running_server(scenario("never answered")) as srv:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{")
+        await writer.drain()
+        for _ in range(100):
+            if srv.journal.http:
+                break
+            await asyncio.sleep(0.01)
+        start = time.monotonic()
+    assert time.monotonic() - start < 0.3
+    assert await asyncio.wait_for(reader.read(), 2) != b""  # the connection was closed, not left hanging
+    writer.close()
+    [exchange] = srv.journal.http
+    assert exchange.error == "the server stopped while reading the request" and not exchange.client_disconnected
