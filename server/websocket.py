@@ -90,11 +90,11 @@ class _WsEndpoints:
                                      exchange.attempt)
         fixture = select_fixture(self.fixtures, match_request)
         if fixture is None:
-            text_ = no_match_message(self.fixtures, match_request)
-            exchange.error = text_
+            explanation = no_match_message(self.fixtures, match_request)
+            exchange.error = explanation
             nearest = [{"fixture": m.fixture, "reasons": list(m.reasons)}
                        for m in nearest_misses(self.fixtures, match_request)]
-            await self.send_error(session, exchange, message.form, text_, "fixture_not_found", 404,
+            await self.send_error(session, exchange, message.form, explanation, "fixture_not_found", 404,
                                   {"nearest": nearest})
             return message.form
         exchange.fixture = fixture.name
