@@ -106,8 +106,9 @@ class _Stream:
         self.chunks = split_text(outcome.text, streaming.chunk_size)
         self.latency = max(0, streaming.latency_ms) / 1000.0
         truncate = streaming.truncate_after_chunks
-        # Truncating at or past the last chunk cuts nothing: the stream ends normally.
-        self.truncate = truncate if truncate is not None and 0 <= truncate < len(self.chunks) else None
+        # The seed: "stop streaming after N chunks without sending [DONE]". With fewer than N chunks of text,
+        # all of it goes out, and still no terminator.
+        self.truncate = None if truncate is None else min(max(0, truncate), len(self.chunks))
         self.faults = _fault_positions(outcome.faults, len(self.chunks))
         self.disconnect_at: float | None = None
         self._timed_disconnect = next(

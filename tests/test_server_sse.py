@@ -218,3 +218,18 @@ async def test_json_bodies_for_both_endpoints() -> None:
     assert r["output"][0]["content"][0] == {"type": "output_text", "text": "Just JSON", "annotations": [],
                                             "logprobs": []}
     assert r["id"].startswith("resp_mock_") and r["usage"]["output_tokens"] > 0
+
+
+@pytest.mark.parametrize(("truncate", "expected"), [(0, []), (2, ["abcde", "fghij"]), (3, ["abcde", "fghij"]),
+                                                    (9, ["abcde", "fghij"])])
+async def test_truncate_never_sends_the_terminator(truncate: int, expected: list[str]) -> None:
+    outcome = TextOutcome("abcdefghij", Streaming(chunk_size=5, truncate_after_chunks=truncate))
+    async with running_server(scenario(outcome)) as srv:
+        _, raw, _ = await read_stream(srv.base_url + CHAT, chat_body())
+        _, raw_resp, _ = await read_stream(srv.base_url + RESPONSES, resp_body())
+        journal = srv.journal.http
+    assert content_deltas(events(raw)) == expected
+    assert b"[DONE]" not in raw and b'"finish_reason":"stop"' not in raw
+    assert raw_resp.count(b"event: response.output_text.delta") == len(expected)
+    assert b"response.completed" not in raw_resp and b"response.output_text.done" not in raw_resp
+    assert [(e.fault, e.completed, e.chunks_sent) for e in journal] == [("truncate", False, len(expected))] * 2
