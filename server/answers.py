@@ -46,13 +46,17 @@ def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Res
     return json_response(exchange, outcome.status, outcome_body(outcome), outcome.headers)
 
 
-def _renderer(path: str, dialect: Dialect, reply: Reply, outcome: TextOutcome,
-              request: ParsedRequest) -> Renderer:
+def renderer_for(path: str, dialect: Dialect, reply: Reply, outcome: TextOutcome,
+                 request: ParsedRequest) -> Renderer:
+    """The SSE renderer for an endpoint: chat chunks, or Responses events in the given dialect."""
     if path == CHAT_COMPLETIONS_PATH:
         return ChatRenderer(reply, outcome.finish_reason, request.include_usage)
     if dialect == "seed":
         return SeedResponsesRenderer(reply)
     return ResponsesRenderer(reply)
+
+
+_renderer = renderer_for  # the name server/ws_replay.py imports
 
 
 def text_response(exchange: HttpExchange, path: str, outcome: TextOutcome, request: ParsedRequest,
@@ -65,7 +69,7 @@ def text_response(exchange: HttpExchange, path: str, outcome: TextOutcome, reque
         else:
             payload = response_object(reply, "completed", outcome.text)
         return json_response(exchange, 200, json.dumps(payload, ensure_ascii=False).encode())
-    renderer = _renderer(path, outcome.dialect or scenario_dialect, reply, outcome, request)
+    renderer = renderer_for(path, outcome.dialect or scenario_dialect, reply, outcome, request)
     exchange.status = 200
     response = Response(stream_body(renderer, outcome, exchange, limits), status=200,
                         content_type="text/event-stream; charset=utf-8")
