@@ -177,13 +177,15 @@ class _Builder(Transformer[Token, Any]):
 
     # ------------------------------------------------------------------ client
     @v_args(meta=True, inline=True)
-    def client(self, meta: Meta, command: tuple[tuple[str, ...], bool], block: list[Any] | None = None) -> tuple:
-        argv, is_array = command
+    def client(self, meta: Meta, command: tuple[tuple[str, ...], bool, str], block: list[Any] | None = None) -> tuple:
+        argv, is_array, raw = command
         settings = dict(block or [])
         env = tuple(settings.get("env", []))
         shell = settings.get("shell", False)
         if shell and is_array:
             self.error("'shell' runs one command string; give the command as a string, not a list", self.loc(meta))
+        elif shell:
+            argv = (raw,)  # the whole line, for /bin/sh -c
         if not argv or not any(a.strip() for a in argv):
             self.error("the client command is empty", self.loc(meta), hint="e.g. client \"python client.py\"")
         return "client", m.Client(
@@ -191,20 +193,20 @@ class _Builder(Transformer[Token, Any]):
             timeout_s=settings.get("timeout"), location=self.loc(meta),
         )
 
-    def command(self, item: Any) -> tuple[tuple[str, ...], bool]:
+    def command(self, item: Any) -> tuple[tuple[str, ...], bool, str]:
         import shlex
 
         if isinstance(item, tuple):
             text, where = item
             try:
-                return tuple(shlex.split(text)), False
+                return tuple(shlex.split(text)), False, text
             except ValueError as err:
                 self.error(f"cannot split the command into words: {err}", where,
                            hint="check the quotes inside the command")
-                return (text,), False
+                return (text,), False, text
         if not all(isinstance(a, str) for a in item):
             self.error("a client command list holds strings only", None)
-        return tuple(str(a) for a in item), True
+        return tuple(str(a) for a in item), True, ""
 
     def client_block(self, *items: tuple[str, Any]) -> list[tuple[str, Any]]:
         merged: dict[str, Any] = {"env": []}
