@@ -1,0 +1,115 @@
+// One HTTP request from the composer: a JSON answer, or an SSE stream read chunk by chunk from the body.
+
+import { SseParser, interpret } from "./sse.js";
+
+function answerText(value) {
+  if (!value || typeof value !== "object") return null;
+  if (value.error) return `error: ${value.error.message ?? JSON.stringify(value.error)}`;
+  const choice = Array.isArray(value.choices) ? value.choices[0] : null;
+  if (choice?.message && typeof choice.message.content === "string") return choice.message.content;
+  if (typeof value.output_text === "string") return value.output_text;
+  for (const item of Array.isArray(value.output) ? value.output : []) {
+    for (const part of Array.isArray(item?.content) ? item.content : []) {
+      if (typeof part?.text === "string") return part.text;
+    }
+  }
+  return null;
+}
+
+function headerLines(res) {
+  return [...res.headers].map(([name, value]) => `${name}: ${value}`).join("\n");
+}
+
+async function readJson(res, log, preview) {
+  let text;
+  try {
+    text = await res.text();
+  } catch (err) {
+    log.note("body cut", String(err), "error");
+    preview.setMark("truncated", "truncated: the body was cut");
+    return;
+  }
+  log.add({ dir: "in", kind: res.ok ? "meta" : "error", label: (res.headers.get("content-type") || "body").split(";")[0],
+    data: text });
+  let value = null;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    /* shown raw below */
+  }
+  preview.whole(answerText(value) ?? text, !res.ok);
+  const retry = res.headers.get("retry-after-ms") ?? res.headers.get("retry-after");
+  if (!res.ok) {
+    const wait = retry ? ` · Retry-After ${retry}` : "";
+    preview.setMark("error", `HTTP ${res.status}${wait}`);
+  } else {
+    preview.setMark("complete", "complete");
+  }
+}
+
+async function readSse(res, log, preview, endpoint) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  const state = { ended: false, error: null, malformed: 0 };
+  const handle = (ev) => {
+    const t = log.now();
+    const meaning = ev.incomplete ? { kind: "malformed", label: "incomplete event (no blank line)" }
+      : interpret(ev.event, ev.data);
+    log.add({ dir: "in", kind: meaning.kind, label: meaning.label, data: ev.raw, t });
+    if (meaning.kind === "content") preview.append(meaning.text, t);
+    else if (meaning.kind === "end") state.ended = true;
+    else if (meaning.kind === "error") state.error = meaning.text;
+    else if (meaning.kind === "malformed") state.malformed += 1;
+  };
+  let broke = null;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parser.feed(decoder.decode(value, { stream: true })).forEach(handle);
+    }
+    parser.feed(decoder.decode()).forEach(handle);
+  } catch (err) {
+    broke = err;
+  }
+  parser.end().forEach(handle);
+  const terminator = endpoint.endsWith("/responses") ? "response.completed" : "[DONE]";
+  const t = log.now().toFixed(0);
+  if (broke && broke.name === "AbortError") {
+    log.note("aborted", `aborted by you at ${t} ms`, "error");
+    preview.setMark("truncated", `aborted — no ${terminator}`);
+  } else if (state.ended) {
+    preview.setMark(state.error ? "error" : "complete", state.error ? `error event: ${state.error}` : `complete ✓ ${terminator}`);
+    log.note("stream complete", `ended with ${terminator} at ${t} ms`);
+  } else {
+    const why = broke ? "the connection dropped" : "the stream ended";
+    const extra = state.error ? ` · error event: ${state.error}` : "";
+    preview.setMark("truncated", `truncated — no ${terminator}${broke ? " (connection dropped)" : ""}${extra}`);
+    log.note("truncated", `${why} at ${t} ms without ${terminator}${broke ? `: ${broke.message}` : ""}`, "truncated");
+  }
+  if (state.malformed) preview.status(`${preview.el.status.textContent} · ${state.malformed} malformed event(s)`);
+}
+
+/** POST `body` to `endpoint`, showing the answer in `preview` and every frame in `log`. */
+export async function runHttp({ endpoint, body, log, preview, signal }) {
+  log.clear();
+  preview.reset(`POST ${endpoint} …`);
+  log.note(`POST ${endpoint}`, JSON.stringify(body));
+  let res;
+  try {
+    res = await fetch(endpoint, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal,
+    });
+  } catch (err) {
+    log.note("no response", String(err), "error");
+    preview.setMark("dropped", err.name === "AbortError" ? "aborted" : "dropped — no response");
+    return;
+  }
+  const t = log.now();
+  log.note(`HTTP ${res.status}`, headerLines(res));
+  preview.status(`HTTP ${res.status} ${res.statusText} · headers at ${t.toFixed(0)} ms`);
+  const type = res.headers.get("content-type") || "";
+  if (type.includes("text/event-stream") && res.body) await readSse(res, log, preview, endpoint);
+  else await readJson(res, log, preview);
+}

@@ -1,0 +1,110 @@
+// Server-Sent Events, parsed by hand from a fetch body (EventSource cannot POST or show raw frames).
+// Follows the HTML spec's rules: lines end in CRLF, LF or CR; a blank line dispatches; `field: value`
+// (one leading space dropped); `data` lines join with "\n"; lines starting with ":" are comments.
+
+export class SseParser {
+  constructor() {
+    this.buffer = "";
+    this.reset();
+  }
+
+  reset() {
+    this.name = "";
+    this.data = [];
+    this.id = null;
+    this.lines = [];
+  }
+
+  /** Feed decoded text; returns the events completed by it: {event, data, id, raw}. */
+  feed(text) {
+    this.buffer += text;
+    const out = [];
+    const eol = /\r\n|\r|\n/g;
+    let start = 0;
+    for (;;) {
+      eol.lastIndex = start;
+      const m = eol.exec(this.buffer);
+      if (!m) break;
+      // A CR at the very end may be the first half of a CRLF still on its way.
+      if (m[0] === "\r" && m.index === this.buffer.length - 1) break;
+      this.line(this.buffer.slice(start, m.index), out);
+      start = m.index + m[0].length;
+    }
+    this.buffer = this.buffer.slice(start);
+    return out;
+  }
+
+  /** The body ended: whatever was not closed by a blank line, marked incomplete (browsers drop it). */
+  end() {
+    if (this.buffer) {
+      this.line(this.buffer, []);
+      this.buffer = "";
+    }
+    if (!this.lines.length) return [];
+    const event = this.event();
+    event.incomplete = true;
+    this.reset();
+    return [event];
+  }
+
+  event() {
+    return { event: this.name || "message", data: this.data.join("\n"), id: this.id, raw: this.lines.join("\n") };
+  }
+
+  line(line, out) {
+    if (line === "") {
+      if (this.lines.length) out.push(this.event());
+      this.reset();
+      return;
+    }
+    this.lines.push(line);
+    if (line.startsWith(":")) return;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") this.name = value;
+    else if (field === "data") this.data.push(value);
+    else if (field === "id") this.id = value;
+  }
+}
+
+const CONTENT_TYPES = new Set(["response.output_text.delta", "response.text.delta"]);
+const END_TYPES = new Set(["response.completed", "done"]);
+const FAIL_TYPES = new Set(["response.failed", "response.incomplete", "error"]);
+
+/**
+ * What one event means to a reader of the stream, for both SSE (name + data text) and WebSocket frames.
+ * kind: "content" (text: the delta), "end" (the terminator: [DONE] / response.completed), "error",
+ * "malformed" (data is not JSON), "meta" (anything else).
+ */
+export function interpret(name, dataText) {
+  if (dataText === "[DONE]") return { kind: "end", label: "[DONE]" };
+  let value;
+  try {
+    value = JSON.parse(dataText);
+  } catch {
+    return { kind: "malformed", label: name && name !== "message" ? name : "not JSON" };
+  }
+  return interpretValue(name, value);
+}
+
+export function interpretValue(name, value) {
+  const obj = value && typeof value === "object" ? value : {};
+  const type = typeof obj.type === "string" ? obj.type : null;
+  const label = (name && name !== "message" ? name : null) || type || obj.object || "data";
+  if (obj.error || FAIL_TYPES.has(label)) {
+    const err = obj.error && typeof obj.error === "object" ? obj.error : obj;
+    return { kind: "error", label, text: String(err.message ?? JSON.stringify(obj)) };
+  }
+  if (END_TYPES.has(label)) return { kind: "end", label };
+  if ((CONTENT_TYPES.has(label) || CONTENT_TYPES.has(type)) && typeof obj.delta === "string") {
+    return { kind: "content", label, text: obj.delta };
+  }
+  const choice = Array.isArray(obj.choices) ? obj.choices[0] : null;
+  if (choice && choice.delta && typeof choice.delta.content === "string") {
+    return { kind: "content", label, text: choice.delta.content };
+  }
+  if (choice && choice.finish_reason) return { kind: "meta", label: `${label} (finish: ${choice.finish_reason})` };
+  return { kind: "meta", label };
+}
