@@ -32,7 +32,7 @@ from dotmock.dsl.model import (
     TextOutcome,
     WsOutcome,
 )
-from dotmock.server.answers import _renderer as http_renderer
+from dotmock.server.answers import renderer_for
 from dotmock.server.errors import outcome_body
 from dotmock.server.journal import HttpExchange, WsExchange
 from dotmock.server.payloads import Reply, prompt_tokens, request_model
@@ -111,7 +111,7 @@ def _text_renderer(outcome: TextOutcome, message: ClientMessage, path: str, dial
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     parsed = ParsedRequest(body, stream=True, include_usage=include_usage)
     http_path = CHAT_COMPLETIONS_PATH if message.form == ENVELOPE and path == WS_CHAT_PATH else RESPONSES_PATH
-    return http_renderer(http_path, outcome.dialect or dialect, reply, outcome, parsed)
+    return renderer_for(http_path, outcome.dialect or dialect, reply, outcome, parsed)
 
 
 async def _stream_text(session: WsSession, outcome: TextOutcome, message: ClientMessage, path: str,
