@@ -25,7 +25,7 @@ from dotmock.server.journal import Journal, WsConnection
 
 RETRY_AFTER_TOLERANCE_S = 0.05  # scheduling noise between the server's end of answer and the client's wait
 STORM_MAX_ATTEMPTS = 5  # more attempts of one call than this is a storm
-STORM_BURST_ATTEMPTS = 4  # ... and so is this many within STORM_BURST_WINDOW_S
+STORM_BURST_ATTEMPTS = 5  # ... and so is this many within STORM_BURST_WINDOW_S
 STORM_BURST_WINDOW_S = 1.0
 BACKOFF_GROWTH = 1.25  # a gap must grow by this factor over the previous one to count as backing off
 WS_ERROR_EVENT_TYPES = ("error", "response.failed")
