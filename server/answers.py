@@ -10,7 +10,7 @@ from dotmock.server.errors import ApiError, outcome_body, retry_after_seconds
 from dotmock.server.journal import HttpExchange
 from dotmock.server.payloads import Reply, chat_completion, prompt_tokens, request_model, response_object
 from dotmock.server.sse import ChatRenderer, Renderer, ResponsesRenderer, SeedResponsesRenderer
-from dotmock.server.streaming import StreamLimits, stream_body
+from dotmock.server.streaming import ClientLink, StreamLimits, stream_body
 from dotmock.server.validation import ParsedRequest
 from quart import Response
 
@@ -60,7 +60,7 @@ _renderer = renderer_for  # the name server/ws_replay.py imports
 
 
 def text_response(exchange: HttpExchange, path: str, outcome: TextOutcome, request: ParsedRequest,
-                  scenario_dialect: Dialect, limits: StreamLimits) -> Response:
+                  scenario_dialect: Dialect, limits: StreamLimits, client: ClientLink | None = None) -> Response:
     """The fixture's text as one JSON object, or streamed as SSE when the request asked for a stream."""
     reply = Reply(model=request_model(request.body), prompt_tokens=prompt_tokens(request.body))
     if not request.stream:
@@ -71,7 +71,7 @@ def text_response(exchange: HttpExchange, path: str, outcome: TextOutcome, reque
         return json_response(exchange, 200, json.dumps(payload, ensure_ascii=False).encode())
     renderer = renderer_for(path, outcome.dialect or scenario_dialect, reply, outcome, request)
     exchange.status = 200
-    response = Response(stream_body(renderer, outcome, exchange, limits), status=200,
+    response = Response(stream_body(renderer, outcome, exchange, limits, client), status=200,
                         content_type="text/event-stream; charset=utf-8")
     response.headers.update(SSE_HEADERS)
     response.headers["x-request-id"] = _request_id()

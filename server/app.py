@@ -22,7 +22,7 @@ from dotmock.server.errors import ApiError
 from dotmock.server.journal import HttpExchange, Journal
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
-from dotmock.server.streaming import StreamAborted, StreamLimits
+from dotmock.server.streaming import ClientLink, StreamAborted, StreamLimits
 from dotmock.server.validation import parse_json, validate
 from dotmock.server.websocket import register_websocket_routes
 from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
@@ -35,18 +35,40 @@ CONTROL_PREFIX = "/_dotmock/"
 log = logging.getLogger("dotmock.server")
 
 
-def _drop_on_abort(asgi_app: Any) -> ASGIFramework:
-    """Let a body generator raise `StreamAborted` to drop the connection: the app returns with the body
-    unfinished, and hypercorn closes the socket without the chunked terminator, so the client reads an
-    incomplete body (httpx: RemoteProtocolError) instead of a clean end."""
+CLIENT_LINK_KEY = "dotmock.client"
+
+
+def _asgi_wrapper(asgi_app: Any) -> ASGIFramework:
+    """Two things Quart does not do for a streamed body:
+    - let the body generator raise `StreamAborted` to drop the connection: the app returns with the body
+      unfinished, and hypercorn closes the socket without the chunked terminator, so the client reads an
+      incomplete body (httpx: RemoteProtocolError) instead of a clean end;
+    - tell the generator when the client has gone (`ClientLink` in the scope's extensions)."""
 
     async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        try:
+        if scope["type"] != "http":
             await asgi_app(scope, receive, send)
+            return
+        link = ClientLink()
+
+        async def watched_receive() -> Any:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                link.gone = True
+            return message
+
+        scope = {**scope, "extensions": {**(scope.get("extensions") or {}), CLIENT_LINK_KEY: link}}  # type: ignore[assignment]
+        try:
+            await asgi_app(scope, watched_receive, send)
         except StreamAborted:
             pass
 
     return app
+
+
+def client_link() -> ClientLink | None:
+    """The current request's `ClientLink`."""
+    return (request.scope.get("extensions") or {}).get(CLIENT_LINK_KEY)
 
 
 def _headers() -> dict[str, str]:
@@ -155,7 +177,7 @@ class _HttpEndpoints:
         if isinstance(outcome, ErrorOutcome):
             return error_outcome_response(exchange, outcome)
         if isinstance(outcome, TextOutcome):
-            return text_response(exchange, path, outcome, parsed, self.scenario.dialect, self.limits)
+            return text_response(exchange, path, outcome, parsed, self.scenario.dialect, self.limits, client_link())
         message = f"dotmock: fixture {fixture.name!r} answers WebSocket messages, not HTTP requests."
         exchange.error = message
         return json_response(exchange, 500, ApiError(500, message, code="fixture_misconfigured").body())
@@ -233,5 +255,5 @@ def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DE
     register_websocket_routes(app, scenario, journal)
     _follow_websocket(app, holder)
     register_panel_routes(app, holder)
-    app.asgi_app = _drop_on_abort(app.asgi_app)  # type: ignore[method-assign]
+    app.asgi_app = _asgi_wrapper(app.asgi_app)  # type: ignore[method-assign]
     return app

@@ -33,6 +33,20 @@ class StreamAborted(Exception):
     """Raised out of a response body to drop the connection: the client sees an incomplete body."""
 
 
+class ClientLink:
+    """Set by the ASGI layer when the client's connection is gone (`http.disconnect`). Writes to a closed
+    connection do not fail, so a stream that never waits would otherwise run to its end unaware."""
+
+    __slots__ = ("gone",)
+
+    def __init__(self) -> None:
+        self.gone = False
+
+
+class _ClientGone(Exception):
+    pass
+
+
 class _Disconnect(Exception):
     """The time-based disconnect fault's moment has come."""
 
@@ -98,8 +112,9 @@ def _fault_positions(faults: tuple[Fault, ...], n_chunks: int) -> dict[int, list
 
 class _Stream:
     def __init__(self, renderer: Renderer, outcome: TextOutcome, exchange: HttpExchange,
-                 limits: StreamLimits) -> None:
+                 limits: StreamLimits, client: ClientLink | None) -> None:
         self.renderer = renderer
+        self.client = client
         self.exchange = exchange
         self.limits = limits
         streaming = outcome.streaming
@@ -166,7 +181,15 @@ class _Stream:
                 async for data in self._frames():
                     yield data
                     self.sent(len(data))
+                    if self.client is not None:
+                        await asyncio.sleep(0)  # let a pending disconnect notice reach the link
+                        if self.client.gone:
+                            raise _ClientGone
             self.exchange.completed = self.terminated
+        except _ClientGone:
+            self.exchange.client_disconnected = True
+            self.tick("client_disconnected")
+            raise StreamAborted from None
         except _Disconnect:
             self.mark_fault("disconnect")
             raise StreamAborted from None
@@ -243,6 +266,7 @@ class _Stream:
 
 
 def stream_body(renderer: Renderer, outcome: TextOutcome, exchange: HttpExchange,
-                limits: StreamLimits | None = None) -> AsyncIterator[bytes]:
-    """The bytes of a streamed answer, paced and faulted as `outcome` says, recorded in `exchange`."""
-    return _Stream(renderer, outcome, exchange, limits or StreamLimits()).run()
+                limits: StreamLimits | None = None, client: ClientLink | None = None) -> AsyncIterator[bytes]:
+    """The bytes of a streamed answer, paced and faulted as `outcome` says, recorded in `exchange`.
+    `client`, when given, lets the stream stop as soon as the client has gone."""
+    return _Stream(renderer, outcome, exchange, limits or StreamLimits(), client).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -233,3 +234,20 @@ async def test_truncate_never_sends_the_terminator(truncate: int, expected: list
     assert raw_resp.count(b"event: response.output_text.delta") == len(expected)
     assert b"response.completed" not in raw_resp and b"response.output_text.done" not in raw_resp
     assert [(e.fault, e.completed, e.chunks_sent) for e in journal] == [("truncate", False, len(expected))] * 2
+
+
+async def test_a_slow_reader_holds_the_stream_back() -> None:
+    text = "x" * (20 * 1024 * 1024)
+    async with running_server(scenario(TextOutcome(text, Streaming(chunk_size=4096)))) as srv:
+        async with httpx.AsyncClient() as http, http.stream("POST", srv.base_url + CHAT, json=chat_body()) as r:
+            stream = r.aiter_raw()
+            await anext(stream)
+            await asyncio.sleep(0.3)  # not reading: the server must wait, not buffer 20 MiB
+            exchange = srv.journal.http[0]
+            assert 0 < exchange.bytes_sent < 12 * 1024 * 1024
+            assert exchange.chunks_sent < len(text) // 4096
+        for _ in range(100):
+            if exchange.ended_at is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert exchange.client_disconnected and not exchange.completed
