@@ -59,7 +59,8 @@ export class FrameLog {
     }
     this.tbody.append(row);
     this.update();
-    row.scrollIntoView({ block: "nearest" });
+    const wrap = this.tbody.closest(".table-wrap"); // follow the newest frame without moving the page
+    if (wrap) wrap.scrollTop = wrap.scrollHeight;
     return row;
   }
 

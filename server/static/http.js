@@ -17,7 +17,7 @@ function answerText(value) {
 }
 
 function headerLines(res) {
-  return [...res.headers].map(([name, value]) => `${name}: ${value}`).join("\n");
+  return [...res.headers].map(([name, value]) => `${name}: ${value}`).join(" · ");
 }
 
 async function readJson(res, log, preview) {
