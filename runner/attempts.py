@@ -6,6 +6,7 @@ before a retry is the next attempt's start minus the previous attempt's end, bot
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,3 +180,29 @@ def faults_injected(journal: Journal, t0: float) -> list[dict[str, Any]]:
                             "at": round(x.started_at - t0, 6), "fixture": x.fixture, "detail": None})
     out.sort(key=lambda f: (f["at"], f["exchange"]))
     return out
+
+
+def ws_calls(journal: Journal, t0: float) -> list[dict[str, Any]]:
+    """WebSocket messages grouped like HTTP calls: the same request data on the same path, across
+    connections, is one logical call; each answer to it is an attempt."""
+    calls: dict[str, dict[str, Any]] = {}
+    for conn in sorted(journal.websocket, key=lambda c: (c.opened_at, c.id)):
+        for x in conn.exchanges:
+            key = f"websocket:{conn.path}:{json.dumps(x.request, sort_keys=True, default=str)}"
+            call = calls.setdefault(key, {
+                "key": key[:200], "method": "WEBSOCKET", "path": conn.path, "attempts": 0, "succeeded": False,
+                "exchanges": [], "outcomes": [], "gaps": [], "retry_after": [],
+                "started_at": round(x.started_at - t0, 6), "_last_end": None})
+            if call["_last_end"] is not None:
+                call["gaps"].append(round(x.started_at - call["_last_end"], 6))
+            call["attempts"] += 1
+            call["exchanges"].append(conn.id)
+            ok = x.completed and not x.fault and ws_abnormal(conn) is None
+            call["outcomes"].append("answered in full" if ok else f"connection {ws_abnormal(conn) or 'open'}"
+                                    + (f" ({x.fault})" if x.fault else ""))
+            call["retry_after"].append(None)
+            call["succeeded"] = ok
+            call["_last_end"] = x.ended_at if x.ended_at is not None else x.started_at
+    for call in calls.values():
+        del call["_last_end"]
+    return list(calls.values())

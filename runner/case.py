@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from dotmock.dsl import model as m
-from dotmock.runner.attempts import faults_injected, group_calls
+from dotmock.runner.attempts import faults_injected, group_calls, ws_calls
 from dotmock.runner.process import DEFAULT_GRACE_S, ClientSpec, run_client
 from dotmock.runner.results import CaseResult, ClientRun
 from dotmock.runner.verdict import judge
@@ -79,7 +79,7 @@ async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Eve
         return result
     result.client = run
     result.journal = _journal_json(journal, t0)
-    result.calls = [c.to_json(t0) for c in group_calls(journal)]
+    result.calls = [c.to_json(t0) for c in group_calls(journal)] + ws_calls(journal, t0)
     result.faults = faults_injected(journal, t0)
     if run.spawn_error:
         result.message = f"could not start the client {list(client.argv)!r} in {run.cwd}: {run.spawn_error}"

@@ -1,0 +1,154 @@
+"""Every built-in finding: raised by a client built to trigger it, not raised by one built to avoid it.
+
+Real servers, real client processes (tests/clients/behave.py and the shipped example clients). All cases
+run once, concurrently, in a module fixture; each test reads its verdicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from dotmock.dsl.loader import load_text
+from dotmock.runner.case import CaseOptions
+from dotmock.runner.execute import ExecuteOptions, execute
+from dotmock.runner.results import CaseResult
+
+HERE = Path(__file__).parent
+BEHAVE = f"{sys.executable} {HERE / 'clients' / 'behave.py'}"
+RESILIENT_WS = f"{sys.executable} {HERE.parent / 'scenarios' / 'clients' / 'resilient_ws.py'}"
+
+OK = 'fixture "ok" { match POST /v1/chat/completions { attempt 2.. } response "fine" }'
+ALWAYS_500 = 'fixture "down" { match POST /v1/chat/completions error 500 { message "down" } }'
+FIXTURES = {
+    "429": 'fixture "limited" { match POST /v1/chat/completions { attempt 1 } '
+           'error 429 { header "Retry-After" "0.5" message "slow down" } }\n' + OK,
+    "400": 'fixture "bad" { match POST /v1/chat/completions { attempt 1 } error 400 { message "bad" } }\n' + OK,
+    "500": ALWAYS_500,
+    "500-once": 'fixture "once" { match POST /v1/chat/completions { attempt 1 } error 500 { message "x" } }\n' + OK,
+    "truncate": 'fixture "cut" { match POST /v1/chat/completions response "0123456789abcdefghij" '
+                'streaming { chunkSize 5 truncateAfterChunks 2 } }',
+    "malformed": 'fixture "bad chunk" { match POST /v1/chat/completions response "0123456789abcdefghij" '
+                 'streaming { chunkSize 5 } fault malformedChunk after 2 chunks }',
+    "stall": 'fixture "stall" { match POST /v1/chat/completions { attempt 1 } response "0123456789abcdefghij" '
+             'streaming { chunkSize 5 } fault stall after 2 chunks }\n'
+             'fixture "ok" { match POST /v1/chat/completions { attempt 2.. } response "fine" }',
+    "error-event": 'fixture "err" { match POST /v1/chat/completions response "0123456789abcdefghij" '
+                   'streaming { chunkSize 5 } fault errorEvent after 2 chunks { message "overloaded" } }',
+    "ws-drop": 'fixture "drop" { match websocket /v1/chat { attempt 1 } '
+               'events { "response.created" {"id": "r1"} "response.text.delta" {"delta": "Hel"} after 20ms } '
+               'disconnectAfterMs 150 }\n'
+               'fixture "ok" { match websocket /v1/chat { attempt 2.. } '
+               'events { "response.text.delta" {"delta": "Hello"} "response.completed" {"id": "r2"} } }',
+    "none": OK,
+}
+
+# name: (fixtures, client command, timeout)
+CASES: dict[str, tuple[str, str, str]] = {
+    "retry_after_ignored+": ("429", f"{BEHAVE} retry-fixed 3 0.05", "10s"),
+    "retry_after_ignored-": ("429", f"{BEHAVE} retry-good", "10s"),
+    "retried_non_retryable+": ("400", f"{BEHAVE} retry-fixed 2 0.05", "10s"),
+    "retried_non_retryable-": ("400", f"{BEHAVE} retry-good", "10s"),
+    "retry_storm+": ("500", f"{BEHAVE} retry-fixed 8 0", "10s"),
+    "retry_storm-": ("500", f"{BEHAVE} retry-good", "10s"),
+    "no_backoff+": ("500", f"{BEHAVE} retry-fixed 3 0.1", "10s"),
+    "no_backoff-": ("500", f"{BEHAVE} retry-good", "10s"),
+    "gave_up+": ("500", f"{BEHAVE} retry-good", "10s"),
+    "gave_up-": ("500-once", f"{BEHAVE} retry-good", "10s"),
+    "truncated_stream_accepted+": ("truncate", f"{BEHAVE} stream-accept", "10s"),
+    "truncated_stream_accepted-": ("truncate", f"{BEHAVE} stream-strict", "10s"),
+    "malformed_chunk_ignored+": ("malformed", f"{BEHAVE} stream-accept", "10s"),
+    "malformed_chunk_ignored-": ("malformed", f"{BEHAVE} stream-strict", "10s"),
+    "malformed_chunk_crash": ("malformed", f"{BEHAVE} stream-crash", "10s"),
+    "no_read_timeout+": ("stall", f"{BEHAVE} stream-accept", "1.5s"),
+    "no_read_timeout-": ("stall", f"{BEHAVE} stream-retry", "10s"),
+    "client_crashed+": ("none", f"{BEHAVE} crash", "10s"),
+    "client_crashed_signal+": ("none", f"{BEHAVE} abort", "10s"),
+    "client_crashed-": ("none", f"{BEHAVE} exit 1 'error: my own message'", "10s"),
+    "client_hung+": ("none", f"{BEHAVE} hang", "1s"),
+    "client_hung-": ("none", f"{BEHAVE} exit 0", "10s"),
+    "ws_no_reconnect+": ("ws-drop", f"{BEHAVE} ws-exit1", "10s"),
+    "ws_no_reconnect-": ("ws-drop", RESILIENT_WS, "10s"),
+    "ws_abnormal_close_ignored+": ("ws-drop", f"{BEHAVE} ws-accept", "10s"),
+    "ws_abnormal_close_ignored-": ("ws-drop", RESILIENT_WS, "10s"),
+    "error_event_ignored+": ("error-event", f"{BEHAVE} stream-accept", "10s"),
+    "error_event_ignored-": ("error-event", f"{BEHAVE} stream-strict", "10s"),
+    "fault_handled+": ("truncate", f"{BEHAVE} stream-strict", "10s"),
+    "fault_handled-": ("malformed", f"{BEHAVE} stream-crash", "10s"),
+}
+
+
+def scenario_text(name: str, fixtures: str, command: str, timeout: str) -> str:
+    return f'scenario "{name}"\nclient "{command}" {{ timeout {timeout} }}\n{FIXTURES[fixtures]}\n'
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseResult]:
+    folder = tmp_path_factory.mktemp("findings")
+    scenarios = []
+    for name, (fixtures, command, timeout) in CASES.items():
+        path = folder / f"{len(scenarios):02d}.mock"
+        text = scenario_text(name, fixtures, command.replace("'", '\\"'), timeout)
+        path.write_text(text)
+        scenarios.extend(load_text(text, str(path)).cases)
+    options = ExecuteOptions(jobs=6, case=CaseOptions(grace_s=0.5), handle_signals=False)
+    execution = asyncio.run(execute(scenarios, options))
+    return {r.name: r for r in execution.results}
+
+
+def names(result: CaseResult) -> list[str]:
+    return [f.name for f in result.findings]
+
+
+def finding(result: CaseResult, name: str):
+    return next(f for f in result.findings if f.name == name)
+
+
+TRIGGERED = sorted({n.rstrip("+-").replace("_signal", "") for n in CASES if n.endswith("+")})
+
+
+@pytest.mark.parametrize("kind", TRIGGERED)
+def test_finding_is_raised_by_the_client_built_to_trigger_it(results: dict[str, CaseResult], kind: str) -> None:
+    result = results[f"{kind}+"]
+    assert kind in names(result), (result.findings, result.client)
+
+
+@pytest.mark.parametrize("kind", TRIGGERED)
+def test_finding_is_not_raised_by_the_client_built_to_avoid_it(results: dict[str, CaseResult], kind: str) -> None:
+    result = results[f"{kind}-"]
+    assert result.outcome != "error", result.message
+    assert kind not in names(result), (result.findings, result.client)
+
+
+def test_every_finding_kind_is_covered() -> None:
+    from dotmock.dsl.model import FINDING_NAMES
+
+    assert set(TRIGGERED) == set(FINDING_NAMES)
+
+
+def test_titles_say_what_happened(results: dict[str, CaseResult]) -> None:
+    crash = finding(results["malformed_chunk_crash"], "client_crashed")
+    assert crash.title == "crashed on a malformed chunk (JSONDecodeError)"
+    assert "malformed_chunk_ignored" not in names(results["malformed_chunk_crash"])
+    assert finding(results["client_crashed_signal+"], "client_crashed").title.startswith("was killed by SIGABRT")
+    gave_up = finding(results["gave_up+"], "gave_up")
+    assert gave_up.title == "retried POST /v1/chat/completions 3 times, then gave up loudly (exit 1)"
+    assert gave_up.severity == "warning"
+    ignored = finding(results["retry_after_ignored+"], "retry_after_ignored")
+    assert "Retry-After 0.5s" in ignored.title
+    handled = finding(results["fault_handled+"], "fault_handled")
+    assert handled.severity == "info" and "own message (exit 1)" in handled.title
+
+
+def test_a_hang_on_a_stall_is_one_finding_not_two(results: dict[str, CaseResult]) -> None:
+    result = results["no_read_timeout+"]
+    assert "client_hung" not in names(result)
+    assert result.client is not None and result.client.timed_out
+
+
+def test_verdicts_fail_only_on_unexpected_error_findings(results: dict[str, CaseResult]) -> None:
+    assert results["truncated_stream_accepted+"].outcome == "failed"
+    assert results["gave_up+"].outcome == "passed"  # a warning alone does not fail a case
+    assert results["truncated_stream_accepted-"].outcome == "passed"
