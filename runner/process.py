@@ -168,7 +168,7 @@ async def run_client(spec: ClientSpec, *, stop: asyncio.Event | None = None,
         return result
     out, errs = _Tail(max_output), _Tail(max_output)
     pumps = [asyncio.create_task(_pump(proc.stdout, out)), asyncio.create_task(_pump(proc.stderr, errs))]
-    waiter = asyncio.create_task(proc.wait())
+    waiter = asyncio.create_task(_exited(proc))
     stopper = asyncio.create_task(stop.wait()) if stop is not None else None
     try:
         waits = {waiter} if stopper is None else {waiter, stopper}
@@ -188,6 +188,8 @@ async def run_client(spec: ClientSpec, *, stop: asyncio.Event | None = None,
                 await asyncio.shield(waiter)
         result.ended_at = time.monotonic()
         result.stray_processes = await sweep_session(proc.pid)
+        with contextlib.suppress(TimeoutError):  # lets the transport see the pipes close and finish
+            await asyncio.wait_for(proc.wait(), 1.0)
         # The pipes close once every holder is gone; don't wait on a holder that escaped the session.
         _done, pending = await asyncio.wait(pumps, timeout=1.0)
         for task in pending:
@@ -204,6 +206,14 @@ async def run_client(spec: ClientSpec, *, stop: asyncio.Event | None = None,
             result.exception = uncaught_exception(result.stderr)
         result.crashed = result.exception is not None or result.signal is not None
     return result
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """The leader's exit status as soon as it is known. `proc.wait()` also waits for the pipes to close,
+    which a left-behind grandchild holding stdout would delay forever."""
+    while proc.returncode is None:
+        await asyncio.sleep(0.01)
+    return proc.returncode
 
 
 async def _terminate(pgid: int, waiter: asyncio.Task[int], grace_s: float) -> None:
