@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,16 +18,41 @@ class ParsedRequest:
     include_usage: bool
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def _invalid_json(detail: str) -> ApiError:
+    return ApiError(
+        400,
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+        f"HTTP library correctly. The OpenAI API expects a JSON payload.) Detail: {detail}",
+        code="invalid_json",
+    )
+
+
 def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as err:
-        raise ApiError(
-            400,
-            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-            f"HTTP library correctly. The OpenAI API expects a JSON payload.) Detail: {err}",
-            code="invalid_json",
-        ) from None
+        raise _invalid_json(str(err)) from None
+    # "\ud800" is valid JSON but not text: refuse it here rather than fail later on encoding.
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
+        raise _invalid_json("a string contains an unpaired surrogate escape")
+    return body
 
 
 def _type_name(value: Any) -> str:
