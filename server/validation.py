@@ -44,11 +44,27 @@ def _invalid_json(detail: str) -> ApiError:
     )
 
 
+MAX_DEPTH = 64
+
+
+def _too_deep(value: Any, depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:
+        return True
+    if isinstance(value, dict):
+        return any(_too_deep(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_too_deep(v, depth + 1) for v in value)
+    return False
+
+
 def parse_json(raw: bytes) -> Any:
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as err:
-        raise _invalid_json(str(err)) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise _invalid_json(str(err) or type(err).__name__) from None
+    # Deeper than any real request; the journal (and the runner reading it) copies bodies recursively.
+    if _too_deep(body):
+        raise _invalid_json(f"nested deeper than {MAX_DEPTH} levels")
     # "\ud800" is valid JSON but not text: refuse it here rather than fail later on encoding.
     if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
         raise _invalid_json("a string contains an unpaired surrogate escape")

@@ -69,6 +69,8 @@ async def still_alive(srv: RunningServer, http: httpx.AsyncClient) -> None:
         (b"", None, "invalid_json"),
         (b"\xff\xfe\x00garbage", None, "invalid_json"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "\\udc00"}]}', None, "invalid_json"),
+        (b"[" * 20_000 + b"]" * 20_000, None, "invalid_json"),  # deeper than json.loads can recurse
+        (b'{"model": "m", "messages": [], "x": ' + b"[" * 500 + b"]" * 500 + b"}", None, "invalid_json"),
         (b"[1, 2, 3]", None, "invalid_type"),
         (b'"just a string"', None, "invalid_type"),
         (json.dumps({"messages": []}).encode(), "model", "missing_required_parameter"),
