@@ -1,8 +1,10 @@
-"""A plain, self-contained HTML report (no scripts, no external assets): a summary table and, per case,
-expectations, findings, the client's output and a simple timeline of the exchanges drawn in SVG.
+"""The HTML resilience report: one self-contained offline page (inline CSS, script and SVG; no external URLs).
 
-The richer interactive timeline is built elsewhere from the JSON report; this page must stay readable
-with nothing but a browser and the file."""
+The summary first (counts, one row per case), then per case its timeline (runner.report_html_timeline)
+next to its expectations and its findings with their advice, the calls and the client's output. Readable
+on a phone (the layout stacks, the summary table becomes cards) and printable (print CSS; every
+`<details>` opens for printing). Everything that came from a scenario, a client or the wire is escaped.
+"""
 
 from __future__ import annotations
 
@@ -10,127 +12,171 @@ import datetime as dt
 from html import escape
 from typing import Any
 
+from dotmock.runner.report_html_style import CSS, DEFS, SCRIPT
+from dotmock.runner.report_html_timeline import LEGEND, render_timeline, seconds
 from dotmock.runner.report_markdown import summary_line
-from dotmock.runner.results import CaseResult, RunReport, tail
+from dotmock.runner.results import OUTCOMES, CaseResult, RunReport, tail
 
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
-padding:0 1rem}
-h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem} th,td{border:1px solid #ddd;padding:.3rem .5rem;
-text-align:left;vertical-align:top} th{background:#f6f6f6} td.num{text-align:right}
-.passed{color:#137333}.failed{color:#c5221f}.error{color:#a50e0e;font-weight:bold}.not_run{color:#777}
-.sev-error{color:#c5221f}.sev-warning{color:#b06000}.sev-info{color:#1a73e8}
-pre{background:#f6f8fa;padding:.6rem;overflow:auto;max-height:24rem;font-size:12px}
-.meta{color:#555} code{background:#f1f1f1;padding:0 .2rem}
-svg text{font:11px system-ui,sans-serif}
-"""
-
-_COLORS = {"ok": "#8ab4f8", "failed": "#f28b82", "ws": "#a8dab5", "client": "#dadce0", "fault": "#c5221f"}
+_MARK = {"passed": "✔", "failed": "✘", "error": "!", "not_run": "–"}
 
 
-def _fmt_ts(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts or 0, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
 
 
-def _timeline(case: CaseResult) -> str:
-    j: dict[str, Any] = case.journal or {}
-    rows: list[tuple[str, float, float, str, list[tuple[float, str]]]] = []
-    if case.client is not None:
-        c = case.client
-        rows.append((f"client ({c.describe_end()})", c.started_at, c.ended_at, _COLORS["client"], []))
-    for ex in j.get("http", []):
-        start = ex.get("started_at") or 0.0
-        end = ex.get("ended_at") if ex.get("ended_at") is not None else start
-        failed = (ex.get("status") or 200) >= 400 or (ex.get("stream") and not ex.get("completed"))
-        marks = [(t["t"], t["what"]) for t in ex.get("ticks", []) if str(t.get("what", "")).startswith("fault:")]
-        label = f"#{ex['id']} {ex['method']} {ex['path']} a{ex.get('attempt', 1)} {ex.get('status') or ''}"
-        rows.append((label, start, end, _COLORS["failed" if failed else "ok"], marks))
-    for conn in j.get("websocket", []):
-        start = conn.get("opened_at") or 0.0
-        end = conn.get("closed_at") if conn.get("closed_at") is not None else start
-        label = f"ws #{conn['id']} {conn['path']} {conn.get('closed_by') or ''}"
-        rows.append((label, start, end, _COLORS["ws"], []))
-    if not rows:
+def _when(ts: float) -> str:
+    if not ts:
+        return "unknown time"
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _faults(case: CaseResult) -> list[str]:
+    return list(dict.fromkeys(str(f.get("kind")) for f in case.faults if isinstance(f, dict)))
+
+
+def _summary(report: RunReport) -> str:
+    counts = report.counts()
+    pills = "".join(f'<span class="pill {o}">{counts[o]} {o.replace("_", " ")}</span>' for o in OUTCOMES if counts[o])
+    rows = []
+    for i, case in enumerate(report.cases):
+        findings = ", ".join(
+            f'<span class="sev-{_e(f.severity)}">{_e(f.name)}</span>' + ("*" if f.expected_by_scenario else "")
+            for f in case.findings) or "–"
+        rows.append(
+            f'<tr class="{_e(case.outcome)}"><td data-label="case"><a href="#case-{i}">{_e(case.name)}</a></td>'
+            f'<td data-label="outcome" class="o-{_e(case.outcome)}">{_MARK.get(case.outcome, "")} '
+            f"{_e(case.outcome)}</td>"
+            f'<td data-label="duration" class="num">{case.duration:.2f}s</td>'
+            f'<td data-label="attempts" class="num">{case.attempts}</td>'
+            f'<td data-label="faults">{_e(", ".join(_faults(case)) or "–")}</td>'
+            f'<td data-label="findings">{findings}</td></tr>')
+    meta = [f"started {_e(_when(report.started_at))}", f"{report.jobs} job{'s' if report.jobs != 1 else ''}"]
+    if report.shard:
+        meta.append(f"shard {_e(report.shard)}")
+    if report.tool_version:
+        meta.append(f"dotmock {_e(report.tool_version)}")
+    interrupted = '<p class="o-failed"><b>The run was interrupted: some cases did not run.</b></p>' \
+        if report.interrupted else ""
+    return f"""<header class="card">
+<h1>dotmock resilience report</h1>
+<p>{_e(summary_line(report))}</p>
+<div class="pills">{pills}</div>
+<p class="muted">{" · ".join(meta)} · * finding expected by the scenario (a documented weakness)</p>
+{interrupted}
+<div class="filters noprint" role="group" aria-label="show cases">
+<button type="button" data-filter="all" aria-pressed="true">all</button>
+<button type="button" data-filter="problems" aria-pressed="false">failed / errors</button>
+<button type="button" data-filter="findings" aria-pressed="false">with findings</button>
+</div>
+<table class="summary"><thead><tr><th>case</th><th>outcome</th><th>duration</th><th>attempts</th>
+<th>faults injected</th><th>findings</th></tr></thead><tbody>
+{"".join(rows)}
+</tbody></table>
+</header>"""
+
+
+def _expectations(case: CaseResult) -> str:
+    if not case.expectations:
+        return '<h3>Expectations</h3><p class="muted">None written: judged by the built-in findings only.</p>'
+    items = []
+    for e in case.expectations:
+        cls = "pass" if e.passed else "fail"
+        where = f' <span class="muted">{_e(e.location)}</span>' if e.location else ""
+        items.append(f'<li class="{cls}"><span class="mark">{"✔" if e.passed else "✘"}</span><code>{_e(e.text)}</code>'
+                     f'{where}<span class="obs">expected {_e(e.expected)}; observed {_e(e.observed)}</span></li>')
+    return f'<h3>Expectations</h3><ul class="expects">{"".join(items)}</ul>'
+
+
+def _findings(case: CaseResult) -> str:
+    if not case.findings:
+        return '<h3>Findings</h3><p class="muted">No findings.</p>'
+    items = []
+    for f in case.findings:
+        expected = ' <span class="expected">expected by the scenario</span>' if f.expected_by_scenario else ""
+        evidence = "".join(f"<li>{_e(line)}</li>" for line in f.evidence)
+        evidence = f'<details><summary>evidence</summary><ul>{evidence}</ul></details>' if evidence else ""
+        items.append(f'<li class="{_e(f.severity)}"><b class="sev-{_e(f.severity)}">{_e(f.severity)}</b> '
+                     f"<code>{_e(f.name)}</code>{expected}<br>{_e(f.title)}"
+                     f'<span class="advice"><b>Advice:</b> {_e(f.advice)}</span>{evidence}</li>')
+    return f'<h3>Findings</h3><ul class="findings">{"".join(items)}</ul>'
+
+
+def _calls(case: CaseResult) -> str:
+    items = []
+    for call in case.calls:
+        if not isinstance(call, dict):
+            continue
+        outcomes = " → ".join(str(o) for o in call.get("outcomes") or [])
+        gaps = [g for g in call.get("gaps") or [] if isinstance(g, int | float)]
+        waits = [r for r in call.get("retry_after") or [] if isinstance(r, int | float)]
+        extra = f"; waits {', '.join(seconds(g) for g in gaps)}" if gaps else ""
+        extra += f" (Retry-After {', '.join(seconds(w) for w in waits)})" if waits else ""
+        items.append(f"<li><code>{_e(call.get('method', ''))} {_e(call.get('path', ''))}</code>: "
+                     f"{_e(call.get('attempts', 0))} attempt(s): {_e(outcomes)}{_e(extra)}</li>")
+    return f'<ul class="calls">{"".join(items)}</ul>' if items else ""
+
+
+def _client(case: CaseResult) -> str:
+    c = case.client
+    if c is None:
         return ""
-    span = max([max(r[1], r[2]) for r in rows] + [0.001])
-    width, left, row_h = 1000, 300, 18
-    scale = (width - left - 10) / span
-    parts = [f'<svg width="{width}" height="{len(rows) * row_h + 24}" role="img" '
-             f'aria-label="timeline of {escape(case.name)}">']
-    for i, (label, start, end, color, marks) in enumerate(rows):
-        y = i * row_h + 4
-        x = left + start * scale
-        w = max(2.0, (end - start) * scale)
-        parts.append(f'<text x="4" y="{y + 12}">{escape(label[:48])}</text>')
-        parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 6}" fill="{color}">'
-                     f'<title>{escape(label)}: {start:.3f}s – {end:.3f}s</title></rect>')
-        for t, what in marks:
-            mx = left + t * scale
-            parts.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{y - 1}" y2="{y + row_h - 4}" '
-                         f'stroke="{_COLORS["fault"]}" stroke-width="2"><title>{escape(what)} at {t:.3f}s'
-                         f'</title></line>')
-    y = len(rows) * row_h + 18
-    parts.append(f'<text x="{left}" y="{y}">0s</text><text x="{width - 60}" y="{y}">{span:.2f}s</text></svg>')
-    return "".join(parts)
+    facts = [f"<li>client <code>{_e(' '.join(c.argv))}</code></li>",
+             f"<li>{_e(c.describe_end())} after {c.duration:.2f}s</li>"]
+    if c.exception:
+        facts.append(f"<li>uncaught <code>{_e(c.exception)}</code></li>")
+    if c.spawn_error:
+        facts.append(f"<li>could not start: {_e(c.spawn_error)}</li>")
+    if c.stray_processes:
+        facts.append(f"<li>{c.stray_processes} stray process(es) killed after it ended</li>")
+    out = "".join(
+        f"<details><summary>{name} (last lines)</summary><pre>{_e(tail(text))}</pre></details>"
+        for name, text in (("stdout", c.stdout), ("stderr", c.stderr)) if text)
+    return f'<ul class="facts">{"".join(facts)}</ul>{out}'
 
 
-def _case_section(case: CaseResult, anchor: str) -> str:
-    h = [f'<h2 id="{anchor}"><span class="{case.outcome}">{escape(case.outcome.upper())}</span> '
-         f'{escape(case.name)}</h2>',
-         f'<p class="meta"><code>{escape(case.file)}</code> · {case.duration:.2f}s'
-         + (f" · tags: {escape(', '.join(case.tags))}" if case.tags else "") + "</p>"]
-    if case.message:
-        h.append(f"<pre>{escape(case.message)}</pre>")
-    if case.client is not None:
-        c = case.client
-        h.append(f"<p>Client <code>{escape(' '.join(c.argv))}</code>: {escape(c.describe_end())} after "
-                 f"{c.duration:.2f}s" + (f", <code>{escape(c.exception)}</code>" if c.exception else "") + "</p>")
-    if case.expectations:
-        h.append("<table><tr><th></th><th>expectation</th><th>expected</th><th>observed</th><th>where</th></tr>")
-        for e in case.expectations:
-            cls = "passed" if e.passed else "failed"
-            h.append(f'<tr><td class="{cls}">{"✔" if e.passed else "✘"}</td><td><code>{escape(e.text)}</code></td>'
-                     f"<td>{escape(e.expected)}</td><td>{escape(e.observed)}</td>"
-                     f"<td>{escape(e.location or '')}</td></tr>")
-        h.append("</table>")
-    if case.findings:
-        h.append("<ul>")
-        for f in case.findings:
-            doc = " <em>(expected by the scenario)</em>" if f.expected_by_scenario else ""
-            h.append(f'<li><b class="sev-{f.severity}">{escape(f.name)}</b> ({f.severity}){doc}: '
-                     f"{escape(f.title)}<br><small>Advice: {escape(f.advice)}</small></li>")
-        h.append("</ul>")
-    timeline = _timeline(case)
-    if timeline:
-        h.append(f"<details open><summary>Timeline</summary>{timeline}</details>")
-    if case.client is not None:
-        for name, text in (("stdout", case.client.stdout), ("stderr", case.client.stderr)):
-            if text:
-                h.append(f"<details><summary>{name} (tail)</summary><pre>{escape(tail(text))}</pre></details>")
-    return "\n".join(h)
+def _case(case: CaseResult, i: int) -> str:
+    has_findings = "1" if case.findings else "0"
+    params = ", ".join(f"{k}={v}" for k, v in case.params.items())
+    meta = [f"<code>{_e(case.file)}</code>", f"{case.duration:.2f}s", f"{case.attempts} attempt(s)"]
+    if case.tags:
+        meta.append("tags " + _e(", ".join(case.tags)))
+    if params:
+        meta.append("params " + _e(params))
+    faults = _faults(case)
+    if faults:
+        meta.append("faults " + _e(", ".join(faults)))
+    message = f"<pre>{_e(case.message)}</pre>" if case.message else ""
+    timeline = render_timeline(case, f"timeline of {case.name}")
+    return f"""<section class="case card {_e(case.outcome)}" id="case-{i}" data-outcome="{_e(case.outcome)}"
+ data-findings="{has_findings}">
+<h2><span class="o-{_e(case.outcome)}">{_MARK.get(case.outcome, "")} {_e(case.outcome.upper())}</span>
+{_e(case.name)}</h2>
+<p class="muted">{" · ".join(meta)}</p>
+{message}
+<div class="case-body">
+<div class="left"><h3>Timeline</h3>{timeline}{_calls(case)}{_client(case)}</div>
+<div class="right">{_expectations(case)}{_findings(case)}</div>
+</div>
+</section>"""
 
 
 def render_html(report: RunReport) -> str:
-    rows = []
-    for i, case in enumerate(report.cases):
-        faults = ", ".join(dict.fromkeys(f["kind"] for f in case.faults)) or "–"
-        findings = ", ".join(f'<span class="sev-{f.severity}">{escape(f.name)}</span>'
-                             + (" (expected)" if f.expected_by_scenario else "") for f in case.findings) or "–"
-        rows.append(f'<tr><td><a href="#case-{i}">{escape(case.name)}</a></td>'
-                    f'<td class="{case.outcome}">{case.outcome}</td><td class="num">{case.duration:.2f}s</td>'
-                    f'<td class="num">{case.attempts}</td><td>{escape(faults)}</td><td>{findings}</td></tr>')
-    sections = [_case_section(c, f"case-{i}") for i, c in enumerate(report.cases)]
+    """The whole report page."""
+    cases = "\n".join(_case(c, i) for i, c in enumerate(report.cases))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dotmock resilience report</title><style>{_CSS}</style></head>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dotmock resilience report — {_e(summary_line(report))}</title>
+<style>{CSS}</style></head>
 <body>
-<h1>dotmock resilience report</h1>
-<p class="meta">{escape(summary_line(report))} · started {_fmt_ts(report.started_at)}</p>
-<table><tr><th>case</th><th>outcome</th><th>duration</th><th>attempts</th><th>faults injected</th>
-<th>findings</th></tr>
-{chr(10).join(rows)}
-</table>
-{chr(10).join(sections)}
+{DEFS}
+<main>
+{_summary(report)}
+<div class="card noprint-legend"><h3>How to read a timeline</h3>{LEGEND}
+<p class="muted">Time runs left to right from the start of the case. Hover (or tap) a bar, tick or mark for
+details. ↻ marks a retry; the dashed arrow joins it to the failed attempt before it.</p></div>
+{cases}
+</main>
+<script>{SCRIPT}</script>
 </body></html>
 """
