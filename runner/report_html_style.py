@@ -34,6 +34,7 @@ cursor:pointer}.filters button[aria-pressed=true]{background:var(--ink);color:#f
 .expects .pass .mark{color:var(--ok)}.expects .fail .mark{color:var(--bad)}
 .expects .obs{display:block;font-size:.85rem;color:var(--muted);overflow-wrap:anywhere}
 .expects code{overflow-wrap:anywhere;white-space:pre-wrap}
+.expects .muted{font-size:.8rem}
 .findings{list-style:none;margin:0;padding:0}
 .findings li{border-left:3px solid var(--line);padding:.2rem .6rem;margin:.4rem 0}
 .findings li.error{border-color:var(--bad)}.findings li.warning{border-color:var(--warn)}
