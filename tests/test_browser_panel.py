@@ -320,7 +320,8 @@ def test_editor_writes_the_file_with_allow_write(browser: Browser, tmp_path: Pat
     try:
         page = open_panel(browser, srv)
         try:
-            changed = SCENARIO.replace("chunkSize 8 latencyMs 60", "chunkSize 30 latencyMs 0")
+            changed = SCENARIO.replace("chunkSize 8 latencyMs 60", "chunkSize 30 latencyMs 0").replace(
+                "closeCode 4001", "closeCode 4002")
             page.fill("#editor", changed)
             page.click("#editor-save")
             page.wait_for_selector("#editor-status[data-kind=ok]", timeout=WAIT_MS)
@@ -328,6 +329,11 @@ def test_editor_writes_the_file_with_allow_write(browser: Browser, tmp_path: Pat
             assert srv.mock.read_text(encoding="utf-8") == changed
             send_http(page, "Hello")
             assert int(page.get_attribute("#frame-count", "data-chunks") or -1) == 2  # 61 characters, 30 a chunk
+            choose(page, "ws")  # the WebSocket endpoints serve the edited scenario too
+            page.fill("#message", "Hello")
+            page.click("#send")
+            page.wait_for_selector("#ws-state[data-state=closed]", timeout=WAIT_MS)
+            assert page.text_content("#ws-state") == "closed 4002"
         finally:
             page.close()
     finally:
