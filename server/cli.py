@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from dotmock.dsl import DslError, load_file
 from dotmock.dsl.model import Scenario
@@ -47,6 +49,16 @@ async def serve(scenario: Scenario, host: str, port: int, *, allow_write: bool =
             loop.remove_signal_handler(sig)
 
 
+def _run(main_coro: Coroutine[Any, Any, None]) -> None:
+    """On uvloop when it is installed (optional: it about doubles the requests answered per second)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_coro)
+        return
+    uvloop.run(main_coro)
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -61,7 +73,7 @@ def main(argv: list[str]) -> int:
         print(f"dotmock serve: {args.file} has no scenario to serve", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(scenario_file.cases[0], args.host, args.port, allow_write=args.allow_write))
+        _run(serve(scenario_file.cases[0], args.host, args.port, allow_write=args.allow_write))
     except OSError as err:
         print(f"dotmock serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}", file=sys.stderr)
         return 1
