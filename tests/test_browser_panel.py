@@ -77,6 +77,16 @@ def chromium_path() -> str:
     return path
 
 
+def screenshot_path(name: str, tmp: Path) -> Path:
+    """Where a README screenshot goes: docs/img/ when it is missing or DOTMOCK_UPDATE_SCREENSHOTS=1 asks for a
+    new one (so a test run leaves the committed images alone), else a scratch file."""
+    target = REPO / "docs" / "img" / name
+    if os.environ.get("DOTMOCK_UPDATE_SCREENSHOTS") == "1" or not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+    return tmp / name
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = chromium_path()
@@ -211,7 +221,7 @@ def test_sse_preview_grows_chunk_by_chunk(browser: Browser, server: Served) -> N
         page.close()
 
 
-def test_truncated_stream_is_marked(browser: Browser, server: Served) -> None:
+def test_truncated_stream_is_marked(browser: Browser, server: Served, tmp_path: Path) -> None:
     page = open_panel(browser, server)
     try:
         send_http(page, "please cut")
@@ -226,9 +236,8 @@ def test_truncated_stream_is_marked(browser: Browser, server: Served) -> None:
         assert exchange["fault"] == "truncate" and not exchange["completed"]
         assert int(page.get_attribute("#frame-count", "data-chunks") or -1) == exchange["chunks_sent"] == 3
         # The README's screenshot: a stream cut short, its frames, and the editor.
-        (REPO / "docs" / "img").mkdir(parents=True, exist_ok=True)
         page.set_viewport_size({"width": 1280, "height": 900})
-        page.screenshot(path=str(REPO / "docs" / "img" / "panel.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("panel.png", tmp_path)), full_page=True)
     finally:
         page.close()
 
@@ -245,7 +254,7 @@ def test_error_answer_shows_status_and_retry_after(browser: Browser, server: Ser
         page.close()
 
 
-def test_websocket_exchange_custom_close_and_drop(browser: Browser, server: Served) -> None:
+def test_websocket_exchange_with_custom_close_code(browser: Browser, server: Served) -> None:
     page = open_panel(browser, server)
     try:
         choose(page, "ws")
@@ -264,11 +273,19 @@ def test_websocket_exchange_custom_close_and_drop(browser: Browser, server: Serv
         connection = server.journal()["websocket"][-1]
         assert connection["close_code_sent"] == 4001
         assert int(page.get_attribute("#frame-count", "data-frames") or -1) == len(connection["frames"]) == 5
+    finally:
+        page.close()
 
+
+def test_websocket_drop_shows_1006(browser: Browser, server: Served) -> None:
+    page = open_panel(browser, server)
+    try:
+        choose(page, "ws")
         page.fill("#message", "drop it")
-        page.click("#send")  # connects again (the last one was closed) and sends
+        page.click("#send")  # connects, then sends
         page.wait_for_selector("#ws-state[data-state=closed]", timeout=WAIT_MS)
-        assert page.text_content("#ws-state") == "closed 1006"
+        state = page.text_content("#ws-state")
+        assert state == "closed 1006", f"{state}: `dotmock serve` did not drop the connection without a close frame"
         assert page.get_attribute("#stream-mark", "data-kind") == "dropped"
         assert "1006" in (page.text_content("#stream-mark") or "")
         connection = server.journal()["websocket"][-1]

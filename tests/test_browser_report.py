@@ -34,6 +34,16 @@ def chromium_path() -> str:
     return path
 
 
+def screenshot_path(name: str, tmp: Path) -> Path:
+    """Where a README screenshot goes: docs/img/ when it is missing or DOTMOCK_UPDATE_SCREENSHOTS=1 asks for a
+    new one (so a test run leaves the committed images alone), else a scratch file."""
+    target = REPO / "docs" / "img" / name
+    if os.environ.get("DOTMOCK_UPDATE_SCREENSHOTS") == "1" or not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+    return tmp / name
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = chromium_path()
@@ -78,8 +88,8 @@ def _section(page: Page, index: int) -> Any:
     return page.locator(f"section#case-{index}")
 
 
-def test_report_has_one_timeline_per_case_and_draws_the_cuts(browser: Browser, run: tuple[dict[str, Any], Path]
-                                                             ) -> None:
+def test_report_has_one_timeline_per_case_and_draws_the_cuts(browser: Browser, run: tuple[dict[str, Any], Path],
+                                                             tmp_path: Path) -> None:
     data, html_path = run
     cases = data["cases"]
     assert len(cases) >= 10
@@ -125,8 +135,7 @@ def test_report_has_one_timeline_per_case_and_draws_the_cuts(browser: Browser, r
         assert not errors, errors
         # The README's screenshot: the seed's example, a cut stream and its retry.
         seed = next((i for i, c in enumerate(cases) if c["name"] == "rate limit mid-stream is retried"), truncated[0])
-        (REPO / "docs" / "img").mkdir(parents=True, exist_ok=True)
-        _section(page, seed).screenshot(path=str(REPO / "docs" / "img" / "report.png"))
+        _section(page, seed).screenshot(path=str(screenshot_path("report.png", tmp_path)))
     finally:
         page.close()
 
