@@ -1,9 +1,15 @@
-"""Turning a matched fixture's outcome into an HTTP response: a JSON body, an SSE stream, or an error."""
+"""Turning a matched fixture's outcome into an HTTP answer: a JSON body, an SSE stream, or an error.
+
+An `Answer` is framework-free (status, header pairs, bytes or an async iterator of bytes): the fast ASGI path
+(`server.fastpath`) sends it as is, the Quart routes convert it with `quart_response`.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, Dialect, ErrorOutcome, TextOutcome
 from dotmock.server.errors import ApiError, outcome_body, retry_after_seconds
@@ -15,7 +21,27 @@ from dotmock.server.validation import ParsedRequest
 from quart import Response
 
 JSON_TYPE = "application/json"
+SSE_TYPE = "text/event-stream; charset=utf-8"
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+@dataclass(slots=True)
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]  # in wire order, names lower-case
+    body: bytes | AsyncIterator[bytes]
+
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        return [(name.encode(), value.encode()) for name, value in self.headers]
+
+
+def quart_response(answer: Answer) -> Response:
+    response = Response(answer.body, status=answer.status)
+    response.headers.clear()
+    for name, value in answer.headers:
+        response.headers.add(name, value)
+    response.timeout = None  # a stream lasts as long as its fixture says, not Quart's RESPONSE_TIMEOUT
+    return response
 
 
 def _request_id() -> str:
@@ -23,25 +49,23 @@ def _request_id() -> str:
 
 
 def json_response(exchange: HttpExchange, status: int, body: bytes,
-                  headers: tuple[tuple[str, str], ...] = ()) -> Response:
+                  headers: tuple[tuple[str, str], ...] = ()) -> Answer:
     """A complete JSON body, recorded as sent in full."""
     exchange.status = status
     exchange.bytes_sent = len(body)
     exchange.completed = True
     exchange.ended_at = time.monotonic()
-    response = Response(body, status=status, content_type=JSON_TYPE)
-    response.headers["x-request-id"] = _request_id()
-    for name, value in headers:
-        response.headers.add(name, value)
-    return response
+    pairs = [("content-type", JSON_TYPE), ("content-length", str(len(body))), ("x-request-id", _request_id())]
+    pairs += [(name.lower(), value) for name, value in headers]
+    return Answer(status, pairs, body)
 
 
-def api_error_response(exchange: HttpExchange, err: ApiError) -> Response:
+def api_error_response(exchange: HttpExchange, err: ApiError) -> Answer:
     exchange.error = err.message
     return json_response(exchange, err.status, err.body())
 
 
-def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Response:
+def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Answer:
     exchange.retry_after_s = retry_after_seconds(outcome.headers)
     return json_response(exchange, outcome.status, outcome_body(outcome), outcome.headers)
 
@@ -60,7 +84,7 @@ _renderer = renderer_for  # the name server/ws_replay.py imports
 
 
 def text_response(exchange: HttpExchange, path: str, outcome: TextOutcome, request: ParsedRequest,
-                  scenario_dialect: Dialect, limits: StreamLimits, client: ClientLink | None = None) -> Response:
+                  scenario_dialect: Dialect, limits: StreamLimits, client: ClientLink | None = None) -> Answer:
     """The fixture's text as one JSON object, or streamed as SSE when the request asked for a stream."""
     reply = Reply(model=request_model(request.body), prompt_tokens=prompt_tokens(request.body))
     if not request.stream:
@@ -71,9 +95,5 @@ def text_response(exchange: HttpExchange, path: str, outcome: TextOutcome, reque
         return json_response(exchange, 200, json.dumps(payload, ensure_ascii=False).encode())
     renderer = renderer_for(path, outcome.dialect or scenario_dialect, reply, outcome, request)
     exchange.status = 200
-    response = Response(stream_body(renderer, outcome, exchange, limits, client), status=200,
-                        content_type="text/event-stream; charset=utf-8")
-    response.headers.update(SSE_HEADERS)
-    response.headers["x-request-id"] = _request_id()
-    response.timeout = None  # a stream lasts as long as its fixture says, not Quart's RESPONSE_TIMEOUT
-    return response
+    headers = [("content-type", SSE_TYPE), *SSE_HEADERS.items(), ("x-request-id", _request_id())]
+    return Answer(200, headers, stream_body(renderer, outcome, exchange, limits, client))

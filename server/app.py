@@ -17,15 +17,22 @@ from collections.abc import Callable
 from typing import Any
 
 from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH, ErrorOutcome, Fixture, Scenario, TextOutcome
-from dotmock.server.answers import api_error_response, error_outcome_response, json_response, text_response
+from dotmock.server.answers import (
+    Answer,
+    api_error_response,
+    error_outcome_response,
+    json_response,
+    quart_response,
+    text_response,
+)
 from dotmock.server.errors import ApiError
+from dotmock.server.fastpath import CLIENT_LINK_KEY, Incoming, asgi_wrapper
 from dotmock.server.journal import HttpExchange, Journal
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
-from dotmock.server.streaming import ClientLink, StreamAborted, StreamLimits
+from dotmock.server.streaming import StreamLimits
 from dotmock.server.validation import parse_json, validate
 from dotmock.server.websocket import register_websocket_routes
-from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 
@@ -35,40 +42,11 @@ CONTROL_PREFIX = "/_dotmock/"
 log = logging.getLogger("dotmock.server")
 
 
-CLIENT_LINK_KEY = "dotmock.client"
-
-
-def _asgi_wrapper(asgi_app: Any) -> ASGIFramework:
-    """Two things Quart does not do for a streamed body:
-    - let the body generator raise `StreamAborted` to drop the connection: the app returns with the body
-      unfinished, and hypercorn closes the socket without the chunked terminator, so the client reads an
-      incomplete body (httpx: RemoteProtocolError) instead of a clean end;
-    - tell the generator when the client has gone (`ClientLink` in the scope's extensions)."""
-
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        if scope["type"] != "http":
-            await asgi_app(scope, receive, send)
-            return
-        link = ClientLink()
-
-        async def watched_receive() -> Any:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                link.gone = True
-            return message
-
-        scope = {**scope, "extensions": {**(scope.get("extensions") or {}), CLIENT_LINK_KEY: link}}  # type: ignore[assignment]
-        try:
-            await asgi_app(scope, watched_receive, send)
-        except StreamAborted:
-            pass
-
-    return app
-
-
-def client_link() -> ClientLink | None:
-    """The current request's `ClientLink`."""
-    return (request.scope.get("extensions") or {}).get(CLIENT_LINK_KEY)
+def _quart_incoming() -> Incoming:
+    """The current Quart request as the endpoints see it."""
+    content_length = request.content_length
+    return Incoming(request.method, request.path, _headers(), content_length, request.body,
+                    (request.scope.get("extensions") or {}).get(CLIENT_LINK_KEY))
 
 
 def _headers() -> dict[str, str]:
@@ -115,26 +93,26 @@ class _HttpEndpoints:
     def fixtures(self) -> tuple[Fixture, ...]:
         return self.holder.scenario.fixtures_for("http")
 
-    def open_exchange(self) -> HttpExchange:
+    def open_exchange(self, incoming: Incoming) -> HttpExchange:
         exchange = HttpExchange(
-            id=self.journal.next_id(), method=request.method, path=request.path, started_at=time.monotonic(),
-            headers=_headers(),
+            id=self.journal.next_id(), method=incoming.method, path=incoming.path, started_at=time.monotonic(),
+            headers=incoming.headers,
         )
         return self.journal.add_http(exchange)
 
-    async def read_body(self) -> bytes:
+    async def read_body(self, incoming: Incoming) -> bytes:
         """The request body, up to the limit. A bigger body is read on (up to four times the limit, so the
         client is not reset mid-upload and sees the answer) and refused with 413."""
         limit = self.max_body_bytes
         too_large = ApiError(413, f"Request body too large: the limit is {limit} bytes.", code="request_too_large")
-        declared = request.content_length
+        declared = incoming.content_length
         if declared is not None and declared > 4 * limit:
             raise too_large
         data = bytearray()
         total = 0
         try:
             async with asyncio.timeout(BODY_TIMEOUT_S):
-                async for part in request.body:
+                async for part in incoming.body:
                     total += len(part)
                     if total > 4 * limit:
                         break
@@ -146,11 +124,11 @@ class _HttpEndpoints:
             raise too_large
         return bytes(data)
 
-    async def handle(self, path: str) -> Response:
-        exchange = self.open_exchange()
+    async def handle(self, path: str, incoming: Incoming) -> Answer:
+        exchange = self.open_exchange(incoming)
         try:
             with self.limits.state.tracking():
-                raw = await self.read_body()
+                raw = await self.read_body(incoming)
             exchange.body_bytes = len(raw)
             body = parse_json(raw)
             exchange.body = body
@@ -177,23 +155,27 @@ class _HttpEndpoints:
         if isinstance(outcome, ErrorOutcome):
             return error_outcome_response(exchange, outcome)
         if isinstance(outcome, TextOutcome):
-            return text_response(exchange, path, outcome, parsed, self.scenario.dialect, self.limits, client_link())
+            return text_response(exchange, path, outcome, parsed, self.scenario.dialect, self.limits, incoming.client)
         message = f"dotmock: fixture {fixture.name!r} answers WebSocket messages, not HTTP requests."
         exchange.error = message
         return json_response(exchange, 500, ApiError(500, message, code="fixture_misconfigured").body())
 
     async def chat_completions(self) -> Response:
-        return await self.handle(CHAT_COMPLETIONS_PATH)
+        return quart_response(await self.handle(CHAT_COMPLETIONS_PATH, _quart_incoming()))
 
     async def responses(self) -> Response:
-        return await self.handle(RESPONSES_PATH)
+        return quart_response(await self.handle(RESPONSES_PATH, _quart_incoming()))
+
+    def refuse_answer(self, incoming: Incoming, status: int, message: str, code: str | None) -> Answer:
+        """Answer a request no route took (unknown path, wrong method, ...), journaled."""
+        return api_error_response(self.open_exchange(incoming), ApiError(status, message, code=code))
 
     def refuse(self, status: int, message: str, code: str | None) -> Response:
-        """Answer a request no route took (unknown path, wrong method, ...), journaled unless it is ours."""
-        err = ApiError(status, message, code=code)
+        """The same for the current Quart request, not journaled if it is for our own control endpoints."""
         if request.path.startswith(CONTROL_PREFIX):
+            err = ApiError(status, message, code=code)
             return Response(err.body(), status=status, content_type="application/json")
-        return api_error_response(self.open_exchange(), err)
+        return quart_response(self.refuse_answer(_quart_incoming(), status, message, code))
 
 
 def _scenario_json(scenario: Scenario) -> dict[str, Any]:
@@ -255,5 +237,5 @@ def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DE
     register_websocket_routes(app, scenario, journal)
     _follow_websocket(app, holder)
     register_panel_routes(app, holder)
-    app.asgi_app = _asgi_wrapper(app.asgi_app)  # type: ignore[method-assign]
+    app.asgi_app = asgi_wrapper(app.asgi_app, endpoints)  # type: ignore[method-assign]
     return app

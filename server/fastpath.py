@@ -1,0 +1,169 @@
+"""The ASGI layer in front of the Quart app.
+
+`POST /v1/chat/completions` and `POST /v1/responses` are answered here, straight from ASGI: the same
+endpoint code as the Quart routes (`app._HttpEndpoints.handle`), without Quart's request and response objects,
+routing and contexts, which cost about as much as the rest of the request. The handling mirrors Quart's
+own: one task receives (body parts, then the client's disconnect), another handles and sends; whichever
+ends first cancels the other, so a client that leaves cancels its stream as it would under Quart. Every
+other request (other methods and paths, the control endpoints, WebSocket) goes to Quart.
+
+For the requests Quart serves, two things Quart does not do for a streamed body:
+- let the body generator raise `StreamAborted` to drop the connection: the app returns with the body
+  unfinished, and hypercorn closes the socket without the chunked terminator, so the client reads an
+  incomplete body (httpx: RemoteProtocolError) instead of a clean end;
+- tell the generator when the client has gone (`ClientLink` in the scope's extensions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
+from dotmock.server.answers import Answer
+from dotmock.server.streaming import ClientLink, StreamAborted
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
+
+CLIENT_LINK_KEY = "dotmock.client"
+FAST_PATHS = frozenset({CHAT_COMPLETIONS_PATH, RESPONSES_PATH})
+log = logging.getLogger("dotmock.server")
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A request as the endpoints see it, whichever layer received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names; the last of repeated headers
+    content_length: int | None
+    body: AsyncIterable[bytes]
+    client: ClientLink | None
+
+
+class Endpoints(Protocol):
+    async def handle(self, path: str, incoming: Incoming) -> Answer: ...
+
+    def refuse_answer(self, incoming: Incoming, status: int, message: str, code: str | None) -> Answer: ...
+
+
+def scope_headers(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    try:
+        value = int(headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+    return value if value >= 0 else None
+
+
+class _Body:
+    """The request body as the receiving task gets it, iterated by the handling task."""
+
+    __slots__ = ("complete", "parts", "ready")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.complete = False
+        self.ready = asyncio.Event()
+
+    def append(self, data: bytes, more: bool) -> None:
+        self.parts.append(data)
+        self.complete = not more
+        self.ready.set()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        i = 0
+        while True:
+            while i < len(self.parts):
+                yield self.parts[i]
+                i += 1
+            if self.complete:
+                return
+            self.ready.clear()
+            await self.ready.wait()
+
+
+async def _receive(receive: ASGIReceiveCallable, body: _Body, link: ClientLink) -> None:
+    while True:
+        message: Any = await receive()
+        if message["type"] == "http.request":
+            body.append(message.get("body", b""), message.get("more_body", False))
+        elif message["type"] == "http.disconnect":
+            link.gone = True
+            return
+
+
+async def _respond(endpoints: Endpoints, incoming: Incoming, send: ASGISendCallable) -> None:
+    try:
+        answer = await endpoints.handle(incoming.path, incoming)
+    except Exception as err:  # what Quart's error handler does for the routes
+        log.exception("dotmock: error while answering %s %s", incoming.method, incoming.path)
+        answer = endpoints.refuse_answer(incoming, 500, f"dotmock internal error: {type(err).__name__}: {err}",
+                                         "internal_error")
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.raw_headers()})
+    body = answer.body
+    if isinstance(body, bytes):
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return
+    try:
+        async for data in body:
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+    except StreamAborted:
+        return
+    finally:
+        close = getattr(body, "aclose", None)
+        if close is not None:
+            await close()  # now, not whenever the generator is collected: it journals how the stream ended
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _serve_fast(endpoints: Endpoints, scope: Scope, receive: ASGIReceiveCallable,
+                      send: ASGISendCallable) -> None:
+    link = ClientLink()
+    headers = scope_headers(scope)
+    body = _Body()
+    incoming = Incoming(scope["method"], scope["path"], headers, _content_length(headers), body, link)  # type: ignore[typeddict-item]
+    receiver = asyncio.ensure_future(_receive(receive, body, link))
+    handler = asyncio.ensure_future(_respond(endpoints, incoming, send))
+    done, pending = await asyncio.wait((handler, receiver), return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
+def asgi_wrapper(asgi_app: Any, endpoints: Endpoints) -> ASGIFramework:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] != "http":
+            await asgi_app(scope, receive, send)
+            return
+        if scope["method"] == "POST" and scope["path"] in FAST_PATHS and not scope.get("root_path"):
+            await _serve_fast(endpoints, scope, receive, send)
+            return
+        link = ClientLink()
+
+        async def watched_receive() -> Any:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                link.gone = True
+            return message
+
+        scope = {**scope, "extensions": {**(scope.get("extensions") or {}), CLIENT_LINK_KEY: link}}  # type: ignore[assignment]
+        try:
+            await asgi_app(scope, watched_receive, send)
+        except StreamAborted:
+            pass
+
+    return app
