@@ -45,7 +45,10 @@ def _find_transport(send: Send) -> asyncio.Transport | None:
     server = _bound_owner(getattr(protocol, "send", None))  # TCPServer
     writer = getattr(server, "writer", None)
     transport = getattr(writer, "transport", None)
-    return transport if isinstance(transport, asyncio.Transport) else None
+    # Duck-typed: uvloop's transports are not asyncio.Transport subclasses but offer the same calls.
+    if callable(getattr(transport, "abort", None)) and callable(getattr(transport, "get_write_buffer_size", None)):
+        return transport  # type: ignore[no-any-return]
+    return None
 
 
 class TransportLink:
