@@ -28,6 +28,7 @@ STORM_MAX_ATTEMPTS = 5  # more attempts of one call than this is a storm
 STORM_BURST_ATTEMPTS = 5  # ... and so is this many within STORM_BURST_WINDOW_S
 STORM_BURST_WINDOW_S = 1.0
 BACKOFF_GROWTH = 1.25  # a gap must grow by this factor over the previous one to count as backing off
+BACKOFF_MIN_GROWTH_S = 0.05  # ... and by this much, so scheduling noise on short fixed waits is not a backoff
 WS_ERROR_EVENT_TYPES = ("error", "response.failed")
 
 ADVICE = {
@@ -142,7 +143,8 @@ class _Judge:
         gaps = call.gaps
         if len(a) < 3 or any(x.retry_after is not None for x in a[:-1]):
             return
-        if any(later > earlier * BACKOFF_GROWTH for earlier, later in itertools.pairwise(gaps)):
+        if any(later > earlier * BACKOFF_GROWTH and later - earlier >= BACKOFF_MIN_GROWTH_S
+               for earlier, later in itertools.pairwise(gaps)):
             return
         self.add("no_backoff",
                  f"retried {_where(call)} {_times(len(gaps))} without backing off "
