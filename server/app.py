@@ -33,7 +33,7 @@ from dotmock.server.panel import register_panel_routes
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.validation import parse_json, validate
 from dotmock.server.websocket import register_websocket_routes
-from quart import Quart, Response, request
+from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
 from werkzeug.exceptions import HTTPException
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -178,6 +178,16 @@ class _HttpEndpoints:
         return quart_response(self.refuse_answer(_quart_incoming(), status, message, code))
 
 
+def _refuse_websocket(status: int, err: Exception) -> Response:
+    path = websocket.path if has_websocket_context() else "?"
+    if status == 404:
+        message = f"Unknown WebSocket URL: {path}. The WebSocket endpoints are /v1/chat and /v1/responses."
+        code: str | None = "unknown_url"
+    else:
+        message, code = f"Cannot open a WebSocket on {path}: {err}", None
+    return Response(ApiError(status, message, code=code).body(), status=status, content_type="application/json")
+
+
 def _scenario_json(scenario: Scenario) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
@@ -221,6 +231,8 @@ def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DE
     @app.errorhandler(HTTPException)
     async def http_error(err: HTTPException) -> Response:
         status = err.code or 400
+        if not has_request_context():  # a WebSocket handshake no route took: refuse it with an HTTP answer
+            return _refuse_websocket(status, err)
         if status == 404:
             message = f"Unknown request URL: {request.method} {request.path}."
             return endpoints.refuse(404, message, "unknown_url")
@@ -231,6 +243,9 @@ def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DE
 
     @app.errorhandler(Exception)
     async def server_error(err: Exception) -> Response:
+        if not has_request_context():
+            log.exception("dotmock: error while answering a WebSocket handshake")
+            return _refuse_websocket(500, err)
         log.exception("dotmock: error while answering %s %s", request.method, request.path)
         return endpoints.refuse(500, f"dotmock internal error: {type(err).__name__}: {err}", "internal_error")
 

@@ -372,3 +372,23 @@ async def test_a_client_closing_mid_sequence_is_journaled_with_its_code() -> Non
         conn = srv.journal.websocket[0]
     assert (conn.closed_by, conn.close_code_received, conn.close_code_sent) == ("client", 4001, None)
     assert conn.exchanges[0].events_sent == 1 and not conn.exchanges[0].completed
+
+
+async def test_websocket_to_an_unknown_path_is_refused_with_a_404_in_the_error_shape() -> None:
+    from httpx_ws import WebSocketUpgradeError
+
+    async with running_server(make_scenario()) as srv:
+        with pytest.raises(WebSocketUpgradeError) as raised:
+            async with ws_connect(srv, "/v1/nope"):
+                pass
+        assert raised.value.response.status_code == 404
+        async with httpx.AsyncClient() as http:  # the same handshake, read as plain HTTP to see the body
+            response = await http.get(srv.base_url + "/v1/nope", headers={
+                "connection": "upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
+                "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+            })
+        assert response.status_code == 404
+        error = response.json()["error"]
+        assert error["code"] == "unknown_url"
+        assert "/v1/chat" in error["message"] and "/v1/responses" in error["message"]
+        assert srv.journal.websocket == []
