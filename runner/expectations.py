@@ -118,7 +118,8 @@ class _Checker:
             n = sum(1 for c in self.journal.websocket if e.path is None or c.path == e.path)
             unit = "connections"
         where = _endpoint(e.protocol, e.method, e.path)
-        return m.compare(n, e.op, e.count), f"{e.op} {e.count} {unit} to {where}", f"{n} {unit}"
+        observed = f"{n} {unit[:-1] if n == 1 else unit}"
+        return m.compare(n, e.op, e.count), f"{e.op} {e.count} {unit} to {where}", observed
 
     def field(self, e: m.RequestFieldExpect) -> tuple[bool, str, str]:
         bodies = [x.body for x in sorted(self.journal.http, key=lambda x: (x.started_at, x.id))
