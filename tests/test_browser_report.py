@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,42 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import REPO, launched_browser, screenshot_path
 from dotmock.runner.report_html import render_html
 from dotmock.runner.report_json import report_from_json
-from playwright.sync_api import Browser, Page, Route, sync_playwright
-
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("DOTMOCK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).is_file():
-        pytest.fail(f"Chromium is needed for the browser tests and was not found at {path}: install it with "
-                    "`apt-get install chromium` (.ci/run does) or set DOTMOCK_CHROMIUM", pytrace=False)
-    return path
-
-
-def screenshot_path(name: str, tmp: Path) -> Path:
-    """Where a README screenshot goes: docs/img/ when it is missing or DOTMOCK_UPDATE_SCREENSHOTS=1 asks for a
-    new one (so a test run leaves the committed images alone), else a scratch file."""
-    target = REPO / "docs" / "img" / name
-    if os.environ.get("DOTMOCK_UPDATE_SCREENSHOTS") == "1" or not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
-    return tmp / name
+from playwright.sync_api import Browser, Page, Route
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = chromium_path()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launched_browser() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")
