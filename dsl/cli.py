@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from dotmock.dsl.errors import DslError, DslErrors
+from dotmock.dsl.files import write_text_atomically
 from dotmock.dsl.fmt import format_text
 from dotmock.dsl.json_import import json_to_mock
 from dotmock.dsl.loader import discover, is_include_only, load_file
@@ -55,17 +54,6 @@ def check_main(argv: list[str]) -> int:
     return 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fmt_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dotmock fmt", description="Rewrite .mock files in canonical layout.")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
@@ -93,7 +81,7 @@ def fmt_main(argv: list[str]) -> int:
             print(f"would reformat {file}")
             status = 1
         else:
-            _write_atomically(path, formatted)
+            write_text_atomically(file, formatted)
             print(f"reformatted {file}")
     if args.check and status == 0:
         print("all files formatted")

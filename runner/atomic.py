@@ -5,25 +5,11 @@ A reader (or a CI step after a cancelled run) sees the old file or the complete 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+from dotmock.dsl.files import write_text_atomically
 
 
 def write_atomic(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".dotmock-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_text_atomically(path, text)
 
 
 def append_text(path: str, text: str) -> None:

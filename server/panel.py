@@ -17,8 +17,9 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
+from dotmock.dsl.files import write_text_atomically
 from dotmock.dsl.model import Scenario
-from dotmock.server.panel_source import EditorSource, check_text, initial_source, write_atomically
+from dotmock.server.panel_source import EditorSource, check_text, initial_source
 from quart import Quart, Response, request
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -121,7 +122,7 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
         message = "applied to the running server (in memory only: start `dotmock serve --allow-write` to save)"
         if allow_write() and source.disk_path is not None:
             try:
-                write_atomically(source.disk_path, text)
+                write_text_atomically(str(source.disk_path), text)
             except OSError as err:
                 message = f"applied to the running server, but not written to {source.disk_path}: {err}"
             else:

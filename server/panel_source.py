@@ -7,8 +7,6 @@ memory only, since writing `.mock` text over a JSON file would change its format
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,16 +78,3 @@ def check_text(text: str, path: str) -> Checked:
     return Checked(loaded.cases[0], [], len(loaded.cases))
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Replace `path` with `text` all at once (a temporary file beside it, then rename)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
