@@ -637,19 +637,19 @@ class _Builder(Transformer[Token, Any]):
         return m.FindingsExpect("none", location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def expect_finding(self, meta: Meta, name: Token) -> m.FindingsExpect:
-        self.check_finding(name)
-        return m.FindingsExpect("present", str(name), location=self.loc(meta))
+    def expect_finding(self, meta: Meta, name: str) -> m.FindingsExpect:
+        return m.FindingsExpect("present", name, location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def expect_no_finding(self, meta: Meta, name: Token) -> m.FindingsExpect:
-        self.check_finding(name)
-        return m.FindingsExpect("absent", str(name), location=self.loc(meta))
+    def expect_no_finding(self, meta: Meta, name: str) -> m.FindingsExpect:
+        return m.FindingsExpect("absent", name, location=self.loc(meta))
 
-    def check_finding(self, name: Token) -> None:
-        if str(name) not in m.FINDING_NAMES:
-            self.error(f"unknown finding '{name}'", self.loc(name), width=len(name),
-                       hint=did_you_mean(str(name), m.FINDING_NAMES) or "see docs/language.md#findings")
+    def finding_name(self, token: Token) -> str:
+        name = self.param(token) if token.type == "PARAM" else str(token)
+        if name not in m.FINDING_NAMES:
+            self.error(f"unknown finding '{name}'", self.loc(token), width=len(token),
+                       hint=did_you_mean(name, m.FINDING_NAMES) or "see docs/language.md#findings")
+        return name
 
     def expect(self, *expectations: m.Expectation) -> tuple[str, Any]:
         return "expect", list(expectations)

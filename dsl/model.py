@@ -418,7 +418,7 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
     FindingKind("no_read_timeout", "error", "waited on a stalled stream with no read timeout"),
     FindingKind("client_crashed", "error", "ended with an uncaught exception or a signal"),
     FindingKind("client_hung", "error", "did not finish before the timeout and was killed"),
-    FindingKind("ws_no_reconnect", "error", "did not reconnect after the WebSocket dropped"),
+    FindingKind("ws_no_reconnect", "warning", "failed loudly after the WebSocket dropped, without reconnecting"),
     FindingKind("ws_abnormal_close_ignored", "error", "treated an abnormal WebSocket closure as success"),
     FindingKind("error_event_ignored", "error", "treated a stream that carried an error event as success"),
     FindingKind("fault_handled", "info", "met a fault and handled it (retried, or failed with its own message)"),
