@@ -6,6 +6,7 @@ An `Answer` is framework-free (status, header pairs, bytes or an async iterator 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +33,14 @@ class Answer:
     body: bytes | AsyncIterator[bytes]
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        return [(name.encode(), value.encode()) for name, value in self.headers]
+        return [(name.encode(), value.encode()) if name == "x-request-id" else _encoded(name, value)
+                for name, value in self.headers]
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(name: str, value: str) -> tuple[bytes, bytes]:
+    """A header pair as bytes; the same few pairs recur on every answer, so each is encoded (and held) once."""
+    return name.encode(), value.encode()
 
 
 def quart_response(answer: Answer) -> Response:

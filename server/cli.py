@@ -9,7 +9,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from dotmock.dsl import DslError, load_file
+from dotmock.dsl import DslError, load_file, syntax
 from dotmock.dsl.model import Scenario
 from dotmock.server.panel import ALLOW_WRITE_KEY
 from dotmock.server.running import running_server
@@ -72,6 +72,9 @@ def main(argv: list[str]) -> int:
     if not scenario_file.cases:
         print(f"dotmock serve: {args.file} has no scenario to serve", file=sys.stderr)
         return 2
+    # The LALR parser (a few MB of tables) is only needed again if the test panel's editor parses a change:
+    # it is rebuilt then. Until that, the streams of a busy server reuse its memory.
+    syntax.parser.cache_clear()
     try:
         _run(serve(scenario_file.cases[0], args.host, args.port, allow_write=args.allow_write))
     except OSError as err:

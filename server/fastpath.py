@@ -63,19 +63,22 @@ def _content_length(headers: dict[str, str]) -> int | None:
 
 
 class _Body:
-    """The request body as the receiving task gets it, iterated by the handling task."""
+    """The request body as the receiving task gets it, iterated by the handling task. A future made only when
+    the handler has to wait, rather than an `asyncio.Event` per request (its deque is most of its size)."""
 
-    __slots__ = ("complete", "parts", "ready")
+    __slots__ = ("complete", "parts", "waiter")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
         self.complete = False
-        self.ready = asyncio.Event()
+        self.waiter: asyncio.Future[None] | None = None
 
     def append(self, data: bytes, more: bool) -> None:
         self.parts.append(data)
         self.complete = not more
-        self.ready.set()
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iterate()
@@ -88,8 +91,11 @@ class _Body:
                 i += 1
             if self.complete:
                 return
-            self.ready.clear()
-            await self.ready.wait()
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
 
 
 async def _receive(receive: ASGIReceiveCallable, body: _Body, link: ClientLink) -> None:

@@ -7,10 +7,13 @@ so gaps can be compared directly. `to_json()` reports them relative to the journ
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, overload
 
 
 @dataclass(slots=True)
@@ -20,6 +23,79 @@ class Tick:
     t: float
     what: str  # "chunk", "event", "fault:<kind>", "terminator", "headers", "frame_in", "frame_out", ...
     detail: str | None = None
+
+
+class Ticks(Sequence[Tick]):
+    """An exchange's ticks, read as a sequence of `Tick`. Stored compactly: a stream records one tick per
+    content chunk, and a `Tick` object each (with its float) would be most of a busy server's memory. The
+    times go into one array; only the ticks other than a plain "chunk" keep their name and detail."""
+
+    __slots__ = ("_marks", "_times")
+
+    def __init__(self, ticks: Iterable[Tick] = ()) -> None:
+        self._times = array("d")
+        self._marks: dict[int, tuple[str, str | None]] | None = None
+        self.extend(ticks)
+
+    def add(self, t: float, what: str = "chunk", detail: str | None = None) -> None:
+        if what != "chunk" or detail is not None:
+            if self._marks is None:
+                self._marks = {}
+            self._marks[len(self._times)] = (what, detail)
+        self._times.append(t)
+
+    def append(self, tick: Tick) -> None:
+        self.add(tick.t, tick.what, tick.detail)
+
+    def extend(self, ticks: Iterable[Tick]) -> None:
+        for tick in ticks:
+            self.add(tick.t, tick.what, tick.detail)
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def _tick(self, i: int) -> Tick:
+        mark = self._marks.get(i) if self._marks is not None else None
+        return Tick(self._times[i], "chunk") if mark is None else Tick(self._times[i], *mark)
+
+    @overload
+    def __getitem__(self, index: int) -> Tick: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Tick]: ...
+
+    def __getitem__(self, index: int | slice) -> Tick | list[Tick]:
+        if isinstance(index, slice):
+            return [self._tick(i) for i in range(*index.indices(len(self._times)))]
+        if index < 0:
+            index += len(self._times)
+        if not 0 <= index < len(self._times):
+            raise IndexError("tick index out of range")
+        return self._tick(index)
+
+    def __iter__(self) -> Iterator[Tick]:
+        return (self._tick(i) for i in range(len(self._times)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Ticks | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Ticks({list(self)!r})"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Ticks:
+        return Ticks(self)
+
+    def to_json(self, t0: float) -> list[dict[str, Any]]:
+        marks = self._marks or {}
+        out = []
+        for i, t in enumerate(self._times):
+            what, detail = marks.get(i, ("chunk", None))
+            out.append({"t": round(t - t0, 6), "what": what, "detail": detail})
+        return out
 
 
 @dataclass(slots=True)
@@ -44,7 +120,7 @@ class HttpExchange:
     client_disconnected: bool = False  # the client went away before the server finished
     retry_after_s: float | None = None  # the wait the server asked for (retry-after-ms / Retry-After)
     error: str | None = None  # why a request was refused (bad JSON, no fixture matched, ...)
-    ticks: list[Tick] = field(default_factory=list)
+    ticks: Ticks = field(default_factory=Ticks)
 
     kind: Literal["http"] = "http"
 
@@ -74,7 +150,7 @@ class WsExchange:
     form: str | None = None  # "envelope" or "response.create"; None for a frame that was not understood
     call_key: str = ""  # equal keys are attempts of one logical call (across connections)
     chunks_sent: int = 0  # a streamed text's content chunks
-    ticks: list[Tick] = field(default_factory=list)
+    ticks: Ticks = field(default_factory=Ticks)
 
 
 @dataclass(slots=True)
@@ -99,6 +175,9 @@ class WsConnection:
     @property
     def messages_received(self) -> int:
         return sum(1 for f in self.frames if f.direction == "in")
+
+
+_HTTP_FIELDS_BUT_TICKS = tuple(f.name for f in fields(HttpExchange) if f.name != "ticks")
 
 
 class Journal:
@@ -141,9 +220,10 @@ class Journal:
             return None if value is None else round(value - t0, 6)
 
         def http(e: HttpExchange) -> dict[str, Any]:
-            d = asdict(e)
+            d = {name: copy.deepcopy(getattr(e, name)) for name in _HTTP_FIELDS_BUT_TICKS}
             d["started_at"], d["ended_at"] = rel(e.started_at), rel(e.ended_at)
-            d["ticks"] = [{**asdict(t), "t": rel(t.t)} for t in e.ticks]
+            d["ticks"] = e.ticks.to_json(t0)
+            d["kind"] = d.pop("kind")  # asdict's field order
             return d
 
         def ws(c: WsConnection) -> dict[str, Any]:
@@ -152,7 +232,7 @@ class Journal:
             d["frames"] = [{**asdict(f), "t": rel(f.t)} for f in c.frames]
             d["exchanges"] = [
                 {**asdict(x), "started_at": rel(x.started_at), "ended_at": rel(x.ended_at),
-                 "ticks": [{**asdict(t), "t": rel(t.t)} for t in x.ticks]}
+                 "ticks": x.ticks.to_json(t0)}
                 for x in c.exchanges
             ]
             d["messages_received"] = c.messages_received

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from dotmock.dsl.model import Fault, TextOutcome
-from dotmock.server.journal import HttpExchange, Tick
+from dotmock.server.journal import HttpExchange
 from dotmock.server.sse import Renderer
 
 DEFAULT_AFTER_CHUNKS = 1
@@ -90,10 +91,12 @@ class StreamLimits:
     state: ServerState = field(default_factory=ServerState)
 
 
-def split_text(text: str, size: int) -> list[str]:
-    """The text in `size`-character chunks (the seed's chunkSize counts characters)."""
+@functools.lru_cache(maxsize=256)
+def split_text(text: str, size: int) -> tuple[str, ...]:
+    """The text in `size`-character chunks (the seed's chunkSize counts characters). Cached: every stream of
+    a fixture shares one tuple of chunks instead of holding its own copy."""
     size = max(1, size)
-    return [text[i : i + size] for i in range(0, len(text), size)]
+    return tuple(text[i : i + size] for i in range(0, len(text), size))
 
 
 def _fault_positions(faults: tuple[Fault, ...], n_chunks: int) -> dict[int, list[Fault]]:
@@ -156,7 +159,7 @@ class _Stream:
         self.pending_chunks = 0
 
     def tick(self, what: str, detail: str | None = None) -> None:
-        self.exchange.ticks.append(Tick(time.monotonic(), what, detail))
+        self.exchange.ticks.add(time.monotonic(), what, detail)
 
     def mark_fault(self, name: str) -> None:
         ex = self.exchange
@@ -205,7 +208,7 @@ class _Stream:
 
     async def _frames(self) -> AsyncIterator[bytes]:
         start = time.monotonic()
-        self.exchange.ticks.append(Tick(start, "headers"))
+        self.exchange.ticks.add(start, "headers")
         if self._timed_disconnect is not None:
             self.disconnect_at = start + self._timed_disconnect
         for frame in self.renderer.opening():
