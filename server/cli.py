@@ -1,4 +1,5 @@
-"""`dotmock serve FILE [--host 127.0.0.1] [--port N] [--allow-write]`: serve one scenario's fixtures until Ctrl-C."""
+"""`dotmock serve FILE [--host 127.0.0.1] [--port N] [--allow-write] [--journal-limit N]`: serve one scenario's
+fixtures until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from typing import Any
 
 from dotmock.dsl import DslError, load_file, syntax
 from dotmock.dsl.model import Scenario
+from dotmock.server.journal import Journal
 from dotmock.server.panel import ALLOW_WRITE_KEY
 from dotmock.server.running import running_server
+
+DEFAULT_JOURNAL_LIMIT = 10_000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,17 +29,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
     parser.add_argument("--allow-write", action="store_true",
                         help="let the test panel's editor (/_dotmock/) write saved changes back to FILE")
+    parser.add_argument("--journal-limit", type=_journal_limit, default=DEFAULT_JOURNAL_LIMIT, metavar="N",
+                        help="keep the newest N HTTP exchanges and N WebSocket connections in the journal, "
+                             f"counting the dropped ones; 0 keeps everything (default {DEFAULT_JOURNAL_LIMIT:,})")
     return parser
 
 
-async def serve(scenario: Scenario, host: str, port: int, *, allow_write: bool = False) -> None:
-    """Serve `scenario` until SIGINT or SIGTERM."""
+def _journal_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, not {value}")
+    return value
+
+
+async def serve(scenario: Scenario, host: str, port: int, *, allow_write: bool = False,
+                journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> None:
+    """Serve `scenario` until SIGINT or SIGTERM. `journal_limit` 0: an unbounded journal."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with running_server(scenario, host, port) as srv:
+        journal = Journal(limit=journal_limit or None)
+        async with running_server(scenario, host, port, journal=journal) as srv:
             srv.app.config[ALLOW_WRITE_KEY] = allow_write
             print(srv.base_url, flush=True)
             n = len(scenario.fixtures)
@@ -76,7 +95,8 @@ def main(argv: list[str]) -> int:
     # it is rebuilt then. Until that, the streams of a busy server reuse its memory.
     syntax.parser.cache_clear()
     try:
-        _run(serve(scenario_file.cases[0], args.host, args.port, allow_write=args.allow_write))
+        _run(serve(scenario_file.cases[0], args.host, args.port, allow_write=args.allow_write,
+                   journal_limit=args.journal_limit))
     except OSError as err:
         print(f"dotmock serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}", file=sys.stderr)
         return 1

@@ -103,3 +103,57 @@ def test_a_file_that_does_not_parse_exits_2_with_the_error(tmp_path: Path,
 def test_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope.mock")]) == 2
     assert "nope.mock" in capsys.readouterr().err
+
+
+PLAIN_MOCK = """\
+scenario "plain"
+
+fixture "hello" {
+  match POST /v1/chat/completions { message contains "Hello" }
+  response "Hi."
+}
+"""
+
+
+def _hello(url: str, n: int) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": f"Hello {n}"}]}
+    assert httpx.post(url + "/v1/chat/completions", json=body, timeout=10).status_code == 200
+
+
+def test_serve_keeps_the_newest_journal_entries_and_counts_the_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "plain.mock"
+    path.write_text(PLAIN_MOCK)
+    with serve(path, "--journal-limit", "3") as (_, url):
+        for n in range(5):
+            _hello(url, n)
+        journal = httpx.get(url + "/_dotmock/journal").json()
+        assert [e["body"]["messages"][0]["content"] for e in journal["http"]] == ["Hello 2", "Hello 3", "Hello 4"]
+        assert [e["id"] for e in journal["http"]] == [3, 4, 5]
+        assert journal["limit"] == 3
+        assert journal["dropped"] == {"http": 2, "websocket": 0}
+        httpx.post(url + "/_dotmock/reset")
+        _hello(url, 5)
+        journal = httpx.get(url + "/_dotmock/journal").json()
+        assert len(journal["http"]) == 1 and journal["dropped"] == {"http": 0, "websocket": 0}
+
+
+def test_serve_journal_is_capped_by_default_and_0_lifts_the_cap(tmp_path: Path) -> None:
+    path = tmp_path / "plain.mock"
+    path.write_text(PLAIN_MOCK)
+    with serve(path) as (_, url):
+        _hello(url, 0)
+        journal = httpx.get(url + "/_dotmock/journal").json()
+        assert journal["limit"] == 10_000 and journal["dropped"] == {"http": 0, "websocket": 0}
+    with serve(path, "--journal-limit", "0") as (_, url):
+        _hello(url, 0)
+        journal = httpx.get(url + "/_dotmock/journal").json()
+        assert len(journal["http"]) == 1 and "limit" not in journal and "dropped" not in journal
+
+
+def test_a_negative_journal_limit_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plain.mock"
+    path.write_text(PLAIN_MOCK)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(path), "--journal-limit", "-1"])
+    assert exit_info.value.code == 2
+    assert "--journal-limit" in capsys.readouterr().err
