@@ -129,7 +129,8 @@ class _Checker:
         where = _endpoint("http", e.method, e.path)
         if e.index is not None:
             if e.index > len(bodies):
-                return False, expected, f"only {len(bodies)} requests to {where}"
+                unit = "request" if len(bodies) == 1 else "requests"
+                return False, expected, f"only {len(bodies)} {unit} to {where}"
             picked = [(e.index, bodies[e.index - 1])]
         else:
             if not bodies:

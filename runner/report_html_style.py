@@ -75,8 +75,10 @@ svg .start{fill:var(--ok)}svg .exit{fill:var(--ink)}
 @media (max-width:640px){
 main{padding:.5rem}.card{padding:.7rem}
 table.summary thead{display:none}
+table.summary,table.summary tbody{display:block;width:100%}
 table.summary tr{display:block;border-bottom:1px solid var(--line);padding:.3rem 0}
-table.summary td{display:flex;gap:.5rem;border:0;padding:.1rem 0;text-align:left}
+table.summary td{display:flex;gap:.5rem;border:0;padding:.1rem 0;text-align:left;overflow-wrap:anywhere}
+table.summary td>*{min-width:0}
 table.summary td::before{content:attr(data-label);color:var(--muted);min-width:6rem;flex:none}
 }
 @media print{

@@ -130,11 +130,11 @@ expect {{
     assert got['client stdout contains "nope"'] == (False, 'stdout containing "nope"', 'stdout "abcdefghij"')
     assert got['client stderr not matches "^$"'][0] is False
     assert got["requests POST /v1/chat/completions >= 2"] == (
-        False, ">= 2 requests to POST /v1/chat/completions", "1 requests")
+        False, ">= 2 requests to POST /v1/chat/completions", "1 request")
     assert got['request 1 POST /v1/chat/completions json "stream" == false'] == (
         False, "'stream' == false", "request 1: true")
     assert got['request 2 POST /v1/chat/completions json "model" present'] == (
-        False, "'model' present", "only 1 requests to POST /v1/chat/completions")
+        False, "'model' present", "only 1 request to POST /v1/chat/completions")
     assert got["wait between attempts >= 1s"] == (False, "every wait >= 1s", "no retries happened")
     assert got["ws reconnects >= 1"] == (False, ">= 1 reconnects", "0 reconnects (0 connections)")
     assert got["ws close code == 1000"][0] is False
