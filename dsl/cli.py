@@ -17,6 +17,17 @@ def _errors_of(err: DslError) -> list[DslError]:
     return list(err.errors) if isinstance(err, DslErrors) else [err]
 
 
+def _shared_file_errors(file: str, root: str) -> list[DslError]:
+    """A file of shared fixtures is checked on its own too (knob ranges, names, reachability), so a mistake
+    is found even before a scenario includes it. `${name}` references are left to the including scenario's
+    parameters."""
+    try:
+        load_file(file, root=root)
+    except DslError as err:
+        return [e for e in _errors_of(err) if not e.message.startswith("unknown parameter")]
+    return []
+
+
 def check_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dotmock check", description="Parse and validate .mock files.")
     parser.add_argument("paths", nargs="*", default=["scenarios"], help="files or folders (default: scenarios/)")
@@ -34,8 +45,7 @@ def check_main(argv: list[str]) -> int:
         checked += 1
         try:
             if is_include_only(file):
-                # Shared fixtures are checked as they are used, and on their own for syntax.
-                format_text(Path(file).read_text(encoding="utf-8"), file)
+                errors.extend(_shared_file_errors(file, root))
                 continue
             cases += len(load_file(file, root=root).cases)
         except DslError as err:

@@ -55,6 +55,17 @@ def test_check_exits_0_on_good_files() -> None:
     assert result.stderr == ""
 
 
+def test_check_validates_a_shared_fixtures_file_before_any_scenario_includes_it(tmp_path: Path) -> None:
+    (tmp_path / "shared.mock").write_text(
+        'fixture "a" {\n  match POST /v1/chat/completions\n  response "${greeting}"\n'
+        '  streaming { chunkSize 0 }\n}\n'
+    )
+    result = dotmock("check", str(tmp_path))
+    assert result.returncode == 1
+    assert "shared.mock:4:25: error: chunkSize must be between 1 and 1000000 characters, got 0" in result.stderr
+    assert "greeting" not in result.stderr  # parameters belong to the scenario that includes the file
+
+
 def test_check_exits_1_on_a_missing_path() -> None:
     result = dotmock("check", "tests/golden/no-such-folder")
     assert result.returncode == 1
