@@ -14,6 +14,17 @@ def _err(text_of: dict[str, str], message: str, where: m.Location | None, *, hin
                        hint=hint, expected=expected)
 
 
+def _at_word(text_of: dict[str, str], where: m.Location | None, word: str) -> m.Location | None:
+    """`where` moved onto `word` when the word stands later on the same line (e.g. a path after `match`)."""
+    if where is None or not word:
+        return where
+    lines = text_of.get(where.path, "").splitlines()
+    if not 0 < where.line <= len(lines):
+        return where
+    index = lines[where.line - 1].find(word, where.column - 1)
+    return where if index < 0 else m.Location(where.path, where.line, index + 1)
+
+
 def _covers(earlier: m.Match, later: m.Match) -> bool:
     """True when every request `later` could match is also matched by the catch-all `earlier`."""
     if earlier.protocol != later.protocol or earlier.method != later.method:
@@ -44,11 +55,11 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
         problem = _endpoint_error(fixture.match.protocol, fixture.match.path)
         if problem:
             message, known = problem
-            errors.append(_err(text_of, message, fixture.match.location,
+            errors.append(_err(text_of, message, _at_word(text_of, fixture.match.location, fixture.match.path or ""),
                                hint=did_you_mean(fixture.match.path or "", known), expected=known))
         if fixture.match.protocol == "http" and fixture.match.method != "POST":
             errors.append(_err(text_of, f"the LLM endpoints take POST, not {fixture.match.method}",
-                               fixture.match.location))
+                               _at_word(text_of, fixture.match.location, fixture.match.method or "")))
 
     fixtures = scenario.fixtures
     for i, later in enumerate(fixtures):
