@@ -11,6 +11,7 @@ from dotmock.dsl.model import Scenario
 from dotmock.runner.report_markdown import summary_line
 from dotmock.runner.results import CaseResult, RunReport, tail
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -92,7 +93,7 @@ class TerminalReporter:
         if case.findings:
             line += f"  [{_findings(case)}]"
         if self.tty:
-            self.console.print(f"[{_STYLE[case.outcome]}]{_MARK[case.outcome]:5}[/] {case.name} "
+            self.console.print(f"[{_STYLE[case.outcome]}]{_MARK[case.outcome]:5}[/] {escape(case.name)} "
                                f"[dim]({case.duration:.2f}s)[/]"
                                + (f"  [dim]{_findings(case)}[/]" if case.findings else ""), markup=True)
         else:
@@ -104,7 +105,7 @@ class TerminalReporter:
     def _describe(self) -> None:
         if self.progress is not None and self.task_id is not None:
             shown = ", ".join(self.running[:2]) + (f" +{len(self.running) - 2}" if len(self.running) > 2 else "")
-            self.progress.update(self.task_id, description=shown)
+            self.progress.update(self.task_id, description=escape(shown))
 
     def summary(self, report: RunReport) -> None:
         cases = report.cases
@@ -114,7 +115,7 @@ class TerminalReporter:
                             ("attempts", {"justify": "right"}), ("faults injected", {}), ("findings", {})):
                 table.add_column(col, **kw)
             for c in cases:
-                table.add_row(c.name, f"[{_STYLE[c.outcome]}]{c.outcome}[/]", f"{c.duration:.2f}s",
+                table.add_row(escape(c.name), f"[{_STYLE[c.outcome]}]{c.outcome}[/]", f"{c.duration:.2f}s",
                               str(c.attempts), _faults(c), _findings(c))
             self.console.print(table)
         else:
@@ -125,7 +126,7 @@ class TerminalReporter:
                     continue
                 header = f"{_MARK[c.outcome]} {c.name}  ({c.file})"
                 if self.tty:
-                    self.console.print(f"\n[{_STYLE[c.outcome]}]{header}[/]", markup=True)
+                    self.console.print(f"\n[{_STYLE[c.outcome]}]{escape(header)}[/]", markup=True)
                     self.console.print("\n".join(case_details(c)), markup=False)
                 else:
                     print("\n" + header, file=self.stream)
