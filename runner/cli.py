@@ -47,6 +47,8 @@ def parse_duration(text: str) -> float:
     if not m:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30s, 500ms, 2m)")
     value = float(m.group(1))
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the client timeout must be more than 0")
     return value / 1000 if m.group(2) == "ms" else value * 60 if m.group(2) == "m" else value
 
 

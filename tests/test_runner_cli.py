@@ -171,7 +171,8 @@ def test_parse_errors_exit_2_and_print_every_error(tmp_path: Path) -> None:
     assert not (tmp_path / "r.json").exists()
 
 
-@pytest.mark.parametrize("args", [["--shard", "3/2"], ["-j", "0"], ["--timeout", "soon"], ["-k", "a and"],
+@pytest.mark.parametrize("args", [["--shard", "3/2"], ["-j", "0"], ["--timeout", "soon"], ["--timeout", "0s"],
+                                  ["-k", "a and"],
                                   ["no/such/folder"], ["--bogus"]])
 def test_bad_invocations_exit_2(tmp_path: Path, args: list[str]) -> None:
     write_cases(tmp_path / "scenarios", {"a": simple("a", "ok")})
