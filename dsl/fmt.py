@@ -80,7 +80,9 @@ class _Printer:
             for c in comments + inner:
                 self.emit(indent, str(c))
             self.statement(item, indent)
-            trailing = self.take_trailing(item.meta.end_line)
+            # A comment ending a line belongs to the last statement on it (`timeout 5s env A "1"  # c`).
+            next_on_same_line = index + 1 < len(items) and items[index + 1].meta.line == item.meta.end_line
+            trailing = None if next_on_same_line else self.take_trailing(item.meta.end_line)
             if trailing is not None:
                 self.lines[-1] += f"  {trailing}"
             previous_end = item.meta.end_line

@@ -82,6 +82,15 @@ params {
     assert format_text(formatted) == formatted
 
 
+def test_fmt_keeps_a_trailing_comment_on_the_last_statement_of_its_line() -> None:
+    text = 'client "c" { timeout 5s env A "1"  # about A\n}\nfixture "f" {\n  match POST *\n' \
+           '  response "x" finishReason "length"  # about the ending\n}\n'
+    formatted = format_text(text)
+    assert '  env A "1"  # about A\n' in formatted
+    assert '  finishReason "length"  # about the ending\n' in formatted
+    assert format_text(formatted) == formatted
+
+
 def test_fmt_layout_is_canonical() -> None:
     messy = 'scenario   "s"\nfixture "f" {   match POST   /v1/chat/completions\n response "x"\n' \
             'streaming {chunkSize 15 latencyMs 80}}\n\n\n\nexpect{client exits 0}\nclient "c"'
