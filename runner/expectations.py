@@ -171,11 +171,12 @@ class _Checker:
         conns = [c for c in self.journal.websocket if e.path is None or c.path == e.path]
         if e.what == "messages":
             n = sum(c.messages_received for c in conns)
-            return m.compare(n, e.op, e.value), f"{e.op} {e.value} messages sent by the client", f"{n} messages"
+            return m.compare(n, e.op, e.value), f"{e.op} {e.value} messages sent by the client", \
+                f"{n} message{'' if n == 1 else 's'}"
         if e.what == "reconnects":
             n = max(0, len(conns) - 1)
             return m.compare(n, e.op, e.value), f"{e.op} {e.value} reconnects", \
-                f"{n} reconnects ({len(conns)} connections)"
+                f"{n} reconnect{'' if n == 1 else 's'} ({len(conns)} connection{'' if len(conns) == 1 else 's'})"
         codes = [c.close_code_received for c in conns if c.close_code_received is not None]
         expected = f"the client closes with a code {e.op} {e.value}"
         if not codes:

@@ -105,6 +105,20 @@ def test_uncaught_exception_is_read_from_the_end_of_stderr(stderr: str, expected
     assert uncaught_exception(stderr) == expected
 
 
+def test_websocket_counts_are_worded_in_the_singular_for_one(tmp_path: Path) -> None:
+    text = f"""scenario "one connection"
+client "{sys.executable} {BEHAVE} ws-accept" {{ timeout 10s }}
+fixture "drop" {{ match websocket /v1/chat events {{ "response.created" {{"id": "r1"}} }} disconnectAfterMs 150 }}
+expect {{
+  ws messages == 2
+  ws reconnects >= 1
+}}
+"""
+    got = {e.text: (e.passed, e.observed) for e in run_text(tmp_path, text).expectations}
+    assert got["ws messages == 2"] == (False, "1 message")
+    assert got["ws reconnects >= 1"] == (False, "0 reconnects (1 connection)")
+
+
 def test_failed_expectations_say_what_was_expected_and_observed(tmp_path: Path) -> None:
     text = f"""scenario "precise"
 client "{sys.executable} {BEHAVE} stream-accept" {{ timeout 10s }}
