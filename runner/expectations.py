@@ -107,7 +107,10 @@ class _Checker:
         ok = hit != e.negated
         verb = "containing" if e.kind == "contains" else "matching"
         expected = f"{e.stream} {'not ' if e.negated else ''}{verb} {_fmt(e.value)}"
-        return ok, expected, f"{e.stream} {_snippet(text)}"
+        observed = f"{e.stream} {_snippet(text)}"
+        if self.client.stdout_truncated if e.stream == "stdout" else self.client.stderr_truncated:
+            observed += f" (only the last {len(text.encode()) // 1024} KiB of {e.stream} were kept and searched)"
+        return ok, expected, observed
 
     def count(self, e: m.RequestCountExpect) -> tuple[bool, str, str]:
         if e.protocol == "http":

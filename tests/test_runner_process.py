@@ -4,6 +4,7 @@ expectations fail with precise messages; a scenario without a client is an error
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -103,6 +104,19 @@ def test_shell_clients_and_env() -> None:
 ])
 def test_uncaught_exception_is_read_from_the_end_of_stderr(stderr: str, expected: str | None) -> None:
     assert uncaught_exception(stderr) == expected
+
+
+def test_an_output_expectation_says_when_the_head_of_a_huge_output_was_dropped(tmp_path: Path) -> None:
+    code = "import sys; print('MARKER'); [sys.stdout.write('y' * 200 + '\\n') for _ in range(20000)]"
+    text = f"""scenario "huge output"
+client [{json.dumps(sys.executable)}, "-c", {json.dumps(code)}] {{ timeout 20s }}
+expect {{
+  client stdout contains "MARKER"
+}}
+"""
+    (result,) = run_text(tmp_path, text).expectations
+    assert not result.passed
+    assert result.observed.endswith("(only the last 1024 KiB of stdout were kept and searched)")
 
 
 def test_websocket_counts_are_worded_in_the_singular_for_one(tmp_path: Path) -> None:
