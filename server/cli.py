@@ -26,13 +26,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("file", metavar="FILE", help="a .mock file or a dotMock JSON fixture file")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    parser.add_argument("--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
     parser.add_argument("--allow-write", action="store_true",
                         help="let the test panel's editor (/_dotmock/) write saved changes back to FILE")
     parser.add_argument("--journal-limit", type=_journal_limit, default=DEFAULT_JOURNAL_LIMIT, metavar="N",
                         help="keep the newest N HTTP exchanges and N WebSocket connections in the journal, "
                              f"counting the dropped ones; 0 keeps everything (default {DEFAULT_JOURNAL_LIMIT:,})")
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 (pick a free one) to 65535, not {value}")
+    return value
 
 
 def _journal_limit(text: str) -> int:

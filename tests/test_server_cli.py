@@ -157,3 +157,13 @@ def test_a_negative_journal_limit_is_refused(tmp_path: Path, capsys: pytest.Capt
         main([str(path), "--journal-limit", "-1"])
     assert exit_info.value.code == 2
     assert "--journal-limit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], port: str) -> None:
+    path = tmp_path / "plain.mock"
+    path.write_text(PLAIN_MOCK)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(path), "--port", port])
+    assert exit_info.value.code == 2
+    assert "--port" in capsys.readouterr().err
