@@ -22,7 +22,7 @@ from dotmock.runner.atomic import append_text, write_atomic
 from dotmock.runner.case import CaseOptions, blank_result
 from dotmock.runner.execute import ExecuteOptions, execute
 from dotmock.runner.report_html import render_html
-from dotmock.runner.report_json import ReportFormatError, load_report, merge_reports, render_json
+from dotmock.runner.report_json import ReportFormatError, load_report, merge_reports, missing_shards, render_json
 from dotmock.runner.report_junit import render_junit
 from dotmock.runner.report_markdown import render_markdown
 from dotmock.runner.report_terminal import TerminalReporter
@@ -205,4 +205,9 @@ def report_main(argv: list[str] | None = None) -> int:
     TerminalReporter(verbose=args.verbose).summary(merged)
     if not wrote:
         return EXIT_USAGE
+    missing = missing_shards(reports)
+    if missing:
+        print(f"dotmock report merge: no report for shard {', '.join(missing)}: the merged run is incomplete",
+              file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK if merged.ok else EXIT_FAILED

@@ -120,7 +120,7 @@ def _client(case: CaseResult) -> str:
     c = case.client
     if c is None:
         return ""
-    facts = [f"<li>client <code>{_e(' '.join(c.argv))}</code></li>",
+    facts = [f"<li>client <code>{_e(c.command)}</code></li>",
              f"<li>{_e(c.describe_end())} after {c.duration:.2f}s</li>"]
     if c.exception:
         facts.append(f"<li>uncaught <code>{_e(c.exception)}</code></li>")

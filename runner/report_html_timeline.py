@@ -172,7 +172,7 @@ def _client_lane(case: CaseResult) -> Lane | None:
         css = "ok"
     else:
         css = "warn"
-    argv = " ".join(c.argv)
+    argv = c.command
     return Lane(label="client", title=f"client {argv} · {c.describe_end()} · {seconds(start)} – {seconds(end)}",
                 kind="client", css=f"bar client {css}", start=start, end=end, end_label=c.describe_end())
 

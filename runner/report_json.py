@@ -60,6 +60,18 @@ def load_report(path: str) -> RunReport:
     return report_from_json(data, path)
 
 
+def missing_shards(reports: list[RunReport]) -> list[str]:
+    """Shards of a `--shard K/N` split that none of `reports` holds (`["3/4"]`): merging without them would
+    report a partial run as complete."""
+    totals: dict[int, set[int]] = {}
+    for report in reports:
+        if report.shard and "/" in report.shard:
+            k, n = report.shard.split("/", 1)
+            if k.isdigit() and n.isdigit():
+                totals.setdefault(int(n), set()).add(int(k))
+    return [f"{k}/{n}" for n, seen in sorted(totals.items()) for k in range(1, n + 1) if k not in seen]
+
+
 def merge_reports(reports: list[RunReport]) -> RunReport:
     """One report from several shards: cases in order, a case id seen twice keeps its last result."""
     by_id: dict[str, CaseResult] = {}

@@ -61,7 +61,7 @@ def _case_element(case: CaseResult) -> ET.Element:
     out: list[str] = []
     if case.client is not None:
         c = case.client
-        out.append(f"client: {' '.join(c.argv)} ({c.describe_end()}, {c.duration:.2f}s)")
+        out.append(f"client: {c.command} ({c.describe_end()}, {c.duration:.2f}s)")
         if c.stdout:
             out.append("--- stdout (tail) ---\n" + tail(c.stdout))
     details = _details(case)

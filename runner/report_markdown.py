@@ -45,7 +45,7 @@ def _case_details(case: CaseResult) -> list[str]:
         out += [f"> {line}" for line in case.message.splitlines()] + [""]
     if case.client is not None:
         c = case.client
-        out.append(f"Client `{' '.join(c.argv)}`: {c.describe_end()} after {c.duration:.2f}s"
+        out.append(f"Client `{c.command}`: {c.describe_end()} after {c.duration:.2f}s"
                    + (f", `{c.exception}`" if c.exception else ""))
         out.append("")
     if case.expectations:

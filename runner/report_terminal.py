@@ -35,7 +35,7 @@ def case_details(case: CaseResult) -> list[str]:
         out += [f"  {line}" for line in case.message.splitlines()]
     if case.client is not None:
         c = case.client
-        out.append(f"  client: {' '.join(c.argv)} -> {c.describe_end()} after {c.duration:.2f}s"
+        out.append(f"  client: {c.command} -> {c.describe_end()} after {c.duration:.2f}s"
                    + (f" ({c.exception})" if c.exception else ""))
     for e in case.expectations:
         out.append(f"  {'ok  ' if e.passed else 'FAIL'} {e.text}" + (f"   [{e.location}]" if e.location else ""))

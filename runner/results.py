@@ -6,6 +6,7 @@ Plain dataclasses with `to_json()` / `from_json()`; the JSON shape is the report
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +39,11 @@ class ClientRun:
     @property
     def duration(self) -> float:
         return max(0.0, self.ended_at - self.started_at)
+
+    @property
+    def command(self) -> str:
+        """The command line as a shell would take it back (quoted where needed)."""
+        return shlex.join(self.argv)
 
     @property
     def exception_name(self) -> str | None:

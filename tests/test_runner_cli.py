@@ -131,6 +131,9 @@ def test_shards_are_disjoint_and_cover_everything(mixed: Path, full_run) -> None
     assert outcomes(validate_json(out / "m.json")) == outcomes(whole)
     assert [c["id"] for c in json.loads((out / "m.json").read_text())["cases"]] == [c["id"] for c in whole["cases"]]
     XSD.validate(str(out / "m.xml"))
+    partial = run([*MERGE, "s1.json", "s3.json", "--json", "p.json"], out)
+    assert partial.returncode == 1
+    assert "no report for shard 2/3" in partial.stderr
 
 
 def test_shard_function_partitions_many_ids() -> None:

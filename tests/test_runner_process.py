@@ -119,6 +119,20 @@ expect {{
     assert result.observed.endswith("(only the last 1024 KiB of stdout were kept and searched)")
 
 
+def test_a_negated_output_check_cannot_pass_on_output_whose_head_was_dropped(tmp_path: Path) -> None:
+    code = ("import sys; print('Traceback (most recent call last):', flush=True); "
+            "[sys.stdout.write('y' * 200 + '\\n') for _ in range(20000)]")
+    text = f"""scenario "huge output hides a traceback"
+client [{json.dumps(sys.executable)}, "-c", {json.dumps(code)}] {{ timeout 20s }}
+expect {{
+  client stdout not contains "Traceback"
+}}
+"""
+    (result,) = run_text(tmp_path, text).expectations
+    assert not result.passed
+    assert "the rest cannot be shown to be free of it" in result.observed
+
+
 def test_websocket_counts_are_worded_in_the_singular_for_one(tmp_path: Path) -> None:
     text = f"""scenario "one connection"
 client "{sys.executable} {BEHAVE} ws-accept" {{ timeout 10s }}
