@@ -238,7 +238,11 @@ def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DE
             return endpoints.refuse(404, message, "unknown_url")
         if status == 405:
             message = f"Method {request.method} is not allowed for {request.path}."
-            return endpoints.refuse(405, message, "method_not_allowed")
+            response = endpoints.refuse(405, message, "method_not_allowed")
+            allowed = getattr(err, "valid_methods", None)
+            if allowed:
+                response.headers["Allow"] = ", ".join(sorted(allowed))
+            return response
         return endpoints.refuse(status, err.description or err.name, None)
 
     @app.errorhandler(Exception)

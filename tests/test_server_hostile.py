@@ -144,6 +144,7 @@ async def test_unknown_paths_are_404(srv: RunningServer, http: httpx.AsyncClient
 async def test_wrong_methods_are_405(srv: RunningServer, http: httpx.AsyncClient, method: str) -> None:
     response = await http.request(method, srv.base_url + CHAT)
     assert assert_openai_error(response, 405)["code"] == "method_not_allowed"
+    assert "POST" in response.headers["allow"]  # RFC 9110: a 405 names the methods that would work
     [exchange] = srv.journal.http
     assert (exchange.method, exchange.status) == (method, 405)
 
