@@ -99,22 +99,44 @@ def _acceptable(err: UnexpectedToken) -> set[str]:
     return err.dotmock_accepts  # type: ignore[attr-defined]
 
 
+def _end_of_text(text: str) -> tuple[int, int]:
+    """Line and column just after the last character that is not blank."""
+    lines = text.rstrip().splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
+
+
+def _unclosed_brace(text: str) -> tuple[int, int] | None:
+    """Where the innermost `{` still open at the end of `text` is (strings and comments skipped)."""
+    stack: list[tuple[int, int]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        i = 0
+        while i < len(line):
+            ch = line[i]
+            if ch == "#":
+                break
+            if ch == '"':
+                i += 1
+                while i < len(line) and line[i] != '"':
+                    i += 2 if line[i] == "\\" else 1
+            elif ch == "{":
+                stack.append((number, i + 1))
+            elif ch == "}" and stack:
+                stack.pop()
+            i += 1
+    return stack[-1] if stack else None
+
+
 def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
     """Translate a Lark exception into a DslError with expected words and a did-you-mean."""
     line = getattr(err, "line", None) or 1
     column = getattr(err, "column", None) or 1
-    if isinstance(err, UnexpectedToken) and err.token.type == "$END":
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
-        expected = set(err.expected)
-        return DslError.at(
-            "the file ended early", text, path, line, column,
-            expected=_expected_words(expected), hint="something is missing here (an unclosed '{'?)",
-        )
-    if isinstance(err, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        return DslError.at("the file ended early", text, path, len(lines), len(lines[-1]) + 1,
-                           expected=_expected_words(set(err.expected)))
+    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
+        line, column = _end_of_text(text)
+        opened = _unclosed_brace(text)
+        hint = (f"the '{{' on line {opened[0]} is never closed" if opened
+                else "something is missing here")
+        return DslError.at("the file ended early", text, path, line, column,
+                           expected=_expected_words(set(err.expected)), hint=hint)
     if isinstance(err, UnexpectedToken):
         expected = _acceptable(err)
         found = err.token
