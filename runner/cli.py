@@ -76,7 +76,8 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
                    help="cases run at once (default: CPU count)")
     p.add_argument("-k", dest="keyword", metavar="EXPR",
-                   help="only cases whose name or tag contains the words; and/or/not/() combine them")
+                   help="only cases whose name or tag contains the words; and/or/not/() combine them; "
+                        "quote a phrase with spaces: -k '\"rate limit\" and not naive'")
     p.add_argument("--shard", metavar="K/N", help="run only shard K of N (stable split by case id)")
     p.add_argument("--timeout", type=parse_duration, default=DEFAULT_CLIENT_TIMEOUT_S, metavar="DURATION",
                    help=f"client timeout when the scenario sets none (default {DEFAULT_CLIENT_TIMEOUT_S:g}s)")

@@ -1,7 +1,8 @@
 """Choosing which cases run: `-k` expressions and `--shard K/N`.
 
 `-k` matches a word against a case's name (substring, case-insensitive) or its tags (exact, or substring);
-words combine with `not`, `and`, `or` and parentheses, as in pytest: `-k "retry and not websocket"`.
+words combine with `not`, `and`, `or` and parentheses, as in pytest: `-k "retry and not websocket"`. A phrase
+with spaces is quoted inside the expression: `-k '"rate limit" and not naive'`.
 `--shard K/N` keeps the cases whose stable hash of `case_id` is K-1 modulo N: every case is in exactly one
 shard, and the split does not depend on the machine, the order of files or Python's hash seed.
 """
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dotmock.dsl.model import Scenario
 
 Predicate = Callable[[Scenario], bool]
-_TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
+_TOKEN = re.compile(r"""\s*(\(|\)|"[^"]*"|'[^']*'|[^\s()]+)""")
 
 
 class SelectionError(ValueError):
@@ -78,6 +79,8 @@ class _Parser:
             return pred
         if tok in (")", "and", "or"):
             raise SelectionError(f"-k {self.text!r}: unexpected {tok!r}")
+        if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'":
+            return _word(tok[1:-1])  # a quoted phrase: '"rate limit"' matches names with that space in them
         return _word(tok)
 
 

@@ -151,6 +151,8 @@ def test_keyword_expressions() -> None:
     assert pick("retry") == ["retry works", "ws retry"]
     assert pick("websocket and not retry") == ["ws drop"]
     assert pick("drop or works") == ["retry works", "ws drop"]
+    assert pick('"ws retry"') == ["ws retry"]
+    assert pick("'retry works' or \"ws drop\"") == ["retry works", "ws drop"]
     assert pick("not (retry or drop)") == []
     with pytest.raises(ValueError):
         keyword_filter("retry and")
