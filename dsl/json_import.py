@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dotmock.dsl.errors import DslError, did_you_mean
+from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
 from dotmock.dsl.model import ScenarioFile
 from dotmock.dsl.values import encode_string, format_duration
 
@@ -203,10 +203,20 @@ def json_to_mock(text: str, path: str = "<json>") -> str:
     fixtures = _fixtures(data, src)
     names: set[str] = set()
     out = [f"# Imported from {Path(path).name} by `dotmock import`.", f"scenario {encode_string(Path(path).stem)}"]
+    errors: list[DslError] = []
     for index, fixture in enumerate(fixtures):
-        for block in _fixture_blocks(fixture, index, src, names):
+        try:
+            blocks = _fixture_blocks(fixture, index, src, names)
+        except DslError as err:  # one problem per fixture, but every fixture is looked at
+            errors.append(err)
+            continue
+        for block in blocks:
             out.append("")
             out.extend(block)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise DslErrors(errors)
     from dotmock.dsl.fmt import format_text
 
     return format_text("\n".join(out) + "\n", path)

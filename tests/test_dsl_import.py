@@ -133,3 +133,21 @@ def test_import_cli(tmp_path: Path) -> None:
                             timeout=60, check=False)
     assert result.returncode == 1
     assert "bad.json:1:2: error: invalid JSON" in result.stderr
+
+
+def test_every_bad_fixture_is_reported_not_only_the_first() -> None:
+    from dotmock.dsl import DslErrors
+
+    text = json.dumps([
+        {"response": "ok", "streaming": {"chunkSize": "15"}},
+        {"name": "fine", "response": "fine"},
+        {"name": "no outcome"},
+        {"status": 429, "headers": ["Retry-After"]},
+    ], indent=2)
+    with pytest.raises(DslErrors) as raised:
+        json_to_mock(text, "bad.json")
+    messages = [e.message for e in raised.value.errors]
+    assert len(messages) == 3
+    assert "chunkSize must be a whole number" in messages[0]
+    assert "has no response, status or events" in messages[1]
+    assert "headers must be an object" in messages[2]
