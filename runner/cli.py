@@ -80,7 +80,8 @@ def run_parser() -> argparse.ArgumentParser:
                         "quote a phrase with spaces: -k '\"rate limit\" and not naive'")
     p.add_argument("--shard", metavar="K/N", help="run only shard K of N (stable split by case id)")
     p.add_argument("--timeout", type=parse_duration, default=DEFAULT_CLIENT_TIMEOUT_S, metavar="DURATION",
-                   help=f"client timeout when the scenario sets none (default {DEFAULT_CLIENT_TIMEOUT_S:g}s)")
+                   help=f"client timeout when the scenario sets none, e.g. 30s or 2m; a bare number is "
+                        f"seconds (default {DEFAULT_CLIENT_TIMEOUT_S:g}s)")
     p.add_argument("--fail-fast", action="store_true", help="stop launching cases after the first failure")
     p.add_argument("-v", "--verbose", action="store_true", help="details of every case, not only failures")
     _add_report_options(p)
