@@ -53,8 +53,12 @@ class _Printer:
                 return c
         return None
 
-    def has_comments_within(self, first: int, last: int) -> bool:
-        return any(first <= c.line <= last for c in self.comments)
+    def has_comments_within(self, node: Tree) -> bool:
+        """A comment between the node's start and its last token (a comment after it on its last line is a
+        trailing comment of the statement, not inside the block)."""
+        start = (node.meta.line, node.meta.column)
+        end = (node.meta.end_line, node.meta.end_column)
+        return any(start <= (c.line, c.column) < end for c in self.comments)
 
     # ------------------------------------------------------------ output
     def emit(self, indent: int, text: str) -> None:
@@ -126,7 +130,7 @@ class _Printer:
             words.append(self.inline(child))
         if node.data in _INLINE_BLOCKS:
             items = _items(node)
-            if not self.has_comments_within(node.meta.line, node.meta.end_line):
+            if not self.has_comments_within(node):
                 one_line = " ".join([*words, "{", *[self.inline(i) for i in items], "}"]) if items else " ".join(
                     [*words, "{ }"])
                 if len(_INDENT * indent) + len(one_line) <= _MAX_INLINE:

@@ -91,6 +91,15 @@ def test_fmt_keeps_a_trailing_comment_on_the_last_statement_of_its_line() -> Non
     assert format_text(formatted) == formatted
 
 
+def test_fmt_keeps_a_small_block_on_one_line_when_a_comment_only_follows_it() -> None:
+    text = ('fixture "f" {\n  match POST *\n  response "x"\n  streaming { chunkSize 3 }  # small\n'
+            '  error 429 { # inside\n  message "m" }\n}\n')
+    formatted = format_text(text)
+    assert "  streaming { chunkSize 3 }  # small\n" in formatted
+    assert "  error 429 {\n    # inside\n    message \"m\"\n  }\n" in formatted
+    assert format_text(formatted) == formatted
+
+
 def test_fmt_layout_is_canonical() -> None:
     messy = 'scenario   "s"\nfixture "f" {   match POST   /v1/chat/completions\n response "x"\n' \
             'streaming {chunkSize 15 latencyMs 80}}\n\n\n\nexpect{client exits 0}\nclient "c"'
