@@ -18,6 +18,7 @@ from dotmock import __version__
 from dotmock.dsl.errors import DslError, DslErrors
 from dotmock.dsl.loader import load_path
 from dotmock.dsl.model import DEFAULT_CLIENT_TIMEOUT_S, Scenario
+from dotmock.dsl.values import parse_duration as duration_seconds
 from dotmock.runner.atomic import append_text, write_atomic
 from dotmock.runner.case import CaseOptions, blank_result
 from dotmock.runner.execute import ExecuteOptions, execute
@@ -43,13 +44,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_duration(text: str) -> float:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30s, 500ms, 2m)")
-    value = float(m.group(1))
+    """A `--timeout`: a duration as in `.mock` files (`30s`, `500ms`, `2m`), or a bare number of seconds."""
+    spelled = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", spelled):
+        spelled += "s"
+    try:
+        value = duration_seconds(spelled)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30s, 500ms, 2m)") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: the client timeout must be more than 0")
-    return value / 1000 if m.group(2) == "ms" else value * 60 if m.group(2) == "m" else value
+    return value
 
 
 def _jobs(text: str) -> int:
