@@ -23,15 +23,19 @@ def _command(name: str) -> Callable[[list[str]], int] | None:
     # Imported lazily so `dotmock check` does not pay for the server's imports.
     if name == "run":
         from dotmock.runner.cli import main as run
+
         return run
     if name == "serve":
         from dotmock.server.cli import main as serve
+
         return serve
     if name in ("check", "fmt", "import"):
         from dotmock.dsl import cli as dsl_cli
+
         return {"check": dsl_cli.check_main, "fmt": dsl_cli.fmt_main, "import": dsl_cli.import_main}[name]
     if name == "report":
         from dotmock.runner.cli import report_main
+
         return report_main
     return None
 
@@ -43,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 2
     if args[0] == "--version":
         from dotmock import __version__
+
         print(f"dotmock {__version__}")
         return 0
     command = _command(args[0])
@@ -55,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_main(argv: list[str] | None = None) -> int:
     """`dotmock-run`: the same as `dotmock run`."""
     from dotmock.runner.cli import main as run
+
     return run(list(sys.argv[1:] if argv is None else argv))
 
 

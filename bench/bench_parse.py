@@ -84,27 +84,59 @@ expect {{
 def _json_equivalent(i: int, cut: int, cut2: int) -> str:
     """The same scenario as JSON (what a JSON-based description of it would hold)."""
     fixtures = [
-        {"name": "cut short", "method": "POST", "path": "/v1/chat/completions", "model": "gpt-4o-mini",
-         "contains": f"Hello {i}", "attempt": 1, "response": f"This is a long response that will be cut short... ({i})",
-         "streaming": {"chunkSize": 15, "latencyMs": 80, "truncateAfterChunks": "${cut}"}},
-        {"name": "rate limited", "path": "/v1/chat/completions", "attempt": 2, "status": 429,
-         "error": {"message": "Rate limit reached", "type": "rate_limit_error"}, "headers": {"Retry-After": "1"}},
-        {"name": "recovered", "path": "/v1/chat/completions", "attempt": "3..",
-         "response": "This is a long response that arrives in full.", "faults": [{"slowFirstToken": 200}]},
-        {"name": "socket drops", "path": "/v1/chat", "events": [
-            {"type": "response.created", "data": {"id": f"resp_{i}"}},
-            {"type": "response.text.delta", "data": {"delta": "Hel"}, "delay": 50}], "disconnectAfterMs": 200},
+        {
+            "name": "cut short",
+            "method": "POST",
+            "path": "/v1/chat/completions",
+            "model": "gpt-4o-mini",
+            "contains": f"Hello {i}",
+            "attempt": 1,
+            "response": f"This is a long response that will be cut short... ({i})",
+            "streaming": {"chunkSize": 15, "latencyMs": 80, "truncateAfterChunks": "${cut}"},
+        },
+        {
+            "name": "rate limited",
+            "path": "/v1/chat/completions",
+            "attempt": 2,
+            "status": 429,
+            "error": {"message": "Rate limit reached", "type": "rate_limit_error"},
+            "headers": {"Retry-After": "1"},
+        },
+        {
+            "name": "recovered",
+            "path": "/v1/chat/completions",
+            "attempt": "3..",
+            "response": "This is a long response that arrives in full.",
+            "faults": [{"slowFirstToken": 200}],
+        },
+        {
+            "name": "socket drops",
+            "path": "/v1/chat",
+            "events": [
+                {"type": "response.created", "data": {"id": f"resp_{i}"}},
+                {"type": "response.text.delta", "data": {"delta": "Hel"}, "delay": 50},
+            ],
+            "disconnectAfterMs": 200,
+        },
     ]
     scenario = {
-        "scenario": f"resilience {i}", "description": "Generated for the parse benchmark.",
+        "scenario": f"resilience {i}",
+        "description": "Generated for the parse benchmark.",
         "tags": ["bench", "streaming", "retry"],
         "params": [{"client": "naive_chat.py", "cut": cut}, {"client": "resilient_chat.py", "cut": cut2}],
-        "client": {"command": "python clients/${client} --stream", "env": {"OPENAI_MAX_RETRIES": "3"},
-                   "timeout": "30s"},
+        "client": {
+            "command": "python clients/${client} --stream",
+            "env": {"OPENAI_MAX_RETRIES": "3"},
+            "timeout": "30s",
+        },
         "fixtures": fixtures,
-        "expect": [{"exits": 0}, {"stdout_contains": "arrives in full"},
-                   {"requests": ["POST", "/v1/chat/completions", "<=", 3]}, {"wait": [">=", "retry-after"]},
-                   {"no_finding": "truncated_stream_accepted"}],
+        "expect": [
+            {"exits": 0},
+            {"stdout_contains": "arrives in full"},
+            {"requests": ["POST", "/v1/chat/completions", "<=", 3]},
+            {"wait": [">=", "retry-after"]},
+            {"no_finding": "truncated_stream_accepted"},
+        ],
     }
     return json.dumps(scenario, indent=2)
 

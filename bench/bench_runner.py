@@ -21,8 +21,10 @@ from dotmock.runner.execute import ExecuteOptions, execute
 
 def scenario_text(n: int) -> str:
     rows = "\n".join(f"  | {i} |" for i in range(n))
-    return (f'scenario "trivial"\nclient "true"\nparams {{\n  | i |\n{rows}\n}}\n'
-            'fixture "ok" { match POST * response "x" }\nexpect { client exits 0 }\n')
+    return (
+        f'scenario "trivial"\nclient "true"\nparams {{\n  | i |\n{rows}\n}}\n'
+        'fixture "ok" { match POST * response "x" }\nexpect { client exits 0 }\n'
+    )
 
 
 def measure(n: int, jobs: int) -> tuple[float, float, int]:
@@ -47,8 +49,10 @@ def main() -> None:
     for jobs in (1, 4):
         wall, clients, passed = measure(args.cases, jobs)
         overhead = (wall * jobs - clients) / args.cases
-        print(f"{jobs:>4}  {passed:>5}  {wall:>6.2f}s  {clients:>7.2f}s  {overhead * 1000:>10.1f} ms  "
-              f"{args.cases / wall:>7.1f}")
+        print(
+            f"{jobs:>4}  {passed:>5}  {wall:>6.2f}s  {clients:>7.2f}s  {overhead * 1000:>10.1f} ms  "
+            f"{args.cases / wall:>7.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,12 @@ def _dotmock_scenario():  # type: ignore[no-untyped-def]
         match = Match("http", "POST", "/v1/chat/completions", text=(TextRule("contains", name),))
         return Fixture(name, match, TextOutcome(text, Streaming(chunk_size=CHUNK, latency_ms=latency_ms)))
 
-    return Scenario(name="bench", path="bench.mock", base_dir=".",
-                    fixtures=(fixture("fast", TEXT_FAST, 0), fixture("paced", TEXT_PACED, int(LATENCY_S * 1000))))
+    return Scenario(
+        name="bench",
+        path="bench.mock",
+        base_dir=".",
+        fixtures=(fixture("fast", TEXT_FAST, 0), fixture("paced", TEXT_PACED, int(LATENCY_S * 1000))),
+    )
 
 
 async def _serve_dotmock() -> None:
@@ -71,8 +75,9 @@ def _frames(text: str) -> list[tuple[bool, bytes]]:
 
 
 async def _serve_baseline() -> None:
-    from dotmock.server.running import bind_socket, hypercorn_config, serve_app
     from quart import Quart, Response, request
+
+    from dotmock.server.running import bind_socket, hypercorn_config, serve_app
 
     fast, paced = _frames(TEXT_FAST), _frames(TEXT_PACED)
     app = Quart("baseline")
@@ -97,8 +102,9 @@ async def _serve_baseline() -> None:
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     stop = asyncio.Event()
-    task = asyncio.create_task(serve_app(app, sock, hypercorn_config("127.0.0.1", port, graceful_timeout=0.5,
-                                                                      quiet=True), stop))
+    task = asyncio.create_task(
+        serve_app(app, sock, hypercorn_config("127.0.0.1", port, graceful_timeout=0.5, quiet=True), stop)
+    )
     print(port, flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     stop.set()
@@ -133,7 +139,7 @@ async def one_stream(port: int, body: bytes, expect_chunks: int) -> StreamResult
                 head_ok = data.startswith(b"HTTP/1.1 200")
             window = tail + data
             arrivals.extend([now] * (window.count(CONTENT_TOKEN) - tail.count(CONTENT_TOKEN)))
-            tail = window[-(len(CONTENT_TOKEN) - 1):]
+            tail = window[-(len(CONTENT_TOKEN) - 1) :]
             if window.endswith(b"0\r\n\r\n"):
                 break
     finally:
@@ -192,9 +198,14 @@ async def pacing(port: int, streams: int, max_seconds: float) -> dict[str, float
         a = result.arrivals
         gaps += [abs((a[i + 1] - a[i]) - LATENCY_S) * 1000 for i in range(len(a) - 1)]
         drifts.append(((a[-1] - a[0]) - (len(a) - 1) * LATENCY_S) * 1000)
-    return {"ok": ok, "gap_p50_ms": _pct(gaps, 0.5), "gap_p99_ms": _pct(gaps, 0.99),
-            "drift_p50_ms": _pct(drifts, 0.5), "drift_p99_ms": _pct(drifts, 0.99),
-            "gap_mean_ms": statistics.fmean(gaps) if gaps else float("nan")}
+    return {
+        "ok": ok,
+        "gap_p50_ms": _pct(gaps, 0.5),
+        "gap_p99_ms": _pct(gaps, 0.99),
+        "drift_p50_ms": _pct(drifts, 0.5),
+        "drift_p99_ms": _pct(drifts, 0.99),
+        "gap_mean_ms": statistics.fmean(gaps) if gaps else float("nan"),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ main
@@ -250,8 +261,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, default=2000, help="fast streams to run per server (default 2000)")
     parser.add_argument("--concurrency", type=int, default=64, help="concurrent fast streams (default 64)")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="alternating throughput rounds per server; the best counts (default 4)")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating throughput rounds per server; the best counts (default 4)"
+    )
     parser.add_argument("--paced", type=int, default=300, help="concurrent paced streams (default 300)")
     parser.add_argument("--max-seconds", type=float, default=15.0, help="bound for each measurement")
     parser.add_argument("--uvloop", action="store_true", help="run the servers (and client) on uvloop")
@@ -271,13 +283,21 @@ def main() -> int:
         for proc in procs:
             stop_server(proc)
     base, mock = figures["baseline"], figures["dotmock"]
-    print(f"fast stream: {len(TEXT_FAST)} chars in {CHUNK}-char chunks, no latency; {args.streams} streams "
-          f"per server, {args.concurrency} at a time, best of {args.rounds} alternating rounds")
+    print(
+        f"fast stream: {len(TEXT_FAST)} chars in {CHUNK}-char chunks, no latency; {args.streams} streams "
+        f"per server, {args.concurrency} at a time, best of {args.rounds} alternating rounds"
+    )
     print(f"paced stream: {PACED_CHUNKS} chunks {int(LATENCY_S * 1000)} ms apart, {args.paced} concurrent streams")
     print(f"{'':24}{'baseline':>12}{'dotmock':>12}{'ratio':>10}")
-    rows = [("streams/s", "streams_per_s"), ("failed", "failed"), ("paced streams ok", "ok"),
-            ("gap error p50 (ms)", "gap_p50_ms"), ("gap error p99 (ms)", "gap_p99_ms"),
-            ("end drift p50 (ms)", "drift_p50_ms"), ("end drift p99 (ms)", "drift_p99_ms")]
+    rows = [
+        ("streams/s", "streams_per_s"),
+        ("failed", "failed"),
+        ("paced streams ok", "ok"),
+        ("gap error p50 (ms)", "gap_p50_ms"),
+        ("gap error p99 (ms)", "gap_p99_ms"),
+        ("end drift p50 (ms)", "drift_p50_ms"),
+        ("end drift p99 (ms)", "drift_p99_ms"),
+    ]
     for label, key in rows:
         b, m = base[key], mock[key]
         ratio = f"{m / b:10.2f}" if b else f"{'-':>10}"

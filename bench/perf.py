@@ -80,9 +80,14 @@ def _pacing(streams: list[client.Stream], prefix: str) -> Figures:
         gaps += [abs((b - a) - latency) * 1000 for a, b in itertools.pairwise(times)]
         expected = (len(times) - 1) * latency
         spans.append(abs((times[-1] - times[0]) - expected) / expected * 100)
-    return {f"{prefix}_ok": ok, f"{prefix}_gap_p50": _pct(gaps, 0.5), f"{prefix}_gap_p99": _pct(gaps, 0.99),
-            f"{prefix}_span_p50": _pct(spans, 0.5), f"{prefix}_span_p99": _pct(spans, 0.99),
-            f"{prefix}_ttfb_p50": _pct(ttfbs, 0.5)}
+    return {
+        f"{prefix}_ok": ok,
+        f"{prefix}_gap_p50": _pct(gaps, 0.5),
+        f"{prefix}_gap_p99": _pct(gaps, 0.99),
+        f"{prefix}_span_p50": _pct(spans, 0.5),
+        f"{prefix}_span_p99": _pct(spans, 0.99),
+        f"{prefix}_ttfb_p50": _pct(ttfbs, 0.5),
+    }
 
 
 async def _ttfb(port: int) -> Figures:
@@ -93,8 +98,11 @@ async def _ttfb(port: int) -> Figures:
         tasks.append(asyncio.create_task(client.one_stream(port, body, STREAM_TIMEOUT_S)))
         await asyncio.sleep(TTFB_SPACING_S)
     parsed = [s.parse() for s in await asyncio.gather(*tasks)]
-    first = [(p.content_times[0] - s.sent_at) * 1000 for p, s in zip(parsed, [t.result() for t in tasks],
-                                                                       strict=True) if p.content_times]
+    first = [
+        (p.content_times[0] - s.sent_at) * 1000
+        for p, s in zip(parsed, [t.result() for t in tasks], strict=True)
+        if p.content_times
+    ]
     return {"ttfb_p50": _pct([p.ttfb_s * 1000 for p in parsed], 0.5), "first_chunk_p50": _pct(first, 0.5)}
 
 
@@ -111,8 +119,12 @@ async def _sanity(server: servers.Server) -> str | None:
 async def measure_rates(server: servers.Server, seconds: int) -> Figures:
     streams = await _rate(server.port, servers.request_body("fast please", True), seconds)
     plain = await _rate(server.port, servers.request_body("fast please", False), seconds)
-    return {"json_rps": plain.per_s, "json_errors": plain.errors, "streams_ps": streams.per_s,
-            "stream_errors": streams.errors}
+    return {
+        "json_rps": plain.per_s,
+        "json_errors": plain.errors,
+        "streams_ps": streams.per_s,
+        "stream_errors": streams.errors,
+    }
 
 
 async def measure_pacing(server: servers.Server) -> Figures:
@@ -193,12 +205,24 @@ def print_table(results: dict[str, Figures]) -> None:
 
 
 def machine_facts(notes: dict[str, str]) -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout.split("\n")[0] \
-        if client.WRK else "wrk missing: asyncio client"
-    lines = [f"- date: {datetime.date.today().isoformat()}", f"- machine: {os.cpu_count()} CPUs, {cpu}, "
-             f"Linux {platform.release()}, Python {platform.python_version()}", f"- load tool: {wrk.strip()}"]
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    wrk = (
+        subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout.split("\n")[0]
+        if client.WRK
+        else "wrk missing: asyncio client"
+    )
+    lines = [
+        f"- date: {datetime.date.today().isoformat()}",
+        f"- machine: {os.cpu_count()} CPUs, {cpu}, Linux {platform.release()}, Python {platform.python_version()}",
+        f"- load tool: {wrk.strip()}",
+    ]
     lines += [f"- {name}: {note}" for name, note in notes.items()]
     return "\n".join(lines)
 
@@ -219,9 +243,11 @@ def main() -> int:
             ("bare ASGI", lambda: servers.bare_asgi(tmp), both),
         ]
         if args.anchors:
-            plan += [("AIMock", lambda: servers.aimock(tmp), both),
-                     ("LLMock", lambda: servers.llmock(tmp, paced=False), {"rates"}),
-                     ("LLMock", lambda: servers.llmock(tmp, paced=True), {"pacing"})]
+            plan += [
+                ("AIMock", lambda: servers.aimock(tmp), both),
+                ("LLMock", lambda: servers.llmock(tmp, paced=False), {"rates"}),
+                ("LLMock", lambda: servers.llmock(tmp, paced=True), {"pacing"}),
+            ]
         wanted = {w.strip().lower() for w in args.only.split(",")} if args.only else None
         results: dict[str, Figures] = {}
         notes: dict[str, str] = {}
@@ -240,8 +266,10 @@ def main() -> int:
             results[name] = previous | figures
             notes[name] = note
     print(machine_facts(notes))
-    print(f"- bench wall time: {time.monotonic() - started:.0f} s; "
-          f"rates over {seconds} s each; loop of the client: {'uvloop' if _has_uvloop() else 'asyncio'}\n")
+    print(
+        f"- bench wall time: {time.monotonic() - started:.0f} s; "
+        f"rates over {seconds} s each; loop of the client: {'uvloop' if _has_uvloop() else 'asyncio'}\n"
+    )
     print_table(results)
     return 0
 

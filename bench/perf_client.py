@@ -59,9 +59,13 @@ class _Proto(asyncio.Protocol):
 
 
 def http_request(port: int, body: bytes) -> bytes:
-    return (b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-            b"authorization: Bearer bench\r\nconnection: close\r\ncontent-length: " + str(len(body)).encode()
-            + b"\r\n\r\n" + body)
+    return (
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        b"authorization: Bearer bench\r\nconnection: close\r\ncontent-length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
 
 
 async def one_stream(port: int, body: bytes, timeout_s: float) -> Stream:
@@ -71,8 +75,9 @@ async def one_stream(port: int, body: bytes, timeout_s: float) -> Stream:
     finished: asyncio.Future[None] = loop.create_future()
     try:
         async with asyncio.timeout(timeout_s):
-            transport, _ = await loop.create_connection(lambda: _Proto(http_request(port, body), stream, finished),
-                                                        "127.0.0.1", port)
+            transport, _ = await loop.create_connection(
+                lambda: _Proto(http_request(port, body), stream, finished), "127.0.0.1", port
+            )
             try:
                 await finished
             finally:
@@ -98,7 +103,7 @@ def _dechunk(raw: bytes, start: int) -> list[tuple[int, bytes]]:
         size = int(raw[pos:eol].split(b";")[0] or b"0", 16)
         if size == 0:
             return pieces
-        pieces.append((eol + 2, raw[eol + 2: eol + 2 + size]))
+        pieces.append((eol + 2, raw[eol + 2 : eol + 2 + size]))
         pos = eol + 2 + size + 2
 
 
@@ -127,7 +132,7 @@ def parse_response(stream: Stream) -> Parsed:
     head = raw[:head_end].decode("latin-1")
     status = int(head.split(" ", 2)[1])
     chunked = re.search(r"^transfer-encoding:\s*chunked", head, re.I | re.M) is not None
-    pieces = _dechunk(raw, head_end + 4) if chunked else [(head_end + 4, raw[head_end + 4:])]
+    pieces = _dechunk(raw, head_end + 4) if chunked else [(head_end + 4, raw[head_end + 4 :])]
 
     def arrival(offset: int) -> float:
         i = bisect.bisect_right(ends, offset)
@@ -178,9 +183,21 @@ def wrk_rate(port: int, body: bytes, seconds: int, connections: int = 50) -> Rat
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "post.lua"
         script.write_text(_LUA.format(body=json.dumps(body.decode())))
-        out = subprocess.run([WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
-                              f"http://127.0.0.1:{port}/v1/chat/completions"],
-                             capture_output=True, text=True, timeout=seconds + 30, check=False).stdout
+        out = subprocess.run(
+            [
+                WRK,
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=False,
+        ).stdout
     rate = re.search(r"Requests/sec:\s*([\d.]+)", out)
     count = re.search(r"(\d+) requests in", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)

@@ -28,8 +28,7 @@ STARTUP_TIMEOUT_S = 30.0
 
 
 def request_body(prompt: str, stream: bool) -> bytes:
-    return json.dumps({"model": "bench", "stream": stream,
-                       "messages": [{"role": "user", "content": prompt}]}).encode()
+    return json.dumps({"model": "bench", "stream": stream, "messages": [{"role": "user", "content": prompt}]}).encode()
 
 
 @dataclass
@@ -43,9 +42,15 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env={**os.environ, **self.env},
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env={**os.environ, **self.env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -120,7 +125,7 @@ def dotmock(tmp: Path) -> Server:
 # ------------------------------------------------------------------------------------------------ baselines
 
 # Both baselines render the frames once at import and sleep between paced chunks, as a plain app would.
-_COMMON = f'''
+_COMMON = f"""
 import asyncio, json, sys, time
 TEXT_FAST = {TEXT_FAST!r}
 TEXT_PACED = {TEXT_PACED!r}
@@ -167,9 +172,11 @@ def run(app, port):
         uvloop.run(serve(app, config))
     except ImportError:
         asyncio.run(serve(app, config))
-'''
+"""
 
-_QUART = _COMMON + '''
+_QUART = (
+    _COMMON
+    + """
 from quart import Quart, Response, request
 app = Quart("baseline")
 
@@ -184,9 +191,12 @@ async def chat():
     return response
 
 run(app, int(sys.argv[1]))
-'''
+"""
+)
 
-_ASGI = _COMMON + '''
+_ASGI = (
+    _COMMON
+    + """
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         while True:
@@ -221,21 +231,24 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": b""})
 
 run(app, int(sys.argv[1]))
-'''
+"""
+)
 
 
 def bare_quart(tmp: Path) -> Server:
     (tmp / "bare_quart.py").write_text(_QUART)
     port = free_port()
-    return Server("bare Quart", [sys.executable, "bare_quart.py", str(port)], tmp, "Quart on hypercorn (uvloop)",
-                  port=port)
+    return Server(
+        "bare Quart", [sys.executable, "bare_quart.py", str(port)], tmp, "Quart on hypercorn (uvloop)", port=port
+    )
 
 
 def bare_asgi(tmp: Path) -> Server:
     (tmp / "bare_asgi.py").write_text(_ASGI)
     port = free_port()
-    return Server("bare ASGI", [sys.executable, "bare_asgi.py", str(port)], tmp, "ASGI callable on hypercorn (uvloop)",
-                  port=port)
+    return Server(
+        "bare ASGI", [sys.executable, "bare_asgi.py", str(port)], tmp, "ASGI callable on hypercorn (uvloop)", port=port
+    )
 
 
 # ------------------------------------------------------------------------------------------------ anchors
@@ -245,17 +258,28 @@ def aimock(tmp: Path) -> Server | None:
     node = shutil.which("node")
     if node is None or not AIMOCK_CLI.exists():
         return None
-    fixtures = {"fixtures": [
-        {"match": {"userMessage": "fast"}, "response": {"content": TEXT_FAST}, "chunkSize": CHUNK, "latency": 0},
-        {"match": {"userMessage": "paced"}, "response": {"content": TEXT_PACED}, "chunkSize": CHUNK,
-         "latency": LATENCY_MS},
-    ]}
+    fixtures = {
+        "fixtures": [
+            {"match": {"userMessage": "fast"}, "response": {"content": TEXT_FAST}, "chunkSize": CHUNK, "latency": 0},
+            {
+                "match": {"userMessage": "paced"},
+                "response": {"content": TEXT_PACED},
+                "chunkSize": CHUNK,
+                "latency": LATENCY_MS,
+            },
+        ]
+    }
     path = tmp / "aimock.json"
     path.write_text(json.dumps(fixtures))
     port = free_port()
     version = json.loads((AIMOCK_CLI.parent.parent / "package.json").read_text())["version"]
-    return Server("AIMock", [node, str(AIMOCK_CLI), "-p", str(port), "-h", "127.0.0.1", "-f", str(path),
-                             "--log-level", "silent"], tmp, f"AIMock {version} (Node {_node_version(node)})", port=port)
+    return Server(
+        "AIMock",
+        [node, str(AIMOCK_CLI), "-p", str(port), "-h", "127.0.0.1", "-f", str(path), "--log-level", "silent"],
+        tmp,
+        f"AIMock {version} (Node {_node_version(node)})",
+        port=port,
+    )
 
 
 def _node_version(node: str) -> str:
@@ -268,8 +292,25 @@ def llmock(tmp: Path, paced: bool) -> Server | None:
     if not LLMOCK_BIN.exists():
         return None
     port = free_port()
-    argv = [str(LLMOCK_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            "--response-style", "echo", "--stream-chunk-delay-ms", str(LATENCY_MS if paced else 0)]
-    version = subprocess.run([str(LLMOCK_BIN.with_name("pip")), "show", "llmock"], capture_output=True, text=True,
-                             check=False).stdout.split("Version:")[-1].split()[0]
+    argv = [
+        str(LLMOCK_BIN),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--response-style",
+        "echo",
+        "--stream-chunk-delay-ms",
+        str(LATENCY_MS if paced else 0),
+    ]
+    version = (
+        subprocess.run(
+            [str(LLMOCK_BIN.with_name("pip")), "show", "llmock"], capture_output=True, text=True, check=False
+        )
+        .stdout.split("Version:")[-1]
+        .split()[0]
+    )
     return Server("LLMock" + (" (paced)" if paced else ""), argv, tmp, f"LLMock {version} (uvicorn)", port=port)

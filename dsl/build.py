@@ -7,12 +7,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dotmock.dsl import model as m
-from dotmock.dsl.errors import DslError, did_you_mean
-from dotmock.dsl.values import decode_string, parse_duration, substitute
 from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
 from lark.tree import Meta
+
+from dotmock.dsl import model as m
+from dotmock.dsl.errors import DslError, did_you_mean
+from dotmock.dsl.values import decode_string, parse_duration, substitute
 
 _CLOSE_KNOBS = ("close_after", "close_code", "disconnect_after_ms")
 
@@ -54,18 +55,30 @@ class _Builder(Transformer[Token, Any]):
         column = getattr(item, "column", 1) or 1
         return m.Location(self.path, line, column)
 
-    def error(self, message: str, where: m.Location | None, *, width: int = 0, hint: str | None = None,
-              expected: tuple[str, ...] = ()) -> None:
+    def error(
+        self,
+        message: str,
+        where: m.Location | None,
+        *,
+        width: int = 0,
+        hint: str | None = None,
+        expected: tuple[str, ...] = (),
+    ) -> None:
         line, column = (where.line, where.column) if where else (1, 1)
-        self.errors.append(DslError.at(message, self.text, self.path, line, column, width=width,
-                                       hint=hint, expected=expected))
+        self.errors.append(
+            DslError.at(message, self.text, self.path, line, column, width=width, hint=hint, expected=expected)
+        )
 
     def param(self, token: Token) -> str:
         name = str(token)[2:-1]
         if name not in self.row:
             known = ", ".join(sorted(self.row)) or "none: add a params table"
-            self.error(f"unknown parameter '{name}'", self.loc(token), width=len(token),
-                       hint=did_you_mean(name, self.row) or f"parameters here: {known}")
+            self.error(
+                f"unknown parameter '{name}'",
+                self.loc(token),
+                width=len(token),
+                hint=did_you_mean(name, self.row) or f"parameters here: {known}",
+            )
             return "0"
         return self.row[name]
 
@@ -81,8 +94,12 @@ class _Builder(Transformer[Token, Any]):
         value = decode_string(str(token))
         value, missing = substitute(value, self.row)
         for name in missing:
-            self.error(f"unknown parameter '{name}' in string", self.loc(token), width=len(token),
-                       hint=did_you_mean(name, self.row))
+            self.error(
+                f"unknown parameter '{name}' in string",
+                self.loc(token),
+                width=len(token),
+                hint=did_you_mean(name, self.row),
+            )
         return value, self.loc(token)
 
     def int(self, token: Token) -> tuple[int, m.Location]:
@@ -162,8 +179,13 @@ class _Builder(Transformer[Token, Any]):
     def dialect(self, name: Token) -> tuple[str, Any]:
         value = str(name)
         if value not in m.DIALECTS:
-            self.error(f"unknown dialect '{value}'", self.loc(name), width=len(value),
-                       hint=did_you_mean(value, m.DIALECTS), expected=m.DIALECTS)
+            self.error(
+                f"unknown dialect '{value}'",
+                self.loc(name),
+                width=len(value),
+                hint=did_you_mean(value, m.DIALECTS),
+                expected=m.DIALECTS,
+            )
         return "dialect", (value, self.loc(name))
 
     def include(self, target: tuple[str, m.Location]) -> tuple[str, Any]:
@@ -187,10 +209,14 @@ class _Builder(Transformer[Token, Any]):
         elif shell:
             argv = (raw,)  # the whole line, for /bin/sh -c
         if not argv or not any(a.strip() for a in argv):
-            self.error("the client command is empty", self.loc(meta), hint="e.g. client \"python client.py\"")
+            self.error("the client command is empty", self.loc(meta), hint='e.g. client "python client.py"')
         return "client", m.Client(
-            argv=argv, shell=shell, cwd=settings.get("cwd"), env=env,
-            timeout_s=settings.get("timeout"), location=self.loc(meta),
+            argv=argv,
+            shell=shell,
+            cwd=settings.get("cwd"),
+            env=env,
+            timeout_s=settings.get("timeout"),
+            location=self.loc(meta),
         )
 
     def command(self, item: Any) -> tuple[tuple[str, ...], bool, str]:
@@ -201,8 +227,9 @@ class _Builder(Transformer[Token, Any]):
             try:
                 return tuple(shlex.split(text)), False, text
             except ValueError as err:
-                self.error(f"cannot split the command into words: {err}", where,
-                           hint="check the quotes inside the command")
+                self.error(
+                    f"cannot split the command into words: {err}", where, hint="check the quotes inside the command"
+                )
                 return (text,), False, text
         if not all(isinstance(a, str) for a in item):
             self.error("a client command list holds strings only", None)
@@ -253,9 +280,13 @@ class _Builder(Transformer[Token, Any]):
             else:
                 fields[key].append(value)
         return "match", m.Match(
-            protocol=protocol, method=method, path=path,
+            protocol=protocol,
+            method=method,
+            path=path,
             model=fields["model"][0] if fields.get("model") else None,
-            text=tuple(fields["text"]), headers=tuple(fields["headers"]), json=tuple(fields["json"]),
+            text=tuple(fields["text"]),
+            headers=tuple(fields["headers"]),
+            json=tuple(fields["json"]),
             attempt=fields["attempt"][0] if fields.get("attempt") else None,
             location=self.loc(meta),
         )
@@ -278,8 +309,12 @@ class _Builder(Transformer[Token, Any]):
             kind = "=="
         if kind == "matches":
             self.check_regex(value)
-        return "headers", m.HeaderRule(name[0], kind, value[0] if value else None,  # type: ignore[arg-type]
-                                       location=name[1])
+        return "headers", m.HeaderRule(
+            name[0],
+            kind,
+            value[0] if value else None,  # type: ignore[arg-type]
+            location=name[1],
+        )
 
     def match_json(self, path: tuple[str, m.Location], op: Token, value: Any = None) -> tuple[str, Any]:
         return "json", m.JsonRule(path[0], self.json_kind(op), value, location=path[1])  # type: ignore[arg-type]
@@ -287,8 +322,10 @@ class _Builder(Transformer[Token, Any]):
     def json_kind(self, op: Token) -> str:
         kind = str(op)
         if kind not in ("==", "!=", "contains", "matches", "present", "absent"):
-            self.error(f"a JSON field is compared with ==, !=, contains, matches, present or absent, not '{kind}'",
-                       self.loc(op))
+            self.error(
+                f"a JSON field is compared with ==, !=, contains, matches, present or absent, not '{kind}'",
+                self.loc(op),
+            )
             return "=="
         return kind
 
@@ -374,8 +411,9 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True, inline=True)
     def fault_stall(self, meta: Meta, *parts: tuple[str, Any]) -> tuple[str, Any]:
         d = dict(parts)
-        return "fault", m.Fault("stall", after_chunks=d.get("after_chunks", 0), duration_s=d.get("duration"),
-                                location=self.loc(meta))
+        return "fault", m.Fault(
+            "stall", after_chunks=d.get("after_chunks", 0), duration_s=d.get("duration"), location=self.loc(meta)
+        )
 
     @v_args(meta=True, inline=True)
     def fault_malformed(self, meta: Meta, *parts: Any) -> tuple[str, Any]:
@@ -402,8 +440,12 @@ class _Builder(Transformer[Token, Any]):
         if "headers" in body or "body" in body:
             self.error("an error event has a message, type, code and param only", self.loc(meta))
         return "fault", m.Fault(
-            "errorEvent", after_chunks=after, message=body.get("message"), error_type=body.get("type"),
-            code=body.get("code"), location=self.loc(meta),
+            "errorEvent",
+            after_chunks=after,
+            message=body.get("message"),
+            error_type=body.get("type"),
+            code=body.get("code"),
+            location=self.loc(meta),
         )
 
     @v_args(meta=True, inline=True)
@@ -411,10 +453,18 @@ class _Builder(Transformer[Token, Any]):
         if not 400 <= status[0] <= 599:
             self.error(f"an error status is between 400 and 599, got {status[0]}", status[1])
         block = block or {}
-        return "error", (m.ErrorOutcome(
-            status=status[0], message=block.get("message"), error_type=block.get("type"), code=block.get("code"),
-            param=block.get("param"), headers=tuple(block.get("headers", ())), body=block.get("body"),
-        ), self.loc(meta))
+        return "error", (
+            m.ErrorOutcome(
+                status=status[0],
+                message=block.get("message"),
+                error_type=block.get("type"),
+                code=block.get("code"),
+                param=block.get("param"),
+                headers=tuple(block.get("headers", ())),
+                body=block.get("body"),
+            ),
+            self.loc(meta),
+        )
 
     def error_block(self, *items: tuple[str, Any]) -> dict[str, Any]:
         block: dict[str, Any] = {"headers": []}
@@ -470,8 +520,11 @@ class _Builder(Transformer[Token, Any]):
         if not 1000 <= value <= 4999:
             self.error(f"a close code is between 1000 and 4999, got {value}", where)
         elif value in (1004, 1005, 1015) or 1016 <= value <= 2999:
-            self.error(f"close code {value} is reserved and cannot be sent", where,
-                       hint="use 1000-1003, 1007-1014, 3000-4999, or 1006 for an abrupt drop")
+            self.error(
+                f"close code {value} is reserved and cannot be sent",
+                where,
+                hint="use 1000-1003, 1007-1014, 3000-4999, or 1006 for an abrupt drop",
+            )
         return "close_code", code
 
     def disconnect_after_ms(self, ms: tuple[int, m.Location]) -> tuple[str, Any]:
@@ -483,8 +536,9 @@ class _Builder(Transformer[Token, Any]):
     def fixture(self, meta: Meta, name: tuple[str, m.Location], *items: tuple[str, Any]) -> tuple[str, Any]:
         return "fixture", self.assemble_fixture(name, items, self.loc(meta))
 
-    def assemble_fixture(self, name: tuple[str, m.Location], items: tuple[tuple[str, Any], ...],
-                         where: m.Location) -> m.Fixture:
+    def assemble_fixture(
+        self, name: tuple[str, m.Location], items: tuple[tuple[str, Any], ...], where: m.Location
+    ) -> m.Fixture:
         single: dict[str, Any] = {}
         faults: list[m.Fault] = []
         for key, value in items:
@@ -492,15 +546,23 @@ class _Builder(Transformer[Token, Any]):
                 faults.append(value)
                 continue
             if key in single:
-                what = {"match": "a match", "response": "a response", "error": "an error", "events": "events",
-                        "streaming": "a streaming block"}.get(key, f"'{key}'")
+                what = {
+                    "match": "a match",
+                    "response": "a response",
+                    "error": "an error",
+                    "events": "events",
+                    "streaming": "a streaming block",
+                }.get(key, f"'{key}'")
                 self.error(f"fixture {name[0]!r} has {what} twice", _where(value) or where)
                 continue
             single[key] = value
         match = single.get("match")
         if match is None:
-            self.error(f"fixture {name[0]!r} has no match", where,
-                       hint="add e.g. `match POST /v1/chat/completions` (or `match POST *` for every endpoint)")
+            self.error(
+                f"fixture {name[0]!r} has no match",
+                where,
+                hint="add e.g. `match POST /v1/chat/completions` (or `match POST *` for every endpoint)",
+            )
             match = m.Match("http", "POST", None)
         outcomes = [k for k in ("response", "error", "events") if k in single]
         if len(outcomes) > 1:
@@ -508,42 +570,60 @@ class _Builder(Transformer[Token, Any]):
         is_ws = match.protocol == "websocket"
         close = {k: single[k][0] for k in _CLOSE_KNOBS if k in single}
         if close and not is_ws:
-            word = {"close_after": "closeAfter", "close_code": "closeCode",
-                    "disconnect_after_ms": "disconnectAfterMs"}[next(iter(close))]
+            word = {"close_after": "closeAfter", "close_code": "closeCode", "disconnect_after_ms": "disconnectAfterMs"}[
+                next(iter(close))
+            ]
             first_knob = single[next(iter(close))]
             self.error(f"'{word}' applies to WebSocket fixtures; this one matches HTTP", _where(first_knob))
         ws = m.WsOutcome(
-            close_after=close.get("close_after", False), close_code=close.get("close_code"),
+            close_after=close.get("close_after", False),
+            close_code=close.get("close_code"),
             disconnect_after_ms=close.get("disconnect_after_ms"),
         )
         outcome: m.Outcome
         if "events" in single:
             if not is_ws:
-                self.error("events are sent over WebSocket; this fixture matches HTTP", where,
-                           hint="use `match websocket /v1/chat`, or `response \"...\"` for HTTP")
+                self.error(
+                    "events are sent over WebSocket; this fixture matches HTTP",
+                    where,
+                    hint='use `match websocket /v1/chat`, or `response "..."` for HTTP',
+                )
             for extra in ("streaming", "dialect", "finish_reason"):
                 if extra in single:
-                    self.error("streaming knobs, dialect and finishReason apply to a `response` text, not events",
-                               _where(single[extra]) or where)
+                    self.error(
+                        "streaming knobs, dialect and finishReason apply to a `response` text, not events",
+                        _where(single[extra]) or where,
+                    )
                     break
             if faults:
-                self.error("faults apply to a streamed `response` text; for events use disconnectAfterMs / closeCode",
-                           faults[0].location)
-            outcome = m.WsOutcome(events=tuple(single["events"]), close_after=ws.close_after,
-                                  close_code=ws.close_code, disconnect_after_ms=ws.disconnect_after_ms)
+                self.error(
+                    "faults apply to a streamed `response` text; for events use disconnectAfterMs / closeCode",
+                    faults[0].location,
+                )
+            outcome = m.WsOutcome(
+                events=tuple(single["events"]),
+                close_after=ws.close_after,
+                close_code=ws.close_code,
+                disconnect_after_ms=ws.disconnect_after_ms,
+            )
             return m.Fixture(name[0], match, outcome, ws=None, location=where)
         if "error" in single:
             err, err_where = single["error"]
             for extra in ("streaming", "finish_reason"):
                 if extra in single:
-                    self.error("an error fixture sends no text: drop the streaming block / finishReason",
-                               _where(single[extra]) or err_where)
+                    self.error(
+                        "an error fixture sends no text: drop the streaming block / finishReason",
+                        _where(single[extra]) or err_where,
+                    )
             if faults:
                 self.error("faults apply to a streamed `response` text, not to an error", faults[0].location)
             return m.Fixture(name[0], match, err, ws=ws if is_ws and close else None, location=where)
         if "response" not in single:
-            self.error(f"fixture {name[0]!r} has no outcome", where,
-                       hint="add `response \"text\"`, `error 429`, or `events { ... }` (WebSocket)")
+            self.error(
+                f"fixture {name[0]!r} has no outcome",
+                where,
+                hint='add `response "text"`, `error 429`, or `events { ... }` (WebSocket)',
+            )
             text = ""
         else:
             text = single["response"][0]
@@ -551,7 +631,10 @@ class _Builder(Transformer[Token, Any]):
         streaming = single.get("streaming", m.Streaming())
         self.check_faults(faults)
         outcome = m.TextOutcome(
-            text=text, streaming=streaming, faults=tuple(faults), dialect=dialect,
+            text=text,
+            streaming=streaming,
+            faults=tuple(faults),
+            dialect=dialect,
             finish_reason=single["finish_reason"][0] if "finish_reason" in single else "stop",
         )
         return m.Fixture(name[0], match, outcome, ws=ws if is_ws and close else None, location=where)
@@ -607,8 +690,15 @@ class _Builder(Transformer[Token, Any]):
         value = rest[3] if len(rest) > 3 else None
         if protocol != "http":
             self.error("request fields are checked on HTTP requests; for WebSocket use `ws messages`", self.loc(meta))
-        return m.RequestFieldExpect(method or "POST", path, index, field_path[0], self.json_kind(op),  # type: ignore[arg-type]
-                                    value, location=self.loc(meta))
+        return m.RequestFieldExpect(
+            method or "POST",
+            path,
+            index,
+            field_path[0],
+            self.json_kind(op),  # type: ignore[arg-type]
+            value,
+            location=self.loc(meta),
+        )
 
     @v_args(meta=True, inline=True)
     def expect_wait(self, meta: Meta, op: Token, value: Any) -> m.WaitExpect:
@@ -647,8 +737,12 @@ class _Builder(Transformer[Token, Any]):
     def finding_name(self, token: Token) -> str:
         name = self.param(token) if token.type == "PARAM" else str(token)
         if name not in m.FINDING_NAMES:
-            self.error(f"unknown finding '{name}'", self.loc(token), width=len(token),
-                       hint=did_you_mean(name, m.FINDING_NAMES) or "see docs/language.md#findings")
+            self.error(
+                f"unknown finding '{name}'",
+                self.loc(token),
+                width=len(token),
+                hint=did_you_mean(name, m.FINDING_NAMES) or "see docs/language.md#findings",
+            )
         return name
 
     def expect(self, *expectations: m.Expectation) -> tuple[str, Any]:
@@ -714,8 +808,13 @@ def build(tree: Tree, text: str, path: str, params: dict[str, str]) -> tuple[Par
         if isinstance(err.orig_exc, DslError):
             raise err.orig_exc from None
         meta = getattr(err.obj, "meta", None)
-        raise DslError.at(f"cannot read this {err.rule}: {err.orig_exc}", text, path,
-                          getattr(meta, "line", 1), getattr(meta, "column", 1)) from None
+        raise DslError.at(
+            f"cannot read this {err.rule}: {err.orig_exc}",
+            text,
+            path,
+            getattr(meta, "line", 1),
+            getattr(meta, "column", 1),
+        ) from None
     return parts, builder.errors
 
 
@@ -733,8 +832,15 @@ def param_table(tree: Tree, text: str, path: str) -> tuple[ParamTable | None, li
     if not tables:
         return None, errors
     for extra in tables[1:]:
-        errors.append(DslError.at("a file has one params table; merge the rows into the first", text, path,
-                                  extra.meta.line, extra.meta.column))
+        errors.append(
+            DslError.at(
+                "a file has one params table; merge the rows into the first",
+                text,
+                path,
+                extra.meta.line,
+                extra.meta.column,
+            )
+        )
     table = tables[0]
     rows = [r for r in table.children if isinstance(r, Tree) and r.data == "param_row"]
     header = rows[0]
@@ -743,23 +849,40 @@ def param_table(tree: Tree, text: str, path: str) -> tuple[ParamTable | None, li
         token = cell if isinstance(cell, Token) else None
         if token is None or token.type != "NAME":
             where = cell.meta if isinstance(cell, Tree) else cell
-            errors.append(DslError.at("the first row of params names the columns: write plain names", text, path,
-                                      where.line, where.column, hint="e.g. | client | cut |"))
+            errors.append(
+                DslError.at(
+                    "the first row of params names the columns: write plain names",
+                    text,
+                    path,
+                    where.line,
+                    where.column,
+                    hint="e.g. | client | cut |",
+                )
+            )
             continue
         if str(token) in names:
-            errors.append(DslError.at(f"column '{token}' is named twice", text, path, token.line, token.column,
-                                      width=len(token)))
+            errors.append(
+                DslError.at(f"column '{token}' is named twice", text, path, token.line, token.column, width=len(token))
+            )
         names.append(str(token))
     values: list[dict[str, str]] = []
     if len(rows) == 1:
-        errors.append(DslError.at("the params table has no rows under its header", text, path,
-                                  table.meta.line, table.meta.column))
+        errors.append(
+            DslError.at("the params table has no rows under its header", text, path, table.meta.line, table.meta.column)
+        )
     for row in rows[1:]:
         cells = [_cell_text(c) for c in row.children]
         if len(cells) != len(names):
             plural = "" if len(cells) == 1 else "s"
-            errors.append(DslError.at(f"this row has {len(cells)} value{plural} for {len(names)} columns", text, path,
-                                      row.meta.line, row.meta.column))
+            errors.append(
+                DslError.at(
+                    f"this row has {len(cells)} value{plural} for {len(names)} columns",
+                    text,
+                    path,
+                    row.meta.line,
+                    row.meta.column,
+                )
+            )
             continue
         values.append(dict(zip(names, cells, strict=True)))
     return ParamTable(names, values, m.Location(path, table.meta.line, table.meta.column)), errors

@@ -101,9 +101,10 @@ def fmt_main(argv: list[str]) -> int:
 
 
 def import_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="dotmock import",
-                                     description="Turn dotMock JSON fixtures into .mock text on stdout.")
-    parser.add_argument("file", help="a JSON file: one fixture object, a list, or {\"fixtures\": [...]}")
+    parser = argparse.ArgumentParser(
+        prog="dotmock import", description="Turn dotMock JSON fixtures into .mock text on stdout."
+    )
+    parser.add_argument("file", help='a JSON file: one fixture object, a list, or {"fixtures": [...]}')
     args = parser.parse_args(argv)
     try:
         text = Path(args.file).read_text(encoding="utf-8")

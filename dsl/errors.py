@@ -1,11 +1,11 @@
 """One error type for every mistake in a `.mock` file, rendered the way compilers and Hurl do:
 
-    scenarios/retry.mock:12:5: error: unknown knob 'chunksize'
-       |
-    12 |     chunksize 15
-       |     ^^^^^^^^^ did you mean 'chunkSize'?
-       |
-    = expected one of: chunkSize, latencyMs, truncateAfterChunks
+scenarios/retry.mock:12:5: error: unknown knob 'chunksize'
+   |
+12 |     chunksize 15
+   |     ^^^^^^^^^ did you mean 'chunkSize'?
+   |
+= expected one of: chunkSize, latencyMs, truncateAfterChunks
 """
 
 from __future__ import annotations
@@ -70,8 +70,14 @@ class DslError(Exception):
         if width <= 0:
             width = _word_width(source_line, column)
         return cls(
-            message, path=path, line=line, column=column, source_line=source_line,
-            width=width, expected=expected, hint=hint,
+            message,
+            path=path,
+            line=line,
+            column=column,
+            source_line=source_line,
+            width=width,
+            expected=expected,
+            hint=hint,
         )
 
     @property
@@ -105,8 +111,14 @@ class DslErrors(DslError):
             raise ValueError("DslErrors needs at least one error")
         first = errors[0]
         super().__init__(
-            first.message, path=first.path, line=first.line, column=first.column,
-            source_line=first.source_line, width=first.width, expected=first.expected, hint=first.hint,
+            first.message,
+            path=first.path,
+            line=first.line,
+            column=first.column,
+            source_line=first.source_line,
+            width=first.width,
+            expected=first.expected,
+            hint=first.hint,
         )
         self.errors = list(errors)
 

@@ -13,9 +13,10 @@ from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 
-from dotmock.dsl.syntax import syntax_error
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
+
+from dotmock.dsl.syntax import syntax_error
 
 _INDENT = "  "
 _MAX_INLINE = 100
@@ -31,8 +32,14 @@ _comment_sink: ContextVar[list[Token]] = ContextVar("_comment_sink")
 def _layout_parser() -> Lark:
     """A parser that keeps every token (braces, keywords) and hands comments to the current sink."""
     grammar = resources.files("dotmock").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, keep_all_tokens=True, maybe_placeholders=False,
-                lexer_callbacks={"COMMENT": lambda token: _comment_sink.get().append(token)})
+    return Lark(
+        grammar,
+        parser="lalr",
+        propagate_positions=True,
+        keep_all_tokens=True,
+        maybe_placeholders=False,
+        lexer_callbacks={"COMMENT": lambda token: _comment_sink.get().append(token)},
+    )
 
 
 class _Printer:
@@ -131,8 +138,11 @@ class _Printer:
         if node.data in _INLINE_BLOCKS:
             items = _items(node)
             if not self.has_comments_within(node):
-                one_line = " ".join([*words, "{", *[self.inline(i) for i in items], "}"]) if items else " ".join(
-                    [*words, "{ }"])
+                one_line = (
+                    " ".join([*words, "{", *[self.inline(i) for i in items], "}"])
+                    if items
+                    else " ".join([*words, "{ }"])
+                )
                 if len(_INDENT * indent) + len(one_line) <= _MAX_INLINE:
                     return [one_line]
         return [*words, "{"]
@@ -147,8 +157,7 @@ class _Printer:
 
     def table(self, node: Tree, indent: int) -> None:
         rows = [r for r in node.children if isinstance(r, Tree) and r.data == "param_row"]
-        cells = [[self.inline(c) for c in r.children if not (isinstance(c, Token) and c.type == "VBAR")]
-                 for r in rows]
+        cells = [[self.inline(c) for c in r.children if not (isinstance(c, Token) and c.type == "VBAR")] for r in rows]
         widths = [max(len(row[i]) for row in cells if i < len(row)) for i in range(max(map(len, cells)))]
         for row, source in zip(cells, rows, strict=True):
             for c in self.take_comments(source.meta.line):

@@ -25,8 +25,23 @@ from dotmock.dsl.model import ScenarioFile
 from dotmock.dsl.values import encode_string, format_duration
 
 _KNOWN_KEYS = (
-    "name", "response", "streaming", "status", "error", "headers", "body", "events", "closeAfter", "closeCode",
-    "disconnectAfterMs", "method", "path", "model", "contains", "id", "description",
+    "name",
+    "response",
+    "streaming",
+    "status",
+    "error",
+    "headers",
+    "body",
+    "events",
+    "closeAfter",
+    "closeCode",
+    "disconnectAfterMs",
+    "method",
+    "path",
+    "model",
+    "contains",
+    "id",
+    "description",
 )
 _STREAMING_KEYS = ("chunkSize", "latencyMs", "truncateAfterChunks")
 
@@ -54,7 +69,7 @@ def _fixtures(data: Any, src: _Source) -> list[dict[str, Any]]:
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not data:
-        raise src.error("expected a fixture object, a list of them, or {\"fixtures\": [...]}")
+        raise src.error('expected a fixture object, a list of them, or {"fixtures": [...]}')
     for i, item in enumerate(data):
         if not isinstance(item, dict):
             raise src.error(f"fixture {i + 1} is not an object")
@@ -147,7 +162,7 @@ def _events_body(fixture: dict[str, Any], src: _Source) -> list[str]:
     lines = ["events {"]
     for event in events:
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            raise src.error("each event needs a \"type\" string", "events")
+            raise src.error('each event needs a "type" string', "events")
         line = f"  {encode_string(event['type'])} {json.dumps(event.get('data', {}), ensure_ascii=False)}"
         delay = event.get("delay", event.get("delayMs"))
         if delay is not None:

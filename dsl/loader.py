@@ -6,12 +6,13 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from lark import Tree
+
 from dotmock.dsl import model as m
 from dotmock.dsl.build import Parts, build, param_table
 from dotmock.dsl.errors import DslError, DslErrors
 from dotmock.dsl.syntax import parse_tree
 from dotmock.dsl.validate import validate
-from lark import Tree
 
 _MAX_INCLUDE_DEPTH = 32
 
@@ -45,15 +46,23 @@ class _Loader:
             out.extend(self.included(target, where, path, params, stack))
         return out
 
-    def included(self, target: str, where: m.Location, path: str, params: dict[str, str],
-                 stack: tuple[str, ...]) -> list[m.Fixture]:
+    def included(
+        self, target: str, where: m.Location, path: str, params: dict[str, str], stack: tuple[str, ...]
+    ) -> list[m.Fixture]:
         text = self.texts.get(path, "")
         resolved = (Path(path).parent / target).resolve()
         display = os.path.relpath(resolved)
         if not resolved.is_relative_to(self.root):
-            self.errors.append(DslError.at(
-                f"include {target!r} points outside the scenario tree ({os.path.relpath(self.root)})", text, path,
-                where.line, where.column, hint="keep shared files inside the scenarios folder"))
+            self.errors.append(
+                DslError.at(
+                    f"include {target!r} points outside the scenario tree ({os.path.relpath(self.root)})",
+                    text,
+                    path,
+                    where.line,
+                    where.column,
+                    hint="keep shared files inside the scenarios folder",
+                )
+            )
             return []
         if str(resolved) in stack:
             chain = " -> ".join(os.path.relpath(p) for p in (*stack, str(resolved)))
@@ -65,8 +74,11 @@ class _Loader:
         try:
             inc_text = self.read(display)
         except OSError as err:
-            self.errors.append(DslError.at(f"cannot read included file {target!r}: {err.strerror}", text, path,
-                                           where.line, where.column))
+            self.errors.append(
+                DslError.at(
+                    f"cannot read included file {target!r}: {err.strerror}", text, path, where.line, where.column
+                )
+            )
             return []
         try:
             tree = self.tree(display, inc_text)
@@ -78,12 +90,22 @@ class _Loader:
             return []
         parts, errors = build(tree, inc_text, display, params)
         self.errors.extend(errors)
-        for what, present in (("scenario", parts.name is not None), ("client", bool(parts.clients)),
-                              ("expect", parts.expect_blocks > 0), ("params", parts.has_params)):
+        for what, present in (
+            ("scenario", parts.name is not None),
+            ("client", bool(parts.clients)),
+            ("expect", parts.expect_blocks > 0),
+            ("params", parts.has_params),
+        ):
             if present:
-                self.errors.append(DslError.at(
-                    f"an included file shares fixtures only; {display} has a `{what}`", text, path,
-                    where.line, where.column))
+                self.errors.append(
+                    DslError.at(
+                        f"an included file shares fixtures only; {display} has a `{what}`",
+                        text,
+                        path,
+                        where.line,
+                        where.column,
+                    )
+                )
         return self.fixtures_of(parts, display, params, (*stack, str(resolved)))
 
     def load(self, path: str, text: str) -> m.ScenarioFile:
@@ -101,10 +123,16 @@ class _Loader:
             if row:
                 name += " [" + ", ".join(f"{k}={v}" for k, v in row.items()) + "]"
             scenario = m.Scenario(
-                name=name, path=path, base_dir=str(Path(path).resolve().parent), description=parts.description,
-                tags=tuple(parts.tags), dialect=(parts.dialect or "openai"),  # type: ignore[arg-type]
-                client=parts.clients[0] if parts.clients else None, fixtures=tuple(fixtures),
-                expectations=tuple(parts.expectations), params=tuple(row.items()),
+                name=name,
+                path=path,
+                base_dir=str(Path(path).resolve().parent),
+                description=parts.description,
+                tags=tuple(parts.tags),
+                dialect=(parts.dialect or "openai"),  # type: ignore[arg-type]
+                client=parts.clients[0] if parts.clients else None,
+                fixtures=tuple(fixtures),
+                expectations=tuple(parts.expectations),
+                params=tuple(row.items()),
                 location=parts.name_loc,
             )
             self.errors.extend(validate(scenario, self.texts))

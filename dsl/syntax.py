@@ -6,9 +6,10 @@ import re
 from functools import cache
 from importlib import resources
 
-from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
 
 # How terminals are spoken of in "expected ..." (never `__ANON_3`).
 _TERMINAL_WORDS = {
@@ -133,10 +134,10 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
         line, column = _end_of_text(text)
         opened = _unclosed_brace(text)
-        hint = (f"the '{{' on line {opened[0]} is never closed" if opened
-                else "something is missing here")
-        return DslError.at("the file ended early", text, path, line, column,
-                           expected=_expected_words(set(err.expected)), hint=hint)
+        hint = f"the '{{' on line {opened[0]} is never closed" if opened else "something is missing here"
+        return DslError.at(
+            "the file ended early", text, path, line, column, expected=_expected_words(set(err.expected)), hint=hint
+        )
     if isinstance(err, UnexpectedToken):
         expected = _acceptable(err)
         found = err.token
@@ -145,13 +146,17 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
         hint = did_you_mean(word, _keywords(expected)) if _WORD_AT.fullmatch(word) else None
         inserted = getattr(err, "dotmock_inserted", None)
         if hint is None and inserted:
-            hint = "is a '}' missing before this?" if inserted == "RBRACE" else (
-                f"is {terminal_word(inserted)} missing before this?")
+            hint = (
+                "is a '}' missing before this?"
+                if inserted == "RBRACE"
+                else (f"is {terminal_word(inserted)} missing before this?")
+            )
         if re.fullmatch(r"\d+(\.\d+)?", word) and "DURATION" in expected:
             hint = f"a duration needs a unit: {word}ms or {word}s"
         message = f"unexpected {_describe_token(found)}"
-        return DslError.at(message, text, path, line, column, width=width,
-                           expected=_expected_words(expected), hint=hint)
+        return DslError.at(
+            message, text, path, line, column, width=width, expected=_expected_words(expected), hint=hint
+        )
     if isinstance(err, UnexpectedCharacters):
         expected = getattr(err, "dotmock_accepts", None) or set(err.allowed or ())
         offset = err.pos_in_stream
@@ -159,20 +164,41 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
         if m:
             word = m.group(0)
             hint = did_you_mean(word, _keywords(expected))
-            return DslError.at(f"unexpected word '{word}'", text, path, line, column, width=len(word),
-                               expected=_expected_words(expected), hint=hint)
+            return DslError.at(
+                f"unexpected word '{word}'",
+                text,
+                path,
+                line,
+                column,
+                width=len(word),
+                expected=_expected_words(expected),
+                hint=hint,
+            )
         char = text[offset] if offset < len(text) else ""
         number = re.match(r"\d+(\.\d+)?", text[offset:])
         if number and "DURATION" in expected:
-            return DslError.at(f"'{number.group(0)}' has no unit", text, path, line, column,
-                               width=len(number.group(0)),
-                               hint=f"a duration needs a unit: {number.group(0)}ms or {number.group(0)}s")
+            return DslError.at(
+                f"'{number.group(0)}' has no unit",
+                text,
+                path,
+                line,
+                column,
+                width=len(number.group(0)),
+                hint=f"a duration needs a unit: {number.group(0)}ms or {number.group(0)}s",
+            )
         if char == '"':
-            return DslError.at("unterminated string", text, path, line, column,
-                               hint="a string must end with '\"' on the same line (use \"\"\" for several lines)")
+            return DslError.at(
+                "unterminated string",
+                text,
+                path,
+                line,
+                column,
+                hint='a string must end with \'"\' on the same line (use """ for several lines)',
+            )
         shown = repr(char)[1:-1]
-        return DslError.at(f"unexpected character '{shown}'", text, path, line, column,
-                           expected=_expected_words(expected))
+        return DslError.at(
+            f"unexpected character '{shown}'", text, path, line, column, expected=_expected_words(expected)
+        )
     return DslError.at(str(err).splitlines()[0], text, path, line, column)
 
 
@@ -180,13 +206,21 @@ _MAX_SYNTAX_ERRORS = 20
 
 # Stand-ins fed to the parser while recovering from a mistake (the tree is never built when there was one).
 _PLACEHOLDERS = {
-    "STRING": '"?"', "LONG_STRING": '"""?"""', "INT": "1", "SIGNED_NUMBER": "1", "DURATION": "1s",
-    "NAME": "x", "PATH": "/x", "PARAM": "${x}", "METHOD": "POST", "CHUNKS": "chunks", "STREAM": "stdout",
+    "STRING": '"?"',
+    "LONG_STRING": '"""?"""',
+    "INT": "1",
+    "SIGNED_NUMBER": "1",
+    "DURATION": "1s",
+    "NAME": "x",
+    "PATH": "/x",
+    "PARAM": "${x}",
+    "METHOD": "POST",
+    "CHUNKS": "chunks",
+    "STREAM": "stdout",
     "COMPARE": "==",
 }
 # What may be inserted before an unexpected token so that it fits: a closing brace, or a missing value.
-_INSERTABLE = ("RBRACE", "DURATION", "INT", "STRING", "NAME", "PATH", "SIGNED_NUMBER", "PARAM", "COMPARE",
-               "CHUNKS")
+_INSERTABLE = ("RBRACE", "DURATION", "INT", "STRING", "NAME", "PATH", "SIGNED_NUMBER", "PARAM", "COMPARE", "CHUNKS")
 _VALUE_TOKENS = frozenset(("STRING", "LONG_STRING", "INT", "SIGNED_NUMBER", "DURATION", "NAME", "PATH", "PARAM"))
 _BLANK = re.compile(r"(?:\s|#[^\n]*)*")
 
@@ -249,7 +283,7 @@ def _skip_unterminated_string(err: UnexpectedCharacters, text: str) -> None:
         return
     end = text.find("\n", err.pos_in_stream)
     end = len(text) if end < 0 else end
-    state.line_ctr.feed(text[err.pos_in_stream:end])
+    state.line_ctr.feed(text[err.pos_in_stream : end])
     try:
         if "STRING" in ip.accepts():
             ip.feed_token(Token("STRING", '"?"', err.pos_in_stream, err.line, err.column))

@@ -6,12 +6,19 @@ from dotmock.dsl import model as m
 from dotmock.dsl.errors import DslError, did_you_mean
 
 
-def _err(text_of: dict[str, str], message: str, where: m.Location | None, *, hint: str | None = None,
-         expected: tuple[str, ...] = ()) -> DslError:
+def _err(
+    text_of: dict[str, str],
+    message: str,
+    where: m.Location | None,
+    *,
+    hint: str | None = None,
+    expected: tuple[str, ...] = (),
+) -> DslError:
     if where is None:
         return DslError(message, path="<scenario>", hint=hint, expected=expected)
-    return DslError.at(message, text_of.get(where.path, ""), where.path, where.line, where.column,
-                       hint=hint, expected=expected)
+    return DslError.at(
+        message, text_of.get(where.path, ""), where.path, where.line, where.column, hint=hint, expected=expected
+    )
 
 
 def _at_word(text_of: dict[str, str], where: m.Location | None, word: str) -> m.Location | None:
@@ -49,36 +56,65 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
     for fixture in scenario.fixtures:
         if fixture.name in seen:
             first = seen[fixture.name].location
-            errors.append(_err(text_of, f"two fixtures are named {fixture.name!r}", fixture.location,
-                               hint=f"the first is at {first}" if first else None))
+            errors.append(
+                _err(
+                    text_of,
+                    f"two fixtures are named {fixture.name!r}",
+                    fixture.location,
+                    hint=f"the first is at {first}" if first else None,
+                )
+            )
         seen.setdefault(fixture.name, fixture)
         problem = _endpoint_error(fixture.match.protocol, fixture.match.path)
         if problem:
             message, known = problem
-            errors.append(_err(text_of, message, _at_word(text_of, fixture.match.location, fixture.match.path or ""),
-                               hint=did_you_mean(fixture.match.path or "", known), expected=known))
+            errors.append(
+                _err(
+                    text_of,
+                    message,
+                    _at_word(text_of, fixture.match.location, fixture.match.path or ""),
+                    hint=did_you_mean(fixture.match.path or "", known),
+                    expected=known,
+                )
+            )
         if fixture.match.protocol == "http" and fixture.match.method != "POST":
-            errors.append(_err(text_of, f"the LLM endpoints take POST, not {fixture.match.method}",
-                               _at_word(text_of, fixture.match.location, fixture.match.method or "")))
+            errors.append(
+                _err(
+                    text_of,
+                    f"the LLM endpoints take POST, not {fixture.match.method}",
+                    _at_word(text_of, fixture.match.location, fixture.match.method or ""),
+                )
+            )
 
     fixtures = scenario.fixtures
     for i, later in enumerate(fixtures):
         for earlier in fixtures[:i]:
             if earlier.match.is_catch_all and _covers(earlier.match, later.match):
-                errors.append(_err(
-                    text_of, f"fixture {later.name!r} can never answer: {earlier.name!r} above it matches "
-                    "every request it could", later.location,
-                    hint="move it above, or narrow the earlier match (model, message, attempt, ...)",
-                ))
+                errors.append(
+                    _err(
+                        text_of,
+                        f"fixture {later.name!r} can never answer: {earlier.name!r} above it matches "
+                        "every request it could",
+                        later.location,
+                        hint="move it above, or narrow the earlier match (model, message, attempt, ...)",
+                    )
+                )
                 break
             a, b = earlier.match.attempt, later.match.attempt
-            if (a is not None and b is not None and earlier.match.same_criteria_except_attempt(later.match)
-                    and a.overlaps(b)):
-                errors.append(_err(
-                    text_of, f"attempt {b} of fixture {later.name!r} overlaps attempt {a} of {earlier.name!r}",
-                    later.match.attempt and later.match.location,
-                    hint="the first fixture wins: make the ranges disjoint, e.g. attempt 1 and attempt 2..",
-                ))
+            if (
+                a is not None
+                and b is not None
+                and earlier.match.same_criteria_except_attempt(later.match)
+                and a.overlaps(b)
+            ):
+                errors.append(
+                    _err(
+                        text_of,
+                        f"attempt {b} of fixture {later.name!r} overlaps attempt {a} of {earlier.name!r}",
+                        later.match.attempt and later.match.location,
+                        hint="the first fixture wins: make the ranges disjoint, e.g. attempt 1 and attempt 2..",
+                    )
+                )
                 break
 
     for expectation in scenario.expectations:
@@ -87,8 +123,15 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
             problem = _endpoint_error(protocol, expectation.path)
             if problem:
                 message, known = problem
-                errors.append(_err(text_of, message, expectation.location,
-                                   hint=did_you_mean(expectation.path or "", known), expected=known))
+                errors.append(
+                    _err(
+                        text_of,
+                        message,
+                        expectation.location,
+                        hint=did_you_mean(expectation.path or "", known),
+                        expected=known,
+                    )
+                )
         if isinstance(expectation, m.WsExpect) and expectation.path is not None:
             problem = _endpoint_error("websocket", expectation.path)
             if problem:
@@ -103,6 +146,12 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
             errors.append(_err(text_of, f"'finding {e.name}' and 'no finding {e.name}' contradict", e.location))
     if scenario.expectations and scenario.client is None:
         first = scenario.expectations[0]
-        errors.append(_err(text_of, "expectations need a client to judge: add a `client` line",
-                           first.location, hint='e.g. client "python clients/chat.py"'))
+        errors.append(
+            _err(
+                text_of,
+                "expectations need a client to judge: add a `client` line",
+                first.location,
+                hint='e.g. client "python clients/chat.py"',
+            )
+        )
     return errors

@@ -86,7 +86,10 @@ class Call:
 
     def to_json(self, t0: float) -> dict[str, Any]:
         return {
-            "key": self.key, "method": self.method, "path": self.path, "attempts": len(self.attempts),
+            "key": self.key,
+            "method": self.method,
+            "path": self.path,
+            "attempts": len(self.attempts),
             "succeeded": self.succeeded,
             "exchanges": [a.exchange.id for a in self.attempts],
             "outcomes": [a.why for a in self.attempts],
@@ -151,8 +154,9 @@ def ws_abnormal(conn: WsConnection) -> str | None:
 
 def ws_reconnected_after(journal: Journal, conn: WsConnection) -> bool:
     """Whether the client opened another WebSocket connection after `conn` (any WebSocket path)."""
-    return any(other is not conn and other.opened_at >= conn.opened_at and other.id > conn.id
-               for other in journal.websocket)
+    return any(
+        other is not conn and other.opened_at >= conn.opened_at and other.id > conn.id for other in journal.websocket
+    )
 
 
 def faults_injected(journal: Journal, t0: float) -> list[dict[str, Any]]:
@@ -161,23 +165,59 @@ def faults_injected(journal: Journal, t0: float) -> list[dict[str, Any]]:
     for ex in journal.http:
         at = round(ex.started_at - t0, 6)
         for kind in faults_of(ex):
-            out.append({"protocol": "http", "kind": kind, "exchange": ex.id, "path": ex.path, "at": at,
-                        "fixture": ex.fixture, "detail": f"after {ex.chunks_sent} chunks"})
+            out.append(
+                {
+                    "protocol": "http",
+                    "kind": kind,
+                    "exchange": ex.id,
+                    "path": ex.path,
+                    "at": at,
+                    "fixture": ex.fixture,
+                    "detail": f"after {ex.chunks_sent} chunks",
+                }
+            )
         if ex.status is not None and ex.status >= 400 and ex.fixture is not None:
             detail = f"Retry-After {ex.retry_after_s:g}s" if ex.retry_after_s is not None else None
-            out.append({"protocol": "http", "kind": f"http_{ex.status}", "exchange": ex.id, "path": ex.path,
-                        "at": at, "fixture": ex.fixture, "detail": detail})
+            out.append(
+                {
+                    "protocol": "http",
+                    "kind": f"http_{ex.status}",
+                    "exchange": ex.id,
+                    "path": ex.path,
+                    "at": at,
+                    "fixture": ex.fixture,
+                    "detail": detail,
+                }
+            )
     for conn in journal.websocket:
         how = ws_abnormal(conn)
         at = round((conn.closed_at or conn.opened_at) - t0, 6)
         if how is not None:
             kind = "ws_drop" if conn.dropped or conn.closed_by == "drop" else f"ws_close_{conn.close_code_sent}"
-            out.append({"protocol": "websocket", "kind": kind, "exchange": conn.id, "path": conn.path, "at": at,
-                        "fixture": None, "detail": how})
+            out.append(
+                {
+                    "protocol": "websocket",
+                    "kind": kind,
+                    "exchange": conn.id,
+                    "path": conn.path,
+                    "at": at,
+                    "fixture": None,
+                    "detail": how,
+                }
+            )
         for x in conn.exchanges:
             if x.fault and x.fault not in (conn.fault or ""):
-                out.append({"protocol": "websocket", "kind": x.fault, "exchange": conn.id, "path": conn.path,
-                            "at": round(x.started_at - t0, 6), "fixture": x.fixture, "detail": None})
+                out.append(
+                    {
+                        "protocol": "websocket",
+                        "kind": x.fault,
+                        "exchange": conn.id,
+                        "path": conn.path,
+                        "at": round(x.started_at - t0, 6),
+                        "fixture": x.fixture,
+                        "detail": None,
+                    }
+                )
     out.sort(key=lambda f: (f["at"], f["exchange"]))
     return out
 
@@ -189,17 +229,32 @@ def ws_calls(journal: Journal, t0: float) -> list[dict[str, Any]]:
     for conn in sorted(journal.websocket, key=lambda c: (c.opened_at, c.id)):
         for x in conn.exchanges:
             key = f"websocket:{conn.path}:{json.dumps(x.request, sort_keys=True, default=str)}"
-            call = calls.setdefault(key, {
-                "key": key[:200], "method": "WEBSOCKET", "path": conn.path, "attempts": 0, "succeeded": False,
-                "exchanges": [], "outcomes": [], "gaps": [], "retry_after": [],
-                "started_at": round(x.started_at - t0, 6), "_last_end": None})
+            call = calls.setdefault(
+                key,
+                {
+                    "key": key[:200],
+                    "method": "WEBSOCKET",
+                    "path": conn.path,
+                    "attempts": 0,
+                    "succeeded": False,
+                    "exchanges": [],
+                    "outcomes": [],
+                    "gaps": [],
+                    "retry_after": [],
+                    "started_at": round(x.started_at - t0, 6),
+                    "_last_end": None,
+                },
+            )
             if call["_last_end"] is not None:
                 call["gaps"].append(round(x.started_at - call["_last_end"], 6))
             call["attempts"] += 1
             call["exchanges"].append(conn.id)
             ok = x.completed and not x.fault and ws_abnormal(conn) is None
-            call["outcomes"].append("answered in full" if ok else f"connection {ws_abnormal(conn) or 'open'}"
-                                    + (f" ({x.fault})" if x.fault else ""))
+            call["outcomes"].append(
+                "answered in full"
+                if ok
+                else f"connection {ws_abnormal(conn) or 'open'}" + (f" ({x.fault})" if x.fault else "")
+            )
             call["retry_after"].append(None)
             call["succeeded"] = ok
             call["_last_end"] = x.ended_at if x.ended_at is not None else x.started_at

@@ -30,13 +30,19 @@ class CaseOptions:
 
 
 def blank_result(scenario: m.Scenario, outcome: str, message: str | None = None) -> CaseResult:
-    return CaseResult(id=scenario.case_id, file=scenario.path, name=scenario.name, params=dict(scenario.params),
-                      tags=list(scenario.tags), outcome=outcome, message=message,  # type: ignore[arg-type]
-                      started_at=time.time())
+    return CaseResult(
+        id=scenario.case_id,
+        file=scenario.path,
+        name=scenario.name,
+        params=dict(scenario.params),
+        tags=list(scenario.tags),
+        outcome=outcome,
+        message=message,  # type: ignore[arg-type]
+        started_at=time.time(),
+    )
 
 
-def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: str,
-                options: CaseOptions) -> ClientSpec:
+def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: str, options: CaseOptions) -> ClientSpec:
     cwd = os.path.normpath(os.path.join(scenario.base_dir, client.cwd or "."))
     env = {
         "OPENAI_BASE_URL": base_url + "/v1",
@@ -46,8 +52,9 @@ def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: s
         **dict(client.env),
     }
     timeout = client.timeout_s if client.timeout_s is not None else options.default_timeout_s
-    return ClientSpec(argv=list(client.argv), cwd=cwd, env=env, timeout_s=timeout, shell=client.shell,
-                      grace_s=options.grace_s)
+    return ClientSpec(
+        argv=list(client.argv), cwd=cwd, env=env, timeout_s=timeout, shell=client.shell, grace_s=options.grace_s
+    )
 
 
 def _journal_json(journal: Journal, t0: float) -> dict:
@@ -62,8 +69,10 @@ async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Eve
     t0 = time.monotonic()
     client = scenario.client
     if client is None:
-        result.message = ("the scenario has no `client` block, so there is nothing to run against the mock "
-                          "(add `client \"...\"`, or serve it by hand with `dotmock serve`)")
+        result.message = (
+            "the scenario has no `client` block, so there is nothing to run against the mock "
+            '(add `client "..."`, or serve it by hand with `dotmock serve`)'
+        )
         return result
     run: ClientRun | None = None
     journal: Journal | None = None

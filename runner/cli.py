@@ -70,23 +70,34 @@ def _jobs(text: str) -> int:
 def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testsuite per file)")
     p.add_argument("--json", metavar="FILE", help="write the JSON report (docs/report.md)")
-    p.add_argument("--markdown", metavar="FILE", help="write a Markdown report (also appended to "
-                                                       "$GITHUB_STEP_SUMMARY when set)")
+    p.add_argument(
+        "--markdown", metavar="FILE", help="write a Markdown report (also appended to $GITHUB_STEP_SUMMARY when set)"
+    )
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
 
 
 def run_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dotmock-run", description="Run .mock scenarios against their clients and judge them.")
     p.add_argument("paths", nargs="*", metavar="PATH", help=f"files or folders (default: {DEFAULT_PATH}/)")
-    p.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
-                   help="cases run at once (default: CPU count)")
-    p.add_argument("-k", dest="keyword", metavar="EXPR",
-                   help="only cases whose name or tag contains the words; and/or/not/() combine them; "
-                        "quote a phrase with spaces: -k '\"rate limit\" and not naive'")
+    p.add_argument(
+        "-j", "--jobs", type=_jobs, default=os.cpu_count() or 1, help="cases run at once (default: CPU count)"
+    )
+    p.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="only cases whose name or tag contains the words; and/or/not/() combine them; "
+        "quote a phrase with spaces: -k '\"rate limit\" and not naive'",
+    )
     p.add_argument("--shard", metavar="K/N", help="run only shard K of N (stable split by case id)")
-    p.add_argument("--timeout", type=parse_duration, default=DEFAULT_CLIENT_TIMEOUT_S, metavar="DURATION",
-                   help=f"client timeout when the scenario sets none, e.g. 30s or 2m; a bare number is "
-                        f"seconds (default {DEFAULT_CLIENT_TIMEOUT_S:g}s)")
+    p.add_argument(
+        "--timeout",
+        type=parse_duration,
+        default=DEFAULT_CLIENT_TIMEOUT_S,
+        metavar="DURATION",
+        help=f"client timeout when the scenario sets none, e.g. 30s or 2m; a bare number is "
+        f"seconds (default {DEFAULT_CLIENT_TIMEOUT_S:g}s)",
+    )
     p.add_argument("--fail-fast", action="store_true", help="stop launching cases after the first failure")
     p.add_argument("-v", "--verbose", action="store_true", help="details of every case, not only failures")
     _add_report_options(p)
@@ -94,8 +105,9 @@ def run_parser() -> argparse.ArgumentParser:
     return p
 
 
-def write_reports(report: RunReport, junit: str | None, json_path: str | None, markdown: str | None,
-                  html: str | None) -> bool:
+def write_reports(
+    report: RunReport, junit: str | None, json_path: str | None, markdown: str | None, html: str | None
+) -> bool:
     """Write every requested report; True if all were written."""
     ok = True
     renderers = ((junit, render_junit), (json_path, render_json), (markdown, render_markdown), (html, render_html))
@@ -155,8 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     except SelectionError as err:
         print(f"dotmock-run: {err}", file=sys.stderr)
         return EXIT_USAGE
-    options = ExecuteOptions(jobs=args.jobs, fail_fast=args.fail_fast,
-                             case=CaseOptions(default_timeout_s=args.timeout))
+    options = ExecuteOptions(jobs=args.jobs, fail_fast=args.fail_fast, case=CaseOptions(default_timeout_s=args.timeout))
     started = time.time()
     reporter = TerminalReporter(verbose=args.verbose, total=len(cases))
     if not cases:
@@ -173,8 +184,15 @@ def main(argv: list[str] | None = None) -> int:
             results = [blank_result(c, "not_run", "interrupted (Ctrl-C)") for c in cases]
     for r in results:
         r.index = index.get(r.id, 0)
-    report = RunReport(cases=results, started_at=started, duration=time.monotonic() - t0,
-                       interrupted=interrupted, jobs=args.jobs, shard=args.shard, tool_version=__version__)
+    report = RunReport(
+        cases=results,
+        started_at=started,
+        duration=time.monotonic() - t0,
+        interrupted=interrupted,
+        jobs=args.jobs,
+        shard=args.shard,
+        tool_version=__version__,
+    )
     wrote = write_reports(report, args.junit, args.json, args.markdown, args.html)
     reporter.summary(report)
     if interrupted:
@@ -214,7 +232,9 @@ def report_main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     missing = missing_shards(reports)
     if missing:
-        print(f"dotmock report merge: no report for shard {', '.join(missing)}: the merged run is incomplete",
-              file=sys.stderr)
+        print(
+            f"dotmock report merge: no report for shard {', '.join(missing)}: the merged run is incomplete",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return EXIT_OK if merged.ok else EXIT_FAILED

@@ -35,14 +35,16 @@ def uncaught_exception(stderr: str) -> str | None:
     margin = stderr[line_start:at]
     if margin.strip(" |+-"):
         return None  # the marker is quoted inside other text
-    body = [line[len(margin):] if margin and line.startswith(margin) else line
-            for line in stderr[at + len(MARKER):].splitlines()]
+    body = [
+        line[len(margin) :] if margin and line.startswith(margin) else line
+        for line in stderr[at + len(MARKER) :].splitlines()
+    ]
     for i, line in enumerate(body):
         if not line.strip() or line[:1].isspace():
             continue
         if _EXC_LINE.match(line.rstrip()) is None:
             return None
-        if _trailing(body[i + 1:]) > _MAX_TRAILING_LINES:
+        if _trailing(body[i + 1 :]) > _MAX_TRAILING_LINES:
             return None
         return line.strip()
     return None
@@ -72,6 +74,6 @@ def _group_exception(text: str) -> str | None:
             group = group or content
         elif leaf is None:
             leaf = content
-    if _trailing(lines[last_group_line + 1:]) > _MAX_TRAILING_LINES or group is None:
+    if _trailing(lines[last_group_line + 1 :]) > _MAX_TRAILING_LINES or group is None:
         return None
     return f"{leaf} (in {group})" if leaf else group

@@ -36,9 +36,12 @@ class Execution:
     duration: float
 
 
-async def execute(cases: Sequence[Scenario], options: ExecuteOptions,
-                  on_start: Callable[[Scenario], None] | None = None,
-                  on_done: Callable[[CaseResult], None] | None = None) -> Execution:
+async def execute(
+    cases: Sequence[Scenario],
+    options: ExecuteOptions,
+    on_start: Callable[[Scenario], None] | None = None,
+    on_done: Callable[[CaseResult], None] | None = None,
+) -> Execution:
     """Run `cases` (results in the same order). Returns after every case ran or was marked not run."""
     t0 = time.monotonic()
     stop = asyncio.Event()  # interrupted: terminate running clients too
@@ -64,8 +67,11 @@ async def execute(cases: Sequence[Scenario], options: ExecuteOptions,
         nonlocal halted
         async with sem:
             if stop.is_set() or halted:
-                why = "interrupted (Ctrl-C) before it started" if stop.is_set() else \
-                    "not run: --fail-fast stopped the run after a failure"
+                why = (
+                    "interrupted (Ctrl-C) before it started"
+                    if stop.is_set()
+                    else "not run: --fail-fast stopped the run after a failure"
+                )
                 results[i] = blank_result(scenario, "not_run", why)
                 return
             if on_start is not None:
@@ -73,8 +79,9 @@ async def execute(cases: Sequence[Scenario], options: ExecuteOptions,
             try:
                 result = await run_case(scenario, options.case, stop)
             except Exception as err:  # a bug of ours must not take the other cases down
-                result = blank_result(scenario, "error", f"internal error: {type(err).__name__}: {err}\n"
-                                                         + traceback.format_exc(limit=5))
+                result = blank_result(
+                    scenario, "error", f"internal error: {type(err).__name__}: {err}\n" + traceback.format_exc(limit=5)
+                )
             results[i] = result
             if options.fail_fast and result.outcome in ("failed", "error"):
                 halted = True
@@ -86,6 +93,5 @@ async def execute(cases: Sequence[Scenario], options: ExecuteOptions,
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-    final = [r if r is not None else blank_result(cases[i], "not_run", "not run")
-             for i, r in enumerate(results)]
+    final = [r if r is not None else blank_result(cases[i], "not_run", "not run") for i, r in enumerate(results)]
     return Execution(final, interrupted, time.monotonic() - t0)

@@ -19,8 +19,13 @@ _SNIPPET = 160
 def expectation_text(e: m.Expectation) -> str:
     """The expectation written back in `.mock` syntax."""
     if isinstance(e, m.ExitExpect):
-        return "client exits nonzero" if e.op == "!=" and e.code == 0 else f"client exits {e.code}" \
-            if e.op == "==" else f"client exits {e.op} {e.code}"
+        return (
+            "client exits nonzero"
+            if e.op == "!=" and e.code == 0
+            else f"client exits {e.code}"
+            if e.op == "=="
+            else f"client exits {e.op} {e.code}"
+        )
     if isinstance(e, m.OutputExpect):
         return f"client {e.stream} {'not ' if e.negated else ''}{e.kind} {json.dumps(e.value)}"
     if isinstance(e, m.DurationExpect):
@@ -118,8 +123,11 @@ class _Checker:
 
     def count(self, e: m.RequestCountExpect) -> tuple[bool, str, str]:
         if e.protocol == "http":
-            n = sum(1 for x in self.journal.http
-                    if (e.method is None or x.method == e.method) and (e.path is None or x.path == e.path))
+            n = sum(
+                1
+                for x in self.journal.http
+                if (e.method is None or x.method == e.method) and (e.path is None or x.path == e.path)
+            )
             unit = "requests"
         else:
             n = sum(1 for c in self.journal.websocket if e.path is None or c.path == e.path)
@@ -129,8 +137,11 @@ class _Checker:
         return m.compare(n, e.op, e.count), f"{e.op} {e.count} {unit} to {where}", observed
 
     def field(self, e: m.RequestFieldExpect) -> tuple[bool, str, str]:
-        bodies = [x.body for x in sorted(self.journal.http, key=lambda x: (x.started_at, x.id))
-                  if x.method == e.method and (e.path is None or x.path == e.path)]
+        bodies = [
+            x.body
+            for x in sorted(self.journal.http, key=lambda x: (x.started_at, x.id))
+            if x.method == e.method and (e.path is None or x.path == e.path)
+        ]
         shown = "" if e.kind in ("present", "absent") else " " + _fmt(e.value)
         expected = f"{e.field_path!r} {e.kind}{shown}"
         where = _endpoint("http", e.method, e.path)
@@ -161,8 +172,11 @@ class _Checker:
             if e.seconds is None:
                 if asked is None:
                     continue
-                ok = m.compare(gap + RETRY_AFTER_TOLERANCE_S, e.op, asked) if e.op in (">=", ">") \
+                ok = (
+                    m.compare(gap + RETRY_AFTER_TOLERANCE_S, e.op, asked)
+                    if e.op in (">=", ">")
                     else m.compare(gap, e.op, asked)
+                )
                 if not ok:
                     bad.append(f"{gap:.2f}s after Retry-After {asked:g}s")
             elif not m.compare(gap, e.op, e.seconds):
@@ -178,12 +192,18 @@ class _Checker:
         conns = [c for c in self.journal.websocket if e.path is None or c.path == e.path]
         if e.what == "messages":
             n = sum(c.messages_received for c in conns)
-            return m.compare(n, e.op, e.value), f"{e.op} {e.value} messages sent by the client", \
-                f"{n} message{'' if n == 1 else 's'}"
+            return (
+                m.compare(n, e.op, e.value),
+                f"{e.op} {e.value} messages sent by the client",
+                f"{n} message{'' if n == 1 else 's'}",
+            )
         if e.what == "reconnects":
             n = max(0, len(conns) - 1)
-            return m.compare(n, e.op, e.value), f"{e.op} {e.value} reconnects", \
-                f"{n} reconnect{'' if n == 1 else 's'} ({len(conns)} connection{'' if len(conns) == 1 else 's'})"
+            return (
+                m.compare(n, e.op, e.value),
+                f"{e.op} {e.value} reconnects",
+                f"{n} reconnect{'' if n == 1 else 's'} ({len(conns)} connection{'' if len(conns) == 1 else 's'})",
+            )
         codes = [c.close_code_received for c in conns if c.close_code_received is not None]
         expected = f"the client closes with a code {e.op} {e.value}"
         if not codes:
@@ -202,8 +222,9 @@ class _Checker:
         return e.name not in all_names, f"no finding {e.name}", observed
 
 
-def check_expectations(expectations: tuple[m.Expectation, ...], journal: Journal, client: ClientRun,
-                       findings: list[Finding]) -> list[ExpectationResult]:
+def check_expectations(
+    expectations: tuple[m.Expectation, ...], journal: Journal, client: ClientRun, findings: list[Finding]
+) -> list[ExpectationResult]:
     checker = _Checker(journal, client, findings)
     out: list[ExpectationResult] = []
     for e in expectations:

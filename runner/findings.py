@@ -38,17 +38,17 @@ ADVICE = {
     "no_backoff": "Back off exponentially (e.g. 0.5s, 1s, 2s, with jitter) between retries.",
     "gave_up": "Fine if intended: make sure the user sees a clear error, and that the retry budget fits.",
     "truncated_stream_accepted": "Check the stream's terminator ([DONE] / finish_reason / response.completed) "
-                                 "and retry or report an error when it is missing.",
+    "and retry or report an error when it is missing.",
     "malformed_chunk_ignored": "Treat an unparseable chunk as a broken stream: retry or report it, don't skip it.",
     "no_read_timeout": "Set a read timeout on streams (e.g. httpx.Timeout(read=...)) and retry when it fires.",
     "client_crashed": "Catch the SDK's errors (openai.APIError and subclasses, JSON errors) and fail with a "
-                      "clear message, or retry.",
+    "clear message, or retry.",
     "client_hung": "Put a timeout on every network wait and on the whole call.",
     "ws_no_reconnect": "Reconnect (with backoff) when a WebSocket drops, and resend the unanswered message.",
     "ws_abnormal_close_ignored": "Treat a close code other than 1000/1001, or a drop, as a failure: reconnect "
-                                 "or report it.",
-    "error_event_ignored": "Handle error events in the stream (chat: {\"error\": ...}; responses: type \"error\" "
-                           "/ response.failed) as failures.",
+    "or report it.",
+    "error_event_ignored": 'Handle error events in the stream (chat: {"error": ...}; responses: type "error" '
+    "/ response.failed) as failures.",
     "fault_handled": "Nothing to do: the client handled the fault.",
 }
 
@@ -106,9 +106,11 @@ class _Judge:
         for i, attempt in enumerate(a[:-1]):
             if attempt.failed and attempt.non_retryable_status:
                 retries = len(a) - 1 - i
-                self.add("retried_non_retryable",
-                         f"retried an HTTP {attempt.status} from {_where(call)} {_times(retries)}",
-                         [f"exchange #{x.exchange.id}: {x.why}" for x in a[i:]])
+                self.add(
+                    "retried_non_retryable",
+                    f"retried an HTTP {attempt.status} from {_where(call)} {_times(retries)}",
+                    [f"exchange #{x.exchange.id}: {x.why}" for x in a[i:]],
+                )
                 return
 
     def _retry_after(self, call: Call) -> None:
@@ -116,25 +118,34 @@ class _Judge:
         for i, gap in enumerate(call.gaps):
             asked = a[i].retry_after
             if a[i].failed and asked is not None and gap + RETRY_AFTER_TOLERANCE_S < asked:
-                self.add("retry_after_ignored",
-                         f"retried {_where(call)} after {_s(gap)} although the server sent Retry-After {asked:g}s",
-                         [f"exchange #{a[i].exchange.id}: {a[i].why}, Retry-After {asked:g}s",
-                          f"exchange #{a[i + 1].exchange.id} started {_s(gap)} later"])
+                self.add(
+                    "retry_after_ignored",
+                    f"retried {_where(call)} after {_s(gap)} although the server sent Retry-After {asked:g}s",
+                    [
+                        f"exchange #{a[i].exchange.id}: {a[i].why}, Retry-After {asked:g}s",
+                        f"exchange #{a[i + 1].exchange.id} started {_s(gap)} later",
+                    ],
+                )
                 return
 
     def _storm(self, call: Call) -> bool:
         a = call.attempts
         n = len(a)
         if n > STORM_MAX_ATTEMPTS:
-            self.add("retry_storm", f"sent {n} attempts of one call to {_where(call)}",
-                     [f"exchanges #{a[0].exchange.id}..#{a[-1].exchange.id}"])
+            self.add(
+                "retry_storm",
+                f"sent {n} attempts of one call to {_where(call)}",
+                [f"exchanges #{a[0].exchange.id}..#{a[-1].exchange.id}"],
+            )
             return True
         for i in range(n - STORM_BURST_ATTEMPTS + 1):
             span = a[i + STORM_BURST_ATTEMPTS - 1].exchange.started_at - a[i].exchange.started_at
             if span < STORM_BURST_WINDOW_S:
-                self.add("retry_storm",
-                         f"sent {STORM_BURST_ATTEMPTS} attempts of one call to {_where(call)} within {_s(span)}",
-                         [f"gaps: {', '.join(_s(g) for g in call.gaps)}"])
+                self.add(
+                    "retry_storm",
+                    f"sent {STORM_BURST_ATTEMPTS} attempts of one call to {_where(call)} within {_s(span)}",
+                    [f"gaps: {', '.join(_s(g) for g in call.gaps)}"],
+                )
                 return True
         return False
 
@@ -143,13 +154,16 @@ class _Judge:
         gaps = call.gaps
         if len(a) < 3 or any(x.retry_after is not None for x in a[:-1]):
             return
-        if any(later > earlier * BACKOFF_GROWTH and later - earlier >= BACKOFF_MIN_GROWTH_S
-               for earlier, later in itertools.pairwise(gaps)):
+        if any(
+            later > earlier * BACKOFF_GROWTH and later - earlier >= BACKOFF_MIN_GROWTH_S
+            for earlier, later in itertools.pairwise(gaps)
+        ):
             return
-        self.add("no_backoff",
-                 f"retried {_where(call)} {_times(len(gaps))} without backing off "
-                 f"(waits {', '.join(_s(g) for g in gaps)})",
-                 [f"exchange #{x.exchange.id}: {x.why}" for x in a])
+        self.add(
+            "no_backoff",
+            f"retried {_where(call)} {_times(len(gaps))} without backing off (waits {', '.join(_s(g) for g in gaps)})",
+            [f"exchange #{x.exchange.id}: {x.why}" for x in a],
+        )
 
     # ------------------------------------------------------------------------------------ streams
 
@@ -162,18 +176,31 @@ class _Judge:
             ex = last.exchange
             evidence = [f"exchange #{ex.id} {_where(call)}: {last.why}; no retry followed; client exit 0"]
             if "errorEvent" in last.faults:
-                self.add("error_event_ignored",
-                         f"exited 0 after an error event cut the stream of {_where(call)}", evidence)
-            elif last.failed and ex.stream and ("truncate" in last.faults or "disconnect" in last.faults
-                                                or (not ex.completed and not ex.client_disconnected)):
+                self.add(
+                    "error_event_ignored", f"exited 0 after an error event cut the stream of {_where(call)}", evidence
+                )
+            elif (
+                last.failed
+                and ex.stream
+                and (
+                    "truncate" in last.faults
+                    or "disconnect" in last.faults
+                    or (not ex.completed and not ex.client_disconnected)
+                )
+            ):
                 how = "lost its connection" if "disconnect" in last.faults else "was cut"
-                self.add("truncated_stream_accepted",
-                         f"accepted a stream of {_where(call)} that {how} after {ex.chunks_sent} chunks "
-                         "(no terminator) and exited 0", evidence)
+                self.add(
+                    "truncated_stream_accepted",
+                    f"accepted a stream of {_where(call)} that {how} after {ex.chunks_sent} chunks "
+                    "(no terminator) and exited 0",
+                    evidence,
+                )
             elif "malformedChunk" in last.faults:
-                self.add("malformed_chunk_ignored",
-                         f"carried on past a malformed chunk in the stream of {_where(call)} and exited 0",
-                         evidence)
+                self.add(
+                    "malformed_chunk_ignored",
+                    f"carried on past a malformed chunk in the stream of {_where(call)} and exited 0",
+                    evidence,
+                )
 
     # ------------------------------------------------------------------------------------ websocket
 
@@ -182,20 +209,29 @@ class _Judge:
         for conn in self.journal.websocket:
             how = ws_abnormal(conn)
             if how is not None and not ws_reconnected_after(self.journal, conn):
-                evidence = [f"connection #{conn.id} {conn.path}: {how}; no new connection; "
-                            f"client {client.describe_end()}"]
+                evidence = [
+                    f"connection #{conn.id} {conn.path}: {how}; no new connection; client {client.describe_end()}"
+                ]
                 if client.exited_ok:
-                    self.add("ws_abnormal_close_ignored",
-                             f"exited 0 after the WebSocket {conn.path} was {how}, without reconnecting", evidence)
+                    self.add(
+                        "ws_abnormal_close_ignored",
+                        f"exited 0 after the WebSocket {conn.path} was {how}, without reconnecting",
+                        evidence,
+                    )
                 elif not (client.crashed or client.timed_out or client.interrupted or client.spawn_error):
-                    self.add("ws_no_reconnect",
-                             f"gave up ({client.describe_end()}) after the WebSocket {conn.path} was {how}, "
-                             "without reconnecting", evidence)
+                    self.add(
+                        "ws_no_reconnect",
+                        f"gave up ({client.describe_end()}) after the WebSocket {conn.path} was {how}, "
+                        "without reconnecting",
+                        evidence,
+                    )
                 continue
             if client.exited_ok and self._ws_error_event_ignored(conn):
-                self.add("error_event_ignored",
-                         f"exited 0 after an error event on the WebSocket {conn.path}, without retrying",
-                         [f"connection #{conn.id}: error event sent, nothing sent by the client after it"])
+                self.add(
+                    "error_event_ignored",
+                    f"exited 0 after an error event on the WebSocket {conn.path}, without retrying",
+                    [f"connection #{conn.id}: error event sent, nothing sent by the client after it"],
+                )
 
     def _ws_error_event_ignored(self, conn: WsConnection) -> bool:
         error_at = [f.t for f in conn.frames if f.direction == "out" and f.type in WS_ERROR_EVENT_TYPES]
@@ -235,14 +271,15 @@ class _Judge:
         if client.timed_out:
             stalled = self._stalled_at_kill()
             if stalled is not None:
-                self.add("no_read_timeout",
-                         f"waited on a stalled stream ({stalled}) until killed at the timeout "
-                         f"after {_s(client.duration)}", [stalled])
+                self.add(
+                    "no_read_timeout",
+                    f"waited on a stalled stream ({stalled}) until killed at the timeout after {_s(client.duration)}",
+                    [stalled],
+                )
             else:
                 cause = self.cause()
                 tail = f" after {cause}" if cause else ""
-                self.add("client_hung", f"did not finish{tail} and was killed at the timeout "
-                                        f"({_s(client.duration)})")
+                self.add("client_hung", f"did not finish{tail} and was killed at the timeout ({_s(client.duration)})")
             return
         if client.crashed:
             cause = self.cause()
@@ -257,9 +294,12 @@ class _Judge:
         if not client.exited_ok:
             for call in self.calls:
                 if call.retried and call.attempts[-1].failed:
-                    self.add("gave_up", f"retried {_where(call)} {_times(len(call.attempts) - 1)}, then gave up "
-                                        f"loudly ({_exit_words(client)})",
-                             [f"exchange #{a.exchange.id}: {a.why}" for a in call.attempts])
+                    self.add(
+                        "gave_up",
+                        f"retried {_where(call)} {_times(len(call.attempts) - 1)}, then gave up "
+                        f"loudly ({_exit_words(client)})",
+                        [f"exchange #{a.exchange.id}: {a.why}" for a in call.attempts],
+                    )
                     return
 
     def _stalled_at_kill(self) -> str | None:
@@ -280,21 +320,28 @@ class _Judge:
         if client.spawn_error or client.interrupted or client.crashed or client.timed_out:
             return
         if not faults_injected(self.journal, self.journal.t0) and not any(
-                a.failed for c in self.calls for a in c.attempts):
+            a.failed for c in self.calls for a in c.attempts
+        ):
             return
         if any(f.severity == "error" for f in self.findings):
             return
         for call in self.calls:
             first_failed = next((a for a in call.attempts if a.failed or a.faults), None)
             if first_failed is not None and call.retried and call.succeeded:
-                self.add("fault_handled", f"retried {_where(call)} after {self._attempt_words(first_failed)} and "
-                                          f"succeeded on attempt {len(call.attempts)}")
+                self.add(
+                    "fault_handled",
+                    f"retried {_where(call)} after {self._attempt_words(first_failed)} and "
+                    f"succeeded on attempt {len(call.attempts)}",
+                )
                 return
-        reconnected = [c for c in self.journal.websocket
-                       if ws_abnormal(c) is not None and ws_reconnected_after(self.journal, c)]
+        reconnected = [
+            c for c in self.journal.websocket if ws_abnormal(c) is not None and ws_reconnected_after(self.journal, c)
+        ]
         if reconnected:
-            self.add("fault_handled", f"reconnected after the WebSocket {reconnected[0].path} was "
-                                      f"{ws_abnormal(reconnected[0])}")
+            self.add(
+                "fault_handled",
+                f"reconnected after the WebSocket {reconnected[0].path} was {ws_abnormal(reconnected[0])}",
+            )
             return
         cause = self.cause() or "a fault"
         if not client.exited_ok:

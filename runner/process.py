@@ -65,7 +65,7 @@ class _Tail:
     def text(self) -> str:
         data = self.data
         if len(data) > self.limit:
-            data = data[-self.limit:]
+            data = data[-self.limit :]
             self.truncated = True
         return bytes(data).decode("utf-8", errors="replace")
 
@@ -84,7 +84,7 @@ def _proc_stat(pid: int) -> tuple[str, int, int] | None:
             raw = fh.read().decode("ascii", "replace")
     except OSError:
         return None
-    fields = raw[raw.rfind(")") + 2:].split()
+    fields = raw[raw.rfind(")") + 2 :].split()
     try:
         return fields[0], int(fields[1]), int(fields[3])
     except (IndexError, ValueError):
@@ -146,8 +146,9 @@ def _resolve_argv(spec: ClientSpec) -> list[str]:
     return argv
 
 
-async def run_client(spec: ClientSpec, *, stop: asyncio.Event | None = None,
-                     max_output: int = MAX_OUTPUT_BYTES) -> ClientRun:
+async def run_client(
+    spec: ClientSpec, *, stop: asyncio.Event | None = None, max_output: int = MAX_OUTPUT_BYTES
+) -> ClientRun:
     """Run the client to completion, timeout or interruption (`stop` set) and report how it ended."""
     become_subreaper()
     argv = _resolve_argv(spec)
@@ -156,12 +157,24 @@ async def run_client(spec: ClientSpec, *, stop: asyncio.Event | None = None,
     try:
         if spec.shell:
             proc = await asyncio.create_subprocess_shell(
-                argv[0], cwd=spec.cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+                argv[0],
+                cwd=spec.cwd,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
         else:
             proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=spec.cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+                *argv,
+                cwd=spec.cwd,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
     except OSError as err:
         result.ended_at = time.monotonic()
         result.spawn_error = f"{type(err).__name__}: {err}"

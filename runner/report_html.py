@@ -39,9 +39,13 @@ def _summary(report: RunReport) -> str:
     pills = "".join(f'<span class="pill {o}">{counts[o]} {o.replace("_", " ")}</span>' for o in OUTCOMES if counts[o])
     rows = []
     for i, case in enumerate(report.cases):
-        findings = ", ".join(
-            f'<span class="sev-{_e(f.severity)}">{_e(f.name)}</span>' + ("*" if f.expected_by_scenario else "")
-            for f in case.findings) or "–"
+        findings = (
+            ", ".join(
+                f'<span class="sev-{_e(f.severity)}">{_e(f.name)}</span>' + ("*" if f.expected_by_scenario else "")
+                for f in case.findings
+            )
+            or "–"
+        )
         rows.append(
             f'<tr class="{_e(case.outcome)}"><td data-label="case"><a href="#case-{i}">{_e(case.name)}</a></td>'
             f'<td data-label="outcome" class="o-{_e(case.outcome)}">{_MARK.get(case.outcome, "")} '
@@ -49,14 +53,16 @@ def _summary(report: RunReport) -> str:
             f'<td data-label="duration" class="num">{case.duration:.2f}s</td>'
             f'<td data-label="attempts" class="num">{case.attempts}</td>'
             f'<td data-label="faults">{_e(", ".join(_faults(case)) or "–")}</td>'
-            f'<td data-label="findings">{findings}</td></tr>')
+            f'<td data-label="findings">{findings}</td></tr>'
+        )
     meta = [f"started {_e(_when(report.started_at))}", f"{report.jobs} job{'s' if report.jobs != 1 else ''}"]
     if report.shard:
         meta.append(f"shard {_e(report.shard)}")
     if report.tool_version:
         meta.append(f"dotmock {_e(report.tool_version)}")
-    interrupted = '<p class="o-failed"><b>The run was interrupted: some cases did not run.</b></p>' \
-        if report.interrupted else ""
+    interrupted = (
+        '<p class="o-failed"><b>The run was interrupted: some cases did not run.</b></p>' if report.interrupted else ""
+    )
     return f"""<header class="card">
 <h1>dotmock resilience report</h1>
 <p>{_e(summary_line(report))}</p>
@@ -82,8 +88,10 @@ def _expectations(case: CaseResult) -> str:
     for e in case.expectations:
         cls = "pass" if e.passed else "fail"
         where = f' <span class="muted">{_e(e.location)}</span>' if e.location else ""
-        items.append(f'<li class="{cls}"><span class="mark">{"✔" if e.passed else "✘"}</span><code>{_e(e.text)}</code>'
-                     f'{where}<span class="obs">expected {_e(e.expected)}; observed {_e(e.observed)}</span></li>')
+        items.append(
+            f'<li class="{cls}"><span class="mark">{"✔" if e.passed else "✘"}</span><code>{_e(e.text)}</code>'
+            f'{where}<span class="obs">expected {_e(e.expected)}; observed {_e(e.observed)}</span></li>'
+        )
     return f'<h3>Expectations</h3><ul class="expects">{"".join(items)}</ul>'
 
 
@@ -94,10 +102,12 @@ def _findings(case: CaseResult) -> str:
     for f in case.findings:
         expected = ' <span class="expected">expected by the scenario</span>' if f.expected_by_scenario else ""
         evidence = "".join(f"<li>{_e(line)}</li>" for line in f.evidence)
-        evidence = f'<details><summary>evidence</summary><ul>{evidence}</ul></details>' if evidence else ""
-        items.append(f'<li class="{_e(f.severity)}"><b class="sev-{_e(f.severity)}">{_e(f.severity)}</b> '
-                     f"<code>{_e(f.name)}</code>{expected}<br>{_e(f.title)}"
-                     f'<span class="advice"><b>Advice:</b> {_e(f.advice)}</span>{evidence}</li>')
+        evidence = f"<details><summary>evidence</summary><ul>{evidence}</ul></details>" if evidence else ""
+        items.append(
+            f'<li class="{_e(f.severity)}"><b class="sev-{_e(f.severity)}">{_e(f.severity)}</b> '
+            f"<code>{_e(f.name)}</code>{expected}<br>{_e(f.title)}"
+            f'<span class="advice"><b>Advice:</b> {_e(f.advice)}</span>{evidence}</li>'
+        )
     return f'<h3>Findings</h3><ul class="findings">{"".join(items)}</ul>'
 
 
@@ -111,8 +121,10 @@ def _calls(case: CaseResult) -> str:
         waits = [r for r in call.get("retry_after") or [] if isinstance(r, int | float)]
         extra = f"; waits {', '.join(seconds(g) for g in gaps)}" if gaps else ""
         extra += f" (Retry-After {', '.join(seconds(w) for w in waits)})" if waits else ""
-        items.append(f"<li><code>{_e(call.get('method', ''))} {_e(call.get('path', ''))}</code>: "
-                     f"{_e(call.get('attempts', 0))} attempt(s): {_e(outcomes)}{_e(extra)}</li>")
+        items.append(
+            f"<li><code>{_e(call.get('method', ''))} {_e(call.get('path', ''))}</code>: "
+            f"{_e(call.get('attempts', 0))} attempt(s): {_e(outcomes)}{_e(extra)}</li>"
+        )
     return f'<ul class="calls">{"".join(items)}</ul>' if items else ""
 
 
@@ -120,8 +132,10 @@ def _client(case: CaseResult) -> str:
     c = case.client
     if c is None:
         return ""
-    facts = [f"<li>client <code>{_e(c.command)}</code></li>",
-             f"<li>{_e(c.describe_end())} after {c.duration:.2f}s</li>"]
+    facts = [
+        f"<li>client <code>{_e(c.command)}</code></li>",
+        f"<li>{_e(c.describe_end())} after {c.duration:.2f}s</li>",
+    ]
     if c.exception:
         facts.append(f"<li>uncaught <code>{_e(c.exception)}</code></li>")
     if c.spawn_error:
@@ -130,7 +144,9 @@ def _client(case: CaseResult) -> str:
         facts.append(f"<li>{c.stray_processes} stray process(es) killed after it ended</li>")
     out = "".join(
         f"<details><summary>{name} (last lines)</summary><pre>{_e(tail(text))}</pre></details>"
-        for name, text in (("stdout", c.stdout), ("stderr", c.stderr)) if text)
+        for name, text in (("stdout", c.stdout), ("stderr", c.stderr))
+        if text
+    )
     return f'<ul class="facts">{"".join(facts)}</ul>{out}'
 
 

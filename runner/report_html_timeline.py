@@ -36,7 +36,7 @@ def seconds(t: float) -> str:
 
 def _short_path(path: Any) -> str:
     text = str(path or "")
-    return text[len("/v1"):] if text.startswith("/v1/") else text
+    return text[len("/v1") :] if text.startswith("/v1/") else text
 
 
 def _num(value: Any, default: float = 0.0) -> float:
@@ -72,16 +72,28 @@ def _http_lane(ex: dict[str, Any]) -> Lane:
     css = "bar http " + ("bad" if failed else "ok")
     attempt = int(_num(ex.get("attempt"), 1))
     label = f"#{ex.get('id')} {ex.get('method', '')} {_short_path(ex.get('path'))}"
-    facts = [f"attempt {attempt}", f"fixture {ex.get('fixture')!r}" if ex.get("fixture") else "no fixture matched",
-             f"HTTP {status}" if status is not None else "no status", "streamed" if stream else "JSON",
-             f"{int(_num(ex.get('chunks_sent')))} chunks"]
+    facts = [
+        f"attempt {attempt}",
+        f"fixture {ex.get('fixture')!r}" if ex.get("fixture") else "no fixture matched",
+        f"HTTP {status}" if status is not None else "no status",
+        "streamed" if stream else "JSON",
+        f"{int(_num(ex.get('chunks_sent')))} chunks",
+    ]
     if fault:
         facts.append(f"fault {fault}")
     if ex.get("error"):
         facts.append(str(ex["error"]))
     full = f"#{ex.get('id')} {ex.get('method', '')} {ex.get('path', '')}"
-    lane = Lane(label=label, title=f"{full} · " + " · ".join(facts) + f" · {seconds(start)} – {seconds(end)}",
-                kind="http", css=css, start=start, end=end, call=str(ex.get("call_key") or ""), attempt=attempt)
+    lane = Lane(
+        label=label,
+        title=f"{full} · " + " · ".join(facts) + f" · {seconds(start)} – {seconds(end)}",
+        kind="http",
+        css=css,
+        start=start,
+        end=end,
+        call=str(ex.get("call_key") or ""),
+        attempt=attempt,
+    )
     stall_from: tuple[float, str] | None = None
     for tick in ex.get("ticks") or []:
         t, what = _num(tick.get("t"), start), str(tick.get("what") or "")
@@ -90,7 +102,7 @@ def _http_lane(ex: dict[str, Any]) -> Lane:
         elif what == "terminator":
             lane.ticks.append((t, "tick term", f"terminator at {seconds(t)}"))
         elif what.startswith("fault:"):
-            kind = what[len("fault:"):]
+            kind = what[len("fault:") :]
             lane.faults.append((t, kind))
             if kind in ("stall", "slowFirstToken"):
                 stall_from = (t, kind)
@@ -136,22 +148,35 @@ def _ws_lane(conn: dict[str, Any], horizon: float) -> Lane:
     exchanges = conn.get("exchanges") or []
     attempt = int(_num(exchanges[0].get("attempt"), 1)) if exchanges else 1
     full = f"#{conn.get('id')} WebSocket {conn.get('path', '')}"
-    lane = Lane(label=label, title=f"{full} · " + " · ".join(facts) + f" · {seconds(start)} – "
-                + (seconds(end) if closed is not None else "still open"),
-                kind="ws", css="bar ws " + ("bad" if abnormal else "ok") + ("" if closed is not None else " open"),
-                start=start, end=end, call=str(exchanges[0].get("call_key") or "") if exchanges else "",
-                attempt=attempt)
+    lane = Lane(
+        label=label,
+        title=f"{full} · "
+        + " · ".join(facts)
+        + f" · {seconds(start)} – "
+        + (seconds(end) if closed is not None else "still open"),
+        kind="ws",
+        css="bar ws " + ("bad" if abnormal else "ok") + ("" if closed is not None else " open"),
+        start=start,
+        end=end,
+        call=str(exchanges[0].get("call_key") or "") if exchanges else "",
+        attempt=attempt,
+    )
     for f in frames:
         t = _num(f.get("t"), start)
         d = f.get("direction")
         kind = f.get("type") or ("binary" if f.get("text") is None else "text")
-        lane.ticks.append((t, "tick " + ("frame-in" if d == "in" else "frame-out"),
-                           f"{'client → server' if d == 'in' else 'server → client'} {kind} at {seconds(t)}"))
+        lane.ticks.append(
+            (
+                t,
+                "tick " + ("frame-in" if d == "in" else "frame-out"),
+                f"{'client → server' if d == 'in' else 'server → client'} {kind} at {seconds(t)}",
+            )
+        )
     for x in exchanges:
         for tick in x.get("ticks") or []:
             what = str(tick.get("what") or "")
             if what.startswith("fault:"):
-                lane.faults.append((_num(tick.get("t"), start), what[len("fault:"):]))
+                lane.faults.append((_num(tick.get("t"), start), what[len("fault:") :]))
     if dropped:
         lane.cut = (end, "drop 1006")
     elif code_sent is not None or code_recv is not None:
@@ -173,8 +198,15 @@ def _client_lane(case: CaseResult) -> Lane | None:
     else:
         css = "warn"
     argv = c.command
-    return Lane(label="client", title=f"client {argv} · {c.describe_end()} · {seconds(start)} – {seconds(end)}",
-                kind="client", css=f"bar client {css}", start=start, end=end, end_label=c.describe_end())
+    return Lane(
+        label="client",
+        title=f"client {argv} · {c.describe_end()} · {seconds(start)} – {seconds(end)}",
+        kind="client",
+        css=f"bar client {css}",
+        start=start,
+        end=end,
+        end_label=c.describe_end(),
+    )
 
 
 def lanes_of(case: CaseResult) -> list[Lane]:
@@ -187,7 +219,7 @@ def lanes_of(case: CaseResult) -> list[Lane]:
     for i, lane in enumerate(attempts):
         if lane.retry_after is None:
             continue
-        nxt = next((later for later in attempts[i + 1:] if later.call == lane.call), None)
+        nxt = next((later for later in attempts[i + 1 :] if later.call == lane.call), None)
         if nxt is not None:
             frm, wait, _ = lane.retry_after
             lane.retry_after = (frm, wait, nxt.start >= frm + wait - 1e-3)
@@ -224,14 +256,19 @@ def render_timeline(case: CaseResult, label: str) -> str:
         return LABEL_W + max(0.0, min(t, span)) / span * plot_w
 
     height = AXIS_H + len(lanes) * LANE_H + 8
-    out = [f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}" '
-           f'preserveAspectRatio="xMinYMin meet">', f"<title>{escape(label)}</title>"]
+    out = [
+        f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}" '
+        f'preserveAspectRatio="xMinYMin meet">',
+        f"<title>{escape(label)}</title>",
+    ]
     step = _axis_step(span)
     k = 0
     while k * step <= span:
         t = k * step
-        out.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{AXIS_H - 4}" y2="{height - 4}"/>'
-                   f'<text class="axis" x="{x(t):.1f}" y="{AXIS_H - 8}">{escape(seconds(t))}</text>')
+        out.append(
+            f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{AXIS_H - 4}" y2="{height - 4}"/>'
+            f'<text class="axis" x="{x(t):.1f}" y="{AXIS_H - 8}">{escape(seconds(t))}</text>'
+        )
         k += 1
     positions: dict[int, tuple[float, float]] = {}  # lane index -> (bar end x, bar mid y), for retry arrows
     last_of_call: dict[str, int] = {}
@@ -248,51 +285,70 @@ def render_timeline(case: CaseResult, label: str) -> str:
             css = "retry-after" + ("" if honoured else " violated")
             band = max(1.0, x(frm + wait) - x(frm))
             sooner = "" if honoured else " (the retry came sooner)"
-            out.append(f'<rect class="{css}" x="{x(frm):.1f}" y="{top + 2}" width="{band:.1f}" height="{LANE_H - 4}">'
-                       f"<title>Retry-After {escape(seconds(wait))}: the server asked the client to wait until "
-                       f"{escape(seconds(frm + wait))}{sooner}</title></rect>")
+            out.append(
+                f'<rect class="{css}" x="{x(frm):.1f}" y="{top + 2}" width="{band:.1f}" height="{LANE_H - 4}">'
+                f"<title>Retry-After {escape(seconds(wait))}: the server asked the client to wait until "
+                f"{escape(seconds(frm + wait))}{sooner}</title></rect>"
+            )
         x0, x1 = x(lane.start), x(lane.end)
-        out.append(f'<rect class="{lane.css}" x="{x0:.1f}" y="{bar_y}" width="{max(2.0, x1 - x0):.1f}" '
-                   f'height="{bar_h}" rx="2"/>')
+        out.append(
+            f'<rect class="{lane.css}" x="{x0:.1f}" y="{bar_y}" width="{max(2.0, x1 - x0):.1f}" '
+            f'height="{bar_h}" rx="2"/>'
+        )
         for frm, to, css, title in lane.spans:
-            out.append(f'<rect class="{css}" x="{x(frm):.1f}" y="{bar_y}" width="{max(2.0, x(to) - x(frm)):.1f}" '
-                       f'height="{bar_h}"><title>{escape(title)}</title></rect>')
+            out.append(
+                f'<rect class="{css}" x="{x(frm):.1f}" y="{bar_y}" width="{max(2.0, x(to) - x(frm)):.1f}" '
+                f'height="{bar_h}"><title>{escape(title)}</title></rect>'
+            )
         for t, css, title in lane.ticks:
             y1, y2 = (top + 3, bar_y + 4) if "frame-in" in css else (bar_y - 2, bar_y + bar_h + 2)
             if "term" in css:
                 y1, y2 = top + 2, top + LANE_H - 2
-            out.append(f'<line class="{css}" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y1}" y2="{y2}">'
-                       f"<title>{escape(title)}</title></line>")
+            out.append(
+                f'<line class="{css}" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y1}" y2="{y2}">'
+                f"<title>{escape(title)}</title></line>"
+            )
         for t, kind in lane.faults:
-            out.append(f'<path class="fault" d="{_diamond(x(t), top + 5)}"><title>fault {escape(kind)} at '
-                       f"{escape(seconds(t))}</title></path>")
+            out.append(
+                f'<path class="fault" d="{_diamond(x(t), top + 5)}"><title>fault {escape(kind)} at '
+                f"{escape(seconds(t))}</title></path>"
+            )
         if lane.kind == "client":
-            out.append(f'<circle class="start" cx="{x0:.1f}" cy="{mid:.1f}" r="4"><title>client started at '
-                       f"{escape(seconds(lane.start))}</title></circle>")
-            out.append(f'<rect class="exit" x="{x1 - 3:.1f}" y="{mid - 6:.1f}" width="6" height="12">'
-                       f"<title>client {escape(lane.end_label or '')} at {escape(seconds(lane.end))}</title></rect>")
+            out.append(
+                f'<circle class="start" cx="{x0:.1f}" cy="{mid:.1f}" r="4"><title>client started at '
+                f"{escape(seconds(lane.start))}</title></circle>"
+            )
+            out.append(
+                f'<rect class="exit" x="{x1 - 3:.1f}" y="{mid - 6:.1f}" width="6" height="12">'
+                f"<title>client {escape(lane.end_label or '')} at {escape(seconds(lane.end))}</title></rect>"
+            )
         if lane.cut:
             t, why = lane.cut
             cx = x(t)
-            zig = (f"M{cx:.1f} {top + 2}l4 4l-6 4l6 4l-6 4l6 4l-4 4" if LANE_H >= 28 else f"M{cx:.1f} {top}v{LANE_H}")
-            out.append(f'<path class="cut" data-cut="{escape(why)}" d="{zig}"><title>cut at {escape(seconds(t))}: '
-                       f"{escape(why)} — ended without its terminator</title></path>")
+            zig = f"M{cx:.1f} {top + 2}l4 4l-6 4l6 4l-6 4l6 4l-4 4" if LANE_H >= 28 else f"M{cx:.1f} {top}v{LANE_H}"
+            out.append(
+                f'<path class="cut" data-cut="{escape(why)}" d="{zig}"><title>cut at {escape(seconds(t))}: '
+                f"{escape(why)} — ended without its terminator</title></path>"
+            )
         end_text = lane.cut[1] if lane.cut else lane.end_label
         if end_text:
             anchor = "end" if x1 > WIDTH - 90 else "start"
             tx = x1 - 6 if anchor == "end" else x1 + 7
             css = "endlbl bad" if lane.cut else "endlbl"
-            out.append(f'<text class="{css}" x="{tx:.1f}" y="{mid + 4:.1f}" text-anchor="{anchor}">'
-                       f"{escape(end_text)}</text>")
+            out.append(
+                f'<text class="{css}" x="{tx:.1f}" y="{mid + 4:.1f}" text-anchor="{anchor}">{escape(end_text)}</text>'
+            )
         out.append("</g>")
         if lane.kind != "client" and lane.call:
             prev = last_of_call.get(lane.call)
             if prev is not None and lane.attempt > 1:
                 px, py = positions[prev]
                 gap = seconds(max(0.0, lane.start - lanes[prev].end))
-                out.append(f'<path class="retry" d="M{px:.1f} {py:.1f}C{px + 12:.1f} {py:.1f} {x0 - 12:.1f} {mid:.1f} '
-                           f'{x0:.1f} {mid:.1f}"><title>retry: attempt {lane.attempt}, {escape(gap)} after attempt '
-                           f"{lanes[prev].attempt} ended</title></path>")
+                out.append(
+                    f'<path class="retry" d="M{px:.1f} {py:.1f}C{px + 12:.1f} {py:.1f} {x0 - 12:.1f} {mid:.1f} '
+                    f'{x0:.1f} {mid:.1f}"><title>retry: attempt {lane.attempt}, {escape(gap)} after attempt '
+                    f"{lanes[prev].attempt} ended</title></path>"
+                )
             last_of_call[lane.call] = i
         positions[i] = (x1, mid)
     out.append("</svg>")

@@ -28,8 +28,7 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
 
 
 def render_json(report: RunReport) -> str:
-    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False, allow_nan=False,
-                      default=str) + "\n"
+    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
 
 
 class ReportFormatError(ValueError):
@@ -40,15 +39,22 @@ def report_from_json(data: Any, source: str = "<json>") -> RunReport:
     if not isinstance(data, dict) or data.get("format") != "dotmock-report":
         raise ReportFormatError(f"{source}: not a dotmock JSON report")
     if data.get("version") != REPORT_SCHEMA_VERSION:
-        raise ReportFormatError(f"{source}: report version {data.get('version')!r}; "
-                                f"this dotmock reads version {REPORT_SCHEMA_VERSION}")
+        raise ReportFormatError(
+            f"{source}: report version {data.get('version')!r}; this dotmock reads version {REPORT_SCHEMA_VERSION}"
+        )
     try:
         cases = [CaseResult.from_json(c) for c in data.get("cases", [])]
     except (KeyError, TypeError) as err:
         raise ReportFormatError(f"{source}: malformed case: {err}") from None
-    return RunReport(cases=cases, started_at=data.get("started_at", 0.0), duration=data.get("duration", 0.0),
-                     interrupted=bool(data.get("interrupted")), jobs=data.get("jobs", 1), shard=data.get("shard"),
-                     tool_version=(data.get("tool") or {}).get("version", ""))
+    return RunReport(
+        cases=cases,
+        started_at=data.get("started_at", 0.0),
+        duration=data.get("duration", 0.0),
+        interrupted=bool(data.get("interrupted")),
+        jobs=data.get("jobs", 1),
+        shard=data.get("shard"),
+        tool_version=(data.get("tool") or {}).get("version", ""),
+    )
 
 
 def load_report(path: str) -> RunReport:
@@ -81,8 +87,12 @@ def merge_reports(reports: list[RunReport]) -> RunReport:
             by_id[case.id] = case
     cases = sorted(by_id.values(), key=lambda c: (c.index, c.file, c.id))
     starts = [r.started_at for r in reports if r.started_at]
-    return RunReport(cases=cases, started_at=min(starts) if starts else 0.0,
-                     duration=max((r.duration for r in reports), default=0.0),
-                     interrupted=any(r.interrupted for r in reports),
-                     jobs=max((r.jobs for r in reports), default=1), shard=None,
-                     tool_version=reports[0].tool_version if reports else "")
+    return RunReport(
+        cases=cases,
+        started_at=min(starts) if starts else 0.0,
+        duration=max((r.duration for r in reports), default=0.0),
+        interrupted=any(r.interrupted for r in reports),
+        jobs=max((r.jobs for r in reports), default=1),
+        shard=None,
+        tool_version=reports[0].tool_version if reports else "",
+    )

@@ -46,12 +46,20 @@ def _details(case: CaseResult) -> str:
 
 
 def _case_element(case: CaseResult) -> ET.Element:
-    tc = ET.Element("testcase", {"name": _clean(case.name), "classname": _classname(case.file),
-                                 "time": f"{case.duration:.3f}", "file": case.file})
+    tc = ET.Element(
+        "testcase",
+        {
+            "name": _clean(case.name),
+            "classname": _classname(case.file),
+            "time": f"{case.duration:.3f}",
+            "file": case.file,
+        },
+    )
     failures = case.failures()
     if case.outcome == "failed":
-        el = ET.SubElement(tc, "failure", {"message": _clean(failures[0] if failures else "failed"),
-                                           "type": "dotmock.failed"})
+        el = ET.SubElement(
+            tc, "failure", {"message": _clean(failures[0] if failures else "failed"), "type": "dotmock.failed"}
+        )
         el.text = _clean("\n".join(failures) + "\n\n" + _details(case))
     elif case.outcome == "error":
         el = ET.SubElement(tc, "error", {"message": _clean(case.message or "error"), "type": "dotmock.error"})
@@ -78,23 +86,33 @@ def render_junit(report: RunReport) -> str:
     by_file: OrderedDict[str, list[CaseResult]] = OrderedDict()
     for case in report.cases:
         by_file.setdefault(case.file, []).append(case)
-    root = ET.Element("testsuites", {
-        "name": "dotmock", "tests": str(len(report.cases)),
-        "failures": str(sum(c.outcome == "failed" for c in report.cases)),
-        "errors": str(sum(c.outcome == "error" for c in report.cases)),
-        "skipped": str(sum(c.outcome == "not_run" for c in report.cases)),
-        "time": f"{report.duration:.3f}",
-    })
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "dotmock",
+            "tests": str(len(report.cases)),
+            "failures": str(sum(c.outcome == "failed" for c in report.cases)),
+            "errors": str(sum(c.outcome == "error" for c in report.cases)),
+            "skipped": str(sum(c.outcome == "not_run" for c in report.cases)),
+            "time": f"{report.duration:.3f}",
+        },
+    )
     for i, (file, cases) in enumerate(by_file.items()):
-        suite = ET.SubElement(root, "testsuite", {
-            "name": file, "id": str(i), "tests": str(len(cases)),
-            "failures": str(sum(c.outcome == "failed" for c in cases)),
-            "errors": str(sum(c.outcome == "error" for c in cases)),
-            "skipped": str(sum(c.outcome == "not_run" for c in cases)),
-            "time": f"{sum(c.duration for c in cases):.3f}",
-            "timestamp": _iso(min((c.started_at for c in cases), default=report.started_at)),
-            "hostname": "localhost",
-        })
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            {
+                "name": file,
+                "id": str(i),
+                "tests": str(len(cases)),
+                "failures": str(sum(c.outcome == "failed" for c in cases)),
+                "errors": str(sum(c.outcome == "error" for c in cases)),
+                "skipped": str(sum(c.outcome == "not_run" for c in cases)),
+                "time": f"{sum(c.duration for c in cases):.3f}",
+                "timestamp": _iso(min((c.started_at for c in cases), default=report.started_at)),
+                "hostname": "localhost",
+            },
+        )
         for case in cases:
             suite.append(_case_element(case))
     ET.indent(root)

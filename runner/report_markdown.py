@@ -23,8 +23,10 @@ def _fault_list(case: CaseResult) -> str:
 def _finding_list(case: CaseResult) -> str:
     if not case.findings:
         return "–"
-    return ", ".join(f"{SEVERITY_ICON[f.severity]} `{f.name}`" + (" (expected)" if f.expected_by_scenario else "")
-                     for f in case.findings)
+    return ", ".join(
+        f"{SEVERITY_ICON[f.severity]} `{f.name}`" + (" (expected)" if f.expected_by_scenario else "")
+        for f in case.findings
+    )
 
 
 def summary_line(report: RunReport) -> str:
@@ -39,20 +41,26 @@ def summary_line(report: RunReport) -> str:
 
 
 def _case_details(case: CaseResult) -> list[str]:
-    out = [f"<details{' open' if case.outcome != 'passed' else ''}><summary>{ICON[case.outcome]} "
-           f"<b>{_html(case.name)}</b> — {case.outcome}</summary>", ""]
+    out = [
+        f"<details{' open' if case.outcome != 'passed' else ''}><summary>{ICON[case.outcome]} "
+        f"<b>{_html(case.name)}</b> — {case.outcome}</summary>",
+        "",
+    ]
     if case.message:
         out += [f"> {line}" for line in case.message.splitlines()] + [""]
     if case.client is not None:
         c = case.client
-        out.append(f"Client `{c.command}`: {c.describe_end()} after {c.duration:.2f}s"
-                   + (f", `{c.exception}`" if c.exception else ""))
+        out.append(
+            f"Client `{c.command}`: {c.describe_end()} after {c.duration:.2f}s"
+            + (f", `{c.exception}`" if c.exception else "")
+        )
         out.append("")
     if case.expectations:
         out += ["| | expectation | expected | observed |", "| --- | --- | --- | --- |"]
         for e in case.expectations:
-            out.append(f"| {'✅' if e.passed else '❌'} | `{_cell(e.text)}` | {_cell(e.expected)} | "
-                       f"{_cell(e.observed)} |")
+            out.append(
+                f"| {'✅' if e.passed else '❌'} | `{_cell(e.text)}` | {_cell(e.expected)} | {_cell(e.observed)} |"
+            )
         out.append("")
     for f in case.findings:
         doc = " — *expected by the scenario*" if f.expected_by_scenario else ""
@@ -74,11 +82,15 @@ def _html(text: str) -> str:
 def render_markdown(report: RunReport) -> str:
     ok = report.ok
     lines = [f"## dotmock resilience report {'✅' if ok else '❌'}", "", f"**{summary_line(report)}**", ""]
-    lines += ["| case | outcome | duration | attempts | faults injected | findings |",
-              "| --- | --- | ---: | ---: | --- | --- |"]
+    lines += [
+        "| case | outcome | duration | attempts | faults injected | findings |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
     for case in report.cases:
-        lines.append(f"| {_cell(case.name)} | {ICON[case.outcome]} {case.outcome} | {case.duration:.2f}s | "
-                     f"{case.attempts} | {_cell(_fault_list(case))} | {_cell(_finding_list(case))} |")
+        lines.append(
+            f"| {_cell(case.name)} | {ICON[case.outcome]} {case.outcome} | {case.duration:.2f}s | "
+            f"{case.attempts} | {_cell(_fault_list(case))} | {_cell(_finding_list(case))} |"
+        )
     lines.append("")
     for case in report.cases:
         if case.outcome != "passed" or case.findings:

@@ -7,16 +7,24 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from dotmock.dsl.model import Scenario
-from dotmock.runner.report_markdown import summary_line
-from dotmock.runner.results import CaseResult, RunReport, tail
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-_STYLE = {"passed": "green", "failed": "red", "error": "bold red", "not_run": "dim",
-          "error_sev": "red", "warning": "yellow", "info": "cyan"}
+from dotmock.dsl.model import Scenario
+from dotmock.runner.report_markdown import summary_line
+from dotmock.runner.results import CaseResult, RunReport, tail
+
+_STYLE = {
+    "passed": "green",
+    "failed": "red",
+    "error": "bold red",
+    "not_run": "dim",
+    "error_sev": "red",
+    "warning": "yellow",
+    "info": "cyan",
+}
 _MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_run": "SKIP"}
 
 
@@ -35,8 +43,10 @@ def case_details(case: CaseResult) -> list[str]:
         out += [f"  {line}" for line in case.message.splitlines()]
     if case.client is not None:
         c = case.client
-        out.append(f"  client: {c.command} -> {c.describe_end()} after {c.duration:.2f}s"
-                   + (f" ({c.exception})" if c.exception else ""))
+        out.append(
+            f"  client: {c.command} -> {c.describe_end()} after {c.duration:.2f}s"
+            + (f" ({c.exception})" if c.exception else "")
+        )
     for e in case.expectations:
         out.append(f"  {'ok  ' if e.passed else 'FAIL'} {e.text}" + (f"   [{e.location}]" if e.location else ""))
         if not e.passed:
@@ -56,13 +66,15 @@ def case_details(case: CaseResult) -> list[str]:
 class TerminalReporter:
     """Progress while running, then the summary. `stream` defaults to stdout."""
 
-    def __init__(self, stream: TextIO | None = None, *, verbose: bool = False, total: int = 0,
-                 force_plain: bool = False) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, *, verbose: bool = False, total: int = 0, force_plain: bool = False
+    ) -> None:
         self.stream = stream or sys.stdout
         self.verbose = verbose
         self.tty = not force_plain and self.stream.isatty()
-        self.console = Console(file=self.stream, force_terminal=self.tty, no_color=not self.tty,
-                               highlight=False, soft_wrap=True)
+        self.console = Console(
+            file=self.stream, force_terminal=self.tty, no_color=not self.tty, highlight=False, soft_wrap=True
+        )
         self.progress: Progress | None = None
         self.task_id = None
         self.total = total
@@ -70,9 +82,15 @@ class TerminalReporter:
 
     def __enter__(self) -> TerminalReporter:
         if self.tty and self.total:
-            self.progress = Progress(TextColumn("[bold]dotmock[/]"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), TextColumn("{task.description}"),
-                                     console=self.console, transient=True)
+            self.progress = Progress(
+                TextColumn("[bold]dotmock[/]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=self.console,
+                transient=True,
+            )
             self.progress.start()
             self.task_id = self.progress.add_task("", total=self.total)
         return self
@@ -93,9 +111,11 @@ class TerminalReporter:
         if case.findings:
             line += f"  [{_findings(case)}]"
         if self.tty:
-            self.console.print(f"[{_STYLE[case.outcome]}]{_MARK[case.outcome]:5}[/] {escape(case.name)} "
-                               f"[dim]({case.duration:.2f}s)[/]"
-                               + (f"  [dim]{_findings(case)}[/]" if case.findings else ""), markup=True)
+            self.console.print(
+                f"[{_STYLE[case.outcome]}]{_MARK[case.outcome]:5}[/] {escape(case.name)} "
+                f"[dim]({case.duration:.2f}s)[/]" + (f"  [dim]{_findings(case)}[/]" if case.findings else ""),
+                markup=True,
+            )
         else:
             print(line, file=self.stream, flush=True)
         if self.progress is not None and self.task_id is not None:
@@ -111,12 +131,24 @@ class TerminalReporter:
         cases = report.cases
         if self.tty:
             table = Table(title="dotmock resilience report", show_lines=False)
-            for col, kw in (("case", {}), ("outcome", {}), ("duration", {"justify": "right"}),
-                            ("attempts", {"justify": "right"}), ("faults injected", {}), ("findings", {})):
+            for col, kw in (
+                ("case", {}),
+                ("outcome", {}),
+                ("duration", {"justify": "right"}),
+                ("attempts", {"justify": "right"}),
+                ("faults injected", {}),
+                ("findings", {}),
+            ):
                 table.add_column(col, **kw)
             for c in cases:
-                table.add_row(escape(c.name), f"[{_STYLE[c.outcome]}]{c.outcome}[/]", f"{c.duration:.2f}s",
-                              str(c.attempts), _faults(c), _findings(c))
+                table.add_row(
+                    escape(c.name),
+                    f"[{_STYLE[c.outcome]}]{c.outcome}[/]",
+                    f"{c.duration:.2f}s",
+                    str(c.attempts),
+                    _faults(c),
+                    _findings(c),
+                )
             self.console.print(table)
         else:
             self._plain_table(cases)
@@ -139,8 +171,9 @@ class TerminalReporter:
 
     def _plain_table(self, cases: list[CaseResult]) -> None:
         header = ("case", "outcome", "duration", "attempts", "faults injected", "findings")
-        rows = [header] + [(c.name, c.outcome, f"{c.duration:.2f}s", str(c.attempts), _faults(c), _findings(c))
-                           for c in cases]
+        rows = [header] + [
+            (c.name, c.outcome, f"{c.duration:.2f}s", str(c.attempts), _faults(c), _findings(c)) for c in cases
+        ]
         widths = [min(60, max(len(r[i]) for r in rows)) for i in range(len(header) - 1)]
         print("", file=self.stream)
         for r in rows:

@@ -78,8 +78,13 @@ class ExpectationResult:
     location: str | None = None  # file:line:col
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "passed": self.passed, "expected": self.expected,
-                "observed": self.observed, "location": self.location}
+        return {
+            "text": self.text,
+            "passed": self.passed,
+            "expected": self.expected,
+            "observed": self.observed,
+            "location": self.location,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ExpectationResult:
@@ -96,13 +101,25 @@ class Finding:
     evidence: list[str] = field(default_factory=list)  # journal facts behind it ("exchange 3: ...")
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "severity": self.severity, "title": self.title, "advice": self.advice,
-                "expected_by_scenario": self.expected_by_scenario, "evidence": list(self.evidence)}
+        return {
+            "name": self.name,
+            "severity": self.severity,
+            "title": self.title,
+            "advice": self.advice,
+            "expected_by_scenario": self.expected_by_scenario,
+            "evidence": list(self.evidence),
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Finding:
-        return cls(d["name"], d["severity"], d["title"], d["advice"], d.get("expected_by_scenario", False),
-                   list(d.get("evidence", [])))
+        return cls(
+            d["name"],
+            d["severity"],
+            d["title"],
+            d["advice"],
+            d.get("expected_by_scenario", False),
+            list(d.get("evidence", [])),
+        )
 
 
 @dataclass(slots=True)
@@ -132,10 +149,16 @@ class CaseResult:
 
     def failures(self) -> list[str]:
         """One line per reason the case did not pass."""
-        lines = [f"expectation failed: {e.text} (expected {e.expected}, observed {e.observed})"
-                 for e in self.expectations if not e.passed]
-        lines += [f"finding {f.name} [{f.severity}]: {f.title}" for f in self.findings
-                  if f.severity == "error" and not f.expected_by_scenario]
+        lines = [
+            f"expectation failed: {e.text} (expected {e.expected}, observed {e.observed})"
+            for e in self.expectations
+            if not e.passed
+        ]
+        lines += [
+            f"finding {f.name} [{f.severity}]: {f.title}"
+            for f in self.findings
+            if f.severity == "error" and not f.expected_by_scenario
+        ]
         if self.message and self.outcome in ("error", "not_run"):
             lines.insert(0, self.message)
         return lines
@@ -145,20 +168,40 @@ class CaseResult:
         client = None
         if c is not None:
             client = {
-                "argv": c.argv, "cwd": c.cwd, "exit_code": c.exit_code, "signal": c.signal,
-                "timed_out": c.timed_out, "interrupted": c.interrupted, "duration": round(c.duration, 6),
-                "started_at": c.started_at, "ended_at": c.ended_at,
-                "stdout_tail": tail(c.stdout), "stderr_tail": tail(c.stderr),
-                "crashed": c.crashed, "exception": c.exception, "spawn_error": c.spawn_error,
+                "argv": c.argv,
+                "cwd": c.cwd,
+                "exit_code": c.exit_code,
+                "signal": c.signal,
+                "timed_out": c.timed_out,
+                "interrupted": c.interrupted,
+                "duration": round(c.duration, 6),
+                "started_at": c.started_at,
+                "ended_at": c.ended_at,
+                "stdout_tail": tail(c.stdout),
+                "stderr_tail": tail(c.stderr),
+                "crashed": c.crashed,
+                "exception": c.exception,
+                "spawn_error": c.spawn_error,
                 "stray_processes": c.stray_processes,
             }
         return {
-            "id": self.id, "index": self.index, "file": self.file, "name": self.name, "params": dict(self.params),
-            "tags": list(self.tags), "outcome": self.outcome, "duration": round(self.duration, 6),
-            "started_at": self.started_at, "message": self.message, "client": client,
+            "id": self.id,
+            "index": self.index,
+            "file": self.file,
+            "name": self.name,
+            "params": dict(self.params),
+            "tags": list(self.tags),
+            "outcome": self.outcome,
+            "duration": round(self.duration, 6),
+            "started_at": self.started_at,
+            "message": self.message,
+            "client": client,
             "expectations": [e.to_json() for e in self.expectations],
             "findings": [f.to_json() for f in self.findings],
-            "attempts": self.attempts, "calls": self.calls, "faults": self.faults, "journal": self.journal,
+            "attempts": self.attempts,
+            "calls": self.calls,
+            "faults": self.faults,
+            "journal": self.journal,
         }
 
     @classmethod
@@ -167,22 +210,38 @@ class CaseResult:
         cj = d.get("client")
         if cj is not None:
             client = ClientRun(
-                argv=list(cj["argv"]), cwd=cj.get("cwd", ""), exit_code=cj.get("exit_code"),
-                signal=cj.get("signal"), timed_out=cj.get("timed_out", False),
-                interrupted=cj.get("interrupted", False), started_at=cj.get("started_at", 0.0),
+                argv=list(cj["argv"]),
+                cwd=cj.get("cwd", ""),
+                exit_code=cj.get("exit_code"),
+                signal=cj.get("signal"),
+                timed_out=cj.get("timed_out", False),
+                interrupted=cj.get("interrupted", False),
+                started_at=cj.get("started_at", 0.0),
                 ended_at=cj.get("ended_at", cj.get("started_at", 0.0) + cj.get("duration", 0.0)),
-                stdout=cj.get("stdout_tail", ""), stderr=cj.get("stderr_tail", ""),
-                crashed=cj.get("crashed", False), exception=cj.get("exception"),
-                spawn_error=cj.get("spawn_error"), stray_processes=cj.get("stray_processes", 0),
+                stdout=cj.get("stdout_tail", ""),
+                stderr=cj.get("stderr_tail", ""),
+                crashed=cj.get("crashed", False),
+                exception=cj.get("exception"),
+                spawn_error=cj.get("spawn_error"),
+                stray_processes=cj.get("stray_processes", 0),
             )
         return cls(
-            id=d["id"], file=d["file"], name=d["name"], params=dict(d.get("params", {})),
-            tags=list(d.get("tags", [])), outcome=d["outcome"], duration=d.get("duration", 0.0),
-            message=d.get("message"), client=client,
+            id=d["id"],
+            file=d["file"],
+            name=d["name"],
+            params=dict(d.get("params", {})),
+            tags=list(d.get("tags", [])),
+            outcome=d["outcome"],
+            duration=d.get("duration", 0.0),
+            message=d.get("message"),
+            client=client,
             expectations=[ExpectationResult.from_json(e) for e in d.get("expectations", [])],
             findings=[Finding.from_json(f) for f in d.get("findings", [])],
-            calls=list(d.get("calls", [])), faults=list(d.get("faults", [])), journal=d.get("journal"),
-            started_at=d.get("started_at", 0.0), index=d.get("index", 0),
+            calls=list(d.get("calls", [])),
+            faults=list(d.get("faults", [])),
+            journal=d.get("journal"),
+            started_at=d.get("started_at", 0.0),
+            index=d.get("index", 0),
         )
 
 
@@ -195,7 +254,7 @@ def tail(text: str, limit: int = TAIL_CHARS) -> str:
         return text
     cut = text[-limit:]
     nl = cut.find("\n")
-    return cut[nl + 1:] if 0 <= nl < limit // 4 else cut
+    return cut[nl + 1 :] if 0 <= nl < limit // 4 else cut
 
 
 @dataclass(slots=True)

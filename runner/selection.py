@@ -108,8 +108,9 @@ def shard_of(case_id: str, n: int) -> int:
     return int.from_bytes(digest[:8], "big") % n + 1
 
 
-def select(cases: Sequence[Scenario], keyword: str | None = None,
-           shard: tuple[int, int] | None = None) -> list[Scenario]:
+def select(
+    cases: Sequence[Scenario], keyword: str | None = None, shard: tuple[int, int] | None = None
+) -> list[Scenario]:
     pred = keyword_filter(keyword or "")
     out = [c for c in cases if pred(c)]
     if shard is not None:

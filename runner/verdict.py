@@ -25,11 +25,13 @@ class Verdict:
 
 def judge(scenario: m.Scenario, journal: Journal, client: ClientRun) -> Verdict:
     findings = compute_findings(journal, client)
-    documented = {e.name for e in scenario.expectations
-                  if isinstance(e, m.FindingsExpect) and e.kind == "present" and e.name}
+    documented = {
+        e.name for e in scenario.expectations if isinstance(e, m.FindingsExpect) and e.kind == "present" and e.name
+    }
     for f in findings:
         f.expected_by_scenario = f.name in documented
     results = check_expectations(scenario.expectations, journal, client, findings)
     failed = any(not r.passed for r in results) or any(
-        f.severity == "error" and not f.expected_by_scenario for f in findings)
+        f.severity == "error" and not f.expected_by_scenario for f in findings
+    )
     return Verdict("failed" if failed else "passed", results, findings)

@@ -12,6 +12,8 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from quart import Response
+
 from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, Dialect, ErrorOutcome, TextOutcome
 from dotmock.server.errors import ApiError, outcome_body, retry_after_seconds
 from dotmock.server.journal import HttpExchange
@@ -19,7 +21,6 @@ from dotmock.server.payloads import Reply, chat_completion, prompt_tokens, reque
 from dotmock.server.sse import ChatRenderer, Renderer, ResponsesRenderer, SeedResponsesRenderer
 from dotmock.server.streaming import ClientLink, StreamLimits, stream_body
 from dotmock.server.validation import ParsedRequest
-from quart import Response
 
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream; charset=utf-8"
@@ -33,8 +34,10 @@ class Answer:
     body: bytes | AsyncIterator[bytes]
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        return [(name.encode(), value.encode()) if name == "x-request-id" else _encoded(name, value)
-                for name, value in self.headers]
+        return [
+            (name.encode(), value.encode()) if name == "x-request-id" else _encoded(name, value)
+            for name, value in self.headers
+        ]
 
 
 @functools.lru_cache(maxsize=256)
@@ -56,8 +59,9 @@ def _request_id() -> str:
     return "req_mock_" + format(time.monotonic_ns(), "x")
 
 
-def json_response(exchange: HttpExchange, status: int, body: bytes,
-                  headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+def json_response(
+    exchange: HttpExchange, status: int, body: bytes, headers: tuple[tuple[str, str], ...] = ()
+) -> Answer:
     """A complete JSON body, recorded as sent in full."""
     exchange.status = status
     exchange.bytes_sent = len(body)
@@ -78,8 +82,7 @@ def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Ans
     return json_response(exchange, outcome.status, outcome_body(outcome), outcome.headers)
 
 
-def renderer_for(path: str, dialect: Dialect, reply: Reply, outcome: TextOutcome,
-                 request: ParsedRequest) -> Renderer:
+def renderer_for(path: str, dialect: Dialect, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> Renderer:
     """The SSE renderer for an endpoint: chat chunks, or Responses events in the given dialect."""
     if path == CHAT_COMPLETIONS_PATH:
         return ChatRenderer(reply, outcome.finish_reason, request.include_usage)
@@ -91,8 +94,15 @@ def renderer_for(path: str, dialect: Dialect, reply: Reply, outcome: TextOutcome
 _renderer = renderer_for  # the name server/ws_replay.py imports
 
 
-def text_response(exchange: HttpExchange, path: str, outcome: TextOutcome, request: ParsedRequest,
-                  scenario_dialect: Dialect, limits: StreamLimits, client: ClientLink | None = None) -> Answer:
+def text_response(
+    exchange: HttpExchange,
+    path: str,
+    outcome: TextOutcome,
+    request: ParsedRequest,
+    scenario_dialect: Dialect,
+    limits: StreamLimits,
+    client: ClientLink | None = None,
+) -> Answer:
     """The fixture's text as one JSON object, or streamed as SSE when the request asked for a stream."""
     reply = Reply(model=request_model(request.body), prompt_tokens=prompt_tokens(request.body))
     if not request.stream:

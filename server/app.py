@@ -16,6 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
+from werkzeug.exceptions import HTTPException
+
 from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH, ErrorOutcome, Fixture, Scenario, TextOutcome
 from dotmock.server.answers import (
     Answer,
@@ -33,8 +36,6 @@ from dotmock.server.panel import register_panel_routes
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.validation import parse_json, validate
 from dotmock.server.websocket import register_websocket_routes
-from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
-from werkzeug.exceptions import HTTPException
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 BODY_TIMEOUT_S = 60.0
@@ -45,8 +46,14 @@ log = logging.getLogger("dotmock.server")
 def _quart_incoming() -> Incoming:
     """The current Quart request as the endpoints see it."""
     content_length = request.content_length
-    return Incoming(request.method, request.path, _headers(), content_length, request.body,
-                    (request.scope.get("extensions") or {}).get(CLIENT_LINK_KEY))
+    return Incoming(
+        request.method,
+        request.path,
+        _headers(),
+        content_length,
+        request.body,
+        (request.scope.get("extensions") or {}).get(CLIENT_LINK_KEY),
+    )
 
 
 def _headers() -> dict[str, str]:
@@ -95,7 +102,10 @@ class _HttpEndpoints:
 
     def open_exchange(self, incoming: Incoming) -> HttpExchange:
         exchange = HttpExchange(
-            id=self.journal.next_id(), method=incoming.method, path=incoming.path, started_at=time.monotonic(),
+            id=self.journal.next_id(),
+            method=incoming.method,
+            path=incoming.path,
+            started_at=time.monotonic(),
             headers=incoming.headers,
         )
         return self.journal.add_http(exchange)
@@ -196,14 +206,17 @@ def _scenario_json(scenario: Scenario) -> dict[str, Any]:
         "name": scenario.name,
         "path": scenario.path,
         "dialect": scenario.dialect,
-        "fixtures": [
-            {**plain(f), "outcome_kind": type(f.outcome).__name__} for f in scenario.fixtures
-        ],
+        "fixtures": [{**plain(f), "outcome_kind": type(f.outcome).__name__} for f in scenario.fixtures],
     }
 
 
-def create_app(scenario: Scenario, journal: Journal, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               limits: StreamLimits | None = None) -> Quart:
+def create_app(
+    scenario: Scenario,
+    journal: Journal,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: StreamLimits | None = None,
+) -> Quart:
     """The mock server's Quart app for `scenario`, recording every request in `journal`."""
     app = Quart("dotmock")
     app.config.update(MAX_CONTENT_LENGTH=None, RESPONSE_TIMEOUT=None, BODY_TIMEOUT=BODY_TIMEOUT_S)

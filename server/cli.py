@@ -27,11 +27,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("file", metavar="FILE", help="a .mock file or a dotMock JSON fixture file")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
-    parser.add_argument("--allow-write", action="store_true",
-                        help="let the test panel's editor (/_dotmock/) write saved changes back to FILE")
-    parser.add_argument("--journal-limit", type=_journal_limit, default=DEFAULT_JOURNAL_LIMIT, metavar="N",
-                        help="keep the newest N HTTP exchanges and N WebSocket connections in the journal, "
-                             f"counting the dropped ones; 0 keeps everything (default {DEFAULT_JOURNAL_LIMIT:,})")
+    parser.add_argument(
+        "--allow-write",
+        action="store_true",
+        help="let the test panel's editor (/_dotmock/) write saved changes back to FILE",
+    )
+    parser.add_argument(
+        "--journal-limit",
+        type=_journal_limit,
+        default=DEFAULT_JOURNAL_LIMIT,
+        metavar="N",
+        help="keep the newest N HTTP exchanges and N WebSocket connections in the journal, "
+        f"counting the dropped ones; 0 keeps everything (default {DEFAULT_JOURNAL_LIMIT:,})",
+    )
     return parser
 
 
@@ -55,8 +63,9 @@ def _journal_limit(text: str) -> int:
     return value
 
 
-async def serve(scenario: Scenario, host: str, port: int, *, allow_write: bool = False,
-                journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> None:
+async def serve(
+    scenario: Scenario, host: str, port: int, *, allow_write: bool = False, journal_limit: int = DEFAULT_JOURNAL_LIMIT
+) -> None:
     """Serve `scenario` until SIGINT or SIGTERM. `journal_limit` 0: an unbounded journal."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -68,10 +77,14 @@ async def serve(scenario: Scenario, host: str, port: int, *, allow_write: bool =
             srv.app.config[ALLOW_WRITE_KEY] = allow_write
             print(srv.base_url, flush=True)
             n = len(scenario.fixtures)
-            print(f"dotmock: serving {scenario.name!r} ({n} fixture{'s' if n != 1 else ''}); "
-                  f"OPENAI_BASE_URL={srv.base_url}/v1; journal at {srv.base_url}/_dotmock/journal; "
-                  f"test panel at {srv.base_url}/_dotmock/; "
-                  "Ctrl-C to stop", file=sys.stderr, flush=True)
+            print(
+                f"dotmock: serving {scenario.name!r} ({n} fixture{'s' if n != 1 else ''}); "
+                f"OPENAI_BASE_URL={srv.base_url}/v1; journal at {srv.base_url}/_dotmock/journal; "
+                f"test panel at {srv.base_url}/_dotmock/; "
+                "Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
             await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -105,8 +118,15 @@ def main(argv: list[str]) -> int:
     # it is rebuilt then. Until that, the streams of a busy server reuse its memory.
     syntax.parser.cache_clear()
     try:
-        _run(serve(scenario_file.cases[0], args.host, args.port, allow_write=args.allow_write,
-                   journal_limit=args.journal_limit))
+        _run(
+            serve(
+                scenario_file.cases[0],
+                args.host,
+                args.port,
+                allow_write=args.allow_write,
+                journal_limit=args.journal_limit,
+            )
+        )
     except OSError as err:
         print(f"dotmock serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}", file=sys.stderr)
         return 1

@@ -47,7 +47,12 @@ class ApiError(Exception):
     OpenAI's error shape and journaled with `error` = the message."""
 
     def __init__(
-        self, status: int, message: str, *, code: str | None = None, param: str | None = None,
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
         error_type: str | None = None,
     ) -> None:
         super().__init__(message)

@@ -22,10 +22,11 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
+
 from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
 from dotmock.server.answers import Answer
 from dotmock.server.streaming import ClientLink, StreamAborted
-from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
 
 CLIENT_LINK_KEY = "dotmock.client"
 FAST_PATHS = frozenset({CHAT_COMPLETIONS_PATH, RESPONSES_PATH})
@@ -113,8 +114,9 @@ async def _respond(endpoints: Endpoints, incoming: Incoming, send: ASGISendCalla
         answer = await endpoints.handle(incoming.path, incoming)
     except Exception as err:  # what Quart's error handler does for the routes
         log.exception("dotmock: error while answering %s %s", incoming.method, incoming.path)
-        answer = endpoints.refuse_answer(incoming, 500, f"dotmock internal error: {type(err).__name__}: {err}",
-                                         "internal_error")
+        answer = endpoints.refuse_answer(
+            incoming, 500, f"dotmock internal error: {type(err).__name__}: {err}", "internal_error"
+        )
     await send({"type": "http.response.start", "status": answer.status, "headers": answer.raw_headers()})
     body = answer.body
     if isinstance(body, bytes):
@@ -132,8 +134,7 @@ async def _respond(endpoints: Endpoints, incoming: Incoming, send: ASGISendCalla
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _serve_fast(endpoints: Endpoints, scope: Scope, receive: ASGIReceiveCallable,
-                      send: ASGISendCallable) -> None:
+async def _serve_fast(endpoints: Endpoints, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     link = ClientLink()
     headers = scope_headers(scope)
     body = _Body()

@@ -243,8 +243,12 @@ class Journal:
             d["opened_at"], d["closed_at"] = rel(c.opened_at), rel(c.closed_at)
             d["frames"] = [{**asdict(f), "t": rel(f.t)} for f in c.frames]
             d["exchanges"] = [
-                {**asdict(x), "started_at": rel(x.started_at), "ended_at": rel(x.ended_at),
-                 "ticks": x.ticks.to_json(t0)}
+                {
+                    **asdict(x),
+                    "started_at": rel(x.started_at),
+                    "ended_at": rel(x.ended_at),
+                    "ticks": x.ticks.to_json(t0),
+                }
                 for x in c.exchanges
             ]
             d["messages_received"] = c.messages_received

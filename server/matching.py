@@ -121,8 +121,11 @@ def json_rule_holds(kind: str, expected: Any, value: Any) -> bool:
         return kind == "!="
     if kind == "==":
         return (value == expected and type(value) is type(expected)) or (
-            isinstance(value, int | float) and isinstance(expected, int | float)
-            and not isinstance(value, bool) and not isinstance(expected, bool) and value == expected
+            isinstance(value, int | float)
+            and isinstance(expected, int | float)
+            and not isinstance(value, bool)
+            and not isinstance(expected, bool)
+            and value == expected
         )
     if kind == "!=":
         return not json_rule_holds("==", expected, value)

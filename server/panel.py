@@ -17,19 +17,26 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
+from quart import Quart, Response, request
+
 from dotmock.dsl.files import write_text_atomically
 from dotmock.dsl.model import Scenario
 from dotmock.server.panel_source import EditorSource, check_text, initial_source
-from quart import Quart, Response, request
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml"}
+STATIC_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 ALLOW_WRITE_KEY = "DOTMOCK_ALLOW_WRITE"  # app.config flag set by `dotmock serve --allow-write`
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 # The page loads nothing from elsewhere: own script and style, fetch/WebSocket to this server only.
-CSP = ("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
-       "script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 class ScenarioSlot(Protocol):
@@ -42,19 +49,34 @@ class ScenarioSlot(Protocol):
 
 
 def _json(value: Any, status: int = 200) -> Response:
-    return Response(json.dumps(value, default=str), status=status, content_type="application/json",
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        json.dumps(value, default=str),
+        status=status,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _static(name: str) -> Response:
     path = (STATIC_DIR / name).resolve()
     kind = STATIC_TYPES.get(path.suffix)
     if kind is None or path.parent != STATIC_DIR or not path.is_file():
-        return _json({"error": {"message": f"no panel file {name!r}", "type": "invalid_request_error",
-                                "param": None, "code": "unknown_url"}}, 404)
-    return Response(path.read_bytes(), content_type=kind,
-                    headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP,
-                             "X-Content-Type-Options": "nosniff"})
+        return _json(
+            {
+                "error": {
+                    "message": f"no panel file {name!r}",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "unknown_url",
+                }
+            },
+            404,
+        )
+    return Response(
+        path.read_bytes(),
+        content_type=kind,
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 async def _posted_text() -> str | Response:
@@ -81,9 +103,15 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
         return bool(app.config.get(ALLOW_WRITE_KEY, False))
 
     def source_json() -> dict[str, Any]:
-        return {"path": source.path, "text": source.text, "note": source.note, "scenario": slot.scenario.name,
-                "disk_path": source.disk_path, "allow_write": allow_write(),
-                "writes_to_disk": allow_write() and source.disk_path is not None}
+        return {
+            "path": source.path,
+            "text": source.text,
+            "note": source.note,
+            "scenario": slot.scenario.name,
+            "disk_path": source.disk_path,
+            "allow_write": allow_write(),
+            "writes_to_disk": allow_write() and source.disk_path is not None,
+        }
 
     @app.get("/_dotmock/")
     async def panel_page() -> Response:
@@ -103,9 +131,15 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
         if isinstance(text, Response):
             return text
         checked = check_text(text, source.path)
-        return _json({"ok": not checked.errors, "errors": checked.errors, "path": source.path,
-                      "scenario": checked.scenario.name if checked.scenario else None,
-                      "fixtures": len(checked.scenario.fixtures) if checked.scenario else None})
+        return _json(
+            {
+                "ok": not checked.errors,
+                "errors": checked.errors,
+                "path": source.path,
+                "scenario": checked.scenario.name if checked.scenario else None,
+                "fixtures": len(checked.scenario.fixtures) if checked.scenario else None,
+            }
+        )
 
     @app.post("/_dotmock/source")
     async def save_source() -> Response:
@@ -114,8 +148,16 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
             return text
         checked = check_text(text, source.path)
         if checked.scenario is None:
-            return _json({"ok": False, "applied": False, "written": False, "errors": checked.errors,
-                          "message": "not applied: the text has errors"}, 422)
+            return _json(
+                {
+                    "ok": False,
+                    "applied": False,
+                    "written": False,
+                    "errors": checked.errors,
+                    "message": "not applied: the text has errors",
+                },
+                422,
+            )
         slot.swap(checked.scenario)
         source.text = text
         written = False
@@ -132,5 +174,14 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
             message = "applied to the running server (in memory only: this source has no .mock file to write)"
         if checked.cases > 1:
             message += f"; serving the first of {checked.cases} parameter rows"
-        return _json({"ok": True, "applied": True, "written": written, "message": message, "errors": [],
-                      "scenario": checked.scenario.name, "fixtures": len(checked.scenario.fixtures)})
+        return _json(
+            {
+                "ok": True,
+                "applied": True,
+                "written": written,
+                "message": message,
+                "errors": [],
+                "scenario": checked.scenario.name,
+                "fixtures": len(checked.scenario.fixtures),
+            }
+        )

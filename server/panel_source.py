@@ -40,15 +40,26 @@ def initial_source(scenario: Scenario) -> EditorSource:
             text = json_to_mock(raw, path)
         except DslError as err:
             return EditorSource(path=twin, text="", disk_path=None, note=f"cannot translate {path}: {err.message}")
-        return EditorSource(path=twin, text=text, disk_path=None,
-                            note=f"translated from the dotMock JSON file {path}; saves apply in memory only")
+        return EditorSource(
+            path=twin,
+            text=text,
+            disk_path=None,
+            note=f"translated from the dotMock JSON file {path}; saves apply in memory only",
+        )
     return EditorSource(path=path, text=raw, disk_path=path)
 
 
 def error_json(err: DslError) -> dict[str, Any]:
     return {
-        "path": err.path, "line": err.line, "column": err.column, "width": err.width, "message": err.message,
-        "hint": err.hint, "expected": list(err.expected), "headline": err.headline, "rendered": err.render(),
+        "path": err.path,
+        "line": err.line,
+        "column": err.column,
+        "width": err.width,
+        "message": err.message,
+        "hint": err.hint,
+        "expected": list(err.expected),
+        "headline": err.headline,
+        "rendered": err.render(),
     }
 
 
@@ -72,9 +83,20 @@ def check_text(text: str, path: str) -> Checked:
     except DslError as err:
         return Checked(None, [error_json(e) for e in errors_of(err)])
     if not loaded.cases:
-        return Checked(None, [{"path": path, "line": 1, "column": 1, "width": 1, "message": "no scenario to serve",
-                               "hint": None, "expected": [], "headline": f"{path}:1:1: error: no scenario to serve",
-                               "rendered": f"{path}:1:1: error: no scenario to serve"}])
+        return Checked(
+            None,
+            [
+                {
+                    "path": path,
+                    "line": 1,
+                    "column": 1,
+                    "width": 1,
+                    "message": "no scenario to serve",
+                    "hint": None,
+                    "expected": [],
+                    "headline": f"{path}:1:1: error: no scenario to serve",
+                    "rendered": f"{path}:1:1: error: no scenario to serve",
+                }
+            ],
+        )
     return Checked(loaded.cases[0], [], len(loaded.cases))
-
-

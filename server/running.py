@@ -15,14 +15,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
-from dotmock.dsl.model import Scenario
-from dotmock.server.app import DEFAULT_MAX_BODY_BYTES, create_app
-from dotmock.server.journal import Journal
-from dotmock.server.streaming import ServerState, StreamLimits
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
 from hypercorn.utils import wrap_app
 from quart import Quart
+
+from dotmock.dsl.model import Scenario
+from dotmock.server.app import DEFAULT_MAX_BODY_BYTES, create_app
+from dotmock.server.journal import Journal
+from dotmock.server.streaming import ServerState, StreamLimits
 
 SHUTDOWN_TIMEOUT_S = 5.0
 
@@ -76,8 +77,9 @@ def hypercorn_config(host: str, port: int, *, graceful_timeout: float, quiet: bo
 async def serve_app(app: Quart, sock: socket.socket, config: Config, stop: asyncio.Event) -> None:
     """Serve `app` on the already listening `sock` until `stop` is set."""
     sockets = Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[])
-    await worker_serve(wrap_app(app, config.wsgi_max_body_size, "asgi"), config, sockets=sockets,
-                       shutdown_trigger=stop.wait)
+    await worker_serve(
+        wrap_app(app, config.wsgi_max_body_size, "asgi"), config, sockets=sockets, shutdown_trigger=stop.wait
+    )
 
 
 @asynccontextmanager

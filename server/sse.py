@@ -72,8 +72,9 @@ class ChatRenderer:
         self.finish_reason = finish_reason
         self.include_usage = include_usage
         self.text_sent: list[str] = []
-        head = _json({"id": reply.chat_id, "object": "chat.completion.chunk", "created": reply.created,
-                      "model": reply.model})[:-1]
+        head = _json(
+            {"id": reply.chat_id, "object": "chat.completion.chunk", "created": reply.created, "model": reply.model}
+        )[:-1]
         self._head = b"data: " + head + b',"choices":[{"index":0,"delta":'
         self._content_head = self._head + b'{"content":'
 
@@ -90,8 +91,14 @@ class ChatRenderer:
     def closing(self) -> list[bytes]:
         frames = [self._chunk({}, self.finish_reason)]
         if self.include_usage:
-            usage = {"id": self.reply.chat_id, "object": "chat.completion.chunk", "created": self.reply.created,
-                     "model": self.reply.model, "choices": [], "usage": chat_usage(self.reply, "".join(self.text_sent))}
+            usage = {
+                "id": self.reply.chat_id,
+                "object": "chat.completion.chunk",
+                "created": self.reply.created,
+                "model": self.reply.model,
+                "choices": [],
+                "usage": chat_usage(self.reply, "".join(self.text_sent)),
+            }
             frames.append(data_frame(_json(usage)))
         frames.append(b"data: [DONE]\n\n")
         return frames
@@ -124,23 +131,29 @@ class ResponsesRenderer:
         return named_frame(event_type, _json(payload))
 
     def _text_event(self, event_type: str, fields: dict[str, Any]) -> bytes:
-        return self._event(event_type, {"item_id": self.reply.item_id, "output_index": 0, "content_index": 0,
-                                        **fields})
+        return self._event(event_type, {"item_id": self.reply.item_id, "output_index": 0, "content_index": 0, **fields})
 
     def opening(self) -> list[bytes]:
         in_progress = response_object(self.reply, "in_progress", None)
         return [
             self._event("response.created", {"response": in_progress}),
             self._event("response.in_progress", {"response": in_progress}),
-            self._event("response.output_item.added",
-                        {"output_index": 0, "item": message_item(self.reply, None, "in_progress")}),
+            self._event(
+                "response.output_item.added", {"output_index": 0, "item": message_item(self.reply, None, "in_progress")}
+            ),
             self._text_event("response.content_part.added", {"part": output_text_part("")}),
         ]
 
     def delta(self, text: str) -> bytes:
         self.text_sent.append(text)
-        frame = (self._delta_head + b',"sequence_number":' + str(self.seq).encode() + b',"delta":' + _json_str(text)
-                 + b',"logprobs":[]}\n\n')
+        frame = (
+            self._delta_head
+            + b',"sequence_number":'
+            + str(self.seq).encode()
+            + b',"delta":'
+            + _json_str(text)
+            + b',"logprobs":[]}\n\n'
+        )
         self.seq += 1
         return frame
 
@@ -149,8 +162,9 @@ class ResponsesRenderer:
         return [
             self._text_event("response.output_text.done", {"text": text, "logprobs": []}),
             self._text_event("response.content_part.done", {"part": output_text_part(text)}),
-            self._event("response.output_item.done",
-                        {"output_index": 0, "item": message_item(self.reply, text, "completed")}),
+            self._event(
+                "response.output_item.done", {"output_index": 0, "item": message_item(self.reply, text, "completed")}
+            ),
             self._event("response.completed", {"response": response_object(self.reply, "completed", text)}),
         ]
 
@@ -173,8 +187,11 @@ class SeedResponsesRenderer:
         self.reply = reply
         self.text_sent: list[str] = []
         self._ids = {"response_id": reply.response_id, "output_index": 0}
-        self._delta_head = (b'event: response.text.delta\ndata: {"type":"response.text.delta",'
-                            + _json({**self._ids, "content_index": 0})[1:-1] + b',"delta":')
+        self._delta_head = (
+            b'event: response.text.delta\ndata: {"type":"response.text.delta",'
+            + _json({**self._ids, "content_index": 0})[1:-1]
+            + b',"delta":'
+        )
 
     def _event(self, event_type: str, fields: dict[str, Any]) -> bytes:
         return named_frame(event_type, _json({"type": event_type, **self._ids, **fields}))
@@ -186,8 +203,14 @@ class SeedResponsesRenderer:
         return item
 
     def opening(self) -> list[bytes]:
-        created = {"id": self.reply.response_id, "object": "response", "created": self.reply.created,
-                   "model": self.reply.model, "status": "in_progress", "output": []}
+        created = {
+            "id": self.reply.response_id,
+            "object": "response",
+            "created": self.reply.created,
+            "model": self.reply.model,
+            "status": "in_progress",
+            "output": [],
+        }
         return [
             named_frame("response.created", _json(created)),
             self._event("response.output_item.added", {"item": self._item(None)}),
@@ -200,8 +223,12 @@ class SeedResponsesRenderer:
 
     def closing(self) -> list[bytes]:
         text = "".join(self.text_sent)
-        completed = {"id": self.reply.response_id, "object": "response", "status": "completed",
-                     "output": [self._item(text)]}
+        completed = {
+            "id": self.reply.response_id,
+            "object": "response",
+            "status": "completed",
+            "output": [self._item(text)],
+        }
         return [
             self._event("response.text.done", {"content_index": 0, "text": text}),
             self._event("response.output_item.done", {"item": self._item(text)}),
@@ -209,8 +236,18 @@ class SeedResponsesRenderer:
         ]
 
     def error_event(self, message: str, error_type: str, code: str | None) -> bytes:
-        return named_frame("error", _json({"type": "error", "response_id": self.reply.response_id,
-                                           "code": code or error_type, "message": message, "param": None}))
+        return named_frame(
+            "error",
+            _json(
+                {
+                    "type": "error",
+                    "response_id": self.reply.response_id,
+                    "code": code or error_type,
+                    "message": message,
+                    "param": None,
+                }
+            ),
+        )
 
     def malformed(self, data: str | None) -> bytes:
         if data is not None:

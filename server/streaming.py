@@ -114,8 +114,14 @@ def _fault_positions(faults: tuple[Fault, ...], n_chunks: int) -> dict[int, list
 
 
 class _Stream:
-    def __init__(self, renderer: Renderer, outcome: TextOutcome, exchange: HttpExchange,
-                 limits: StreamLimits, client: ClientLink | None) -> None:
+    def __init__(
+        self,
+        renderer: Renderer,
+        outcome: TextOutcome,
+        exchange: HttpExchange,
+        limits: StreamLimits,
+        client: ClientLink | None,
+    ) -> None:
         self.renderer = renderer
         self.client = client
         self.exchange = exchange
@@ -130,8 +136,11 @@ class _Stream:
         self.faults = _fault_positions(outcome.faults, len(self.chunks))
         self.disconnect_at: float | None = None
         self._timed_disconnect = next(
-            (f.after_s for f in outcome.faults
-             if f.kind == "disconnect" and f.after_chunks is None and f.after_s is not None),
+            (
+                f.after_s
+                for f in outcome.faults
+                if f.kind == "disconnect" and f.after_chunks is None and f.after_s is not None
+            ),
             None,
         )
         self.buffer: list[bytes] = []
@@ -230,10 +239,13 @@ class _Stream:
                     self.add(self.renderer.malformed(fault.data))
                     self.mark_fault(fault.kind)
                 elif fault.kind == "errorEvent":
-                    self.add(self.renderer.error_event(
-                        fault.message or "The server had an error while processing your request.",
-                        fault.error_type or "server_error", fault.code,
-                    ))
+                    self.add(
+                        self.renderer.error_event(
+                            fault.message or "The server had an error while processing your request.",
+                            fault.error_type or "server_error",
+                            fault.code,
+                        )
+                    )
                     self.mark_fault(fault.kind)
                     yield self.take()
                     return
@@ -268,8 +280,13 @@ class _Stream:
             yield self.take()
 
 
-def stream_body(renderer: Renderer, outcome: TextOutcome, exchange: HttpExchange,
-                limits: StreamLimits | None = None, client: ClientLink | None = None) -> AsyncIterator[bytes]:
+def stream_body(
+    renderer: Renderer,
+    outcome: TextOutcome,
+    exchange: HttpExchange,
+    limits: StreamLimits | None = None,
+    client: ClientLink | None = None,
+) -> AsyncIterator[bytes]:
     """The bytes of a streamed answer, paced and faulted as `outcome` says, recorded in `exchange`.
     `client`, when given, lets the stream stop as soon as the client has gone."""
     return _Stream(renderer, outcome, exchange, limits or StreamLimits(), client).run()

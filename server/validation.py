@@ -72,13 +72,24 @@ def parse_json(raw: bytes) -> Any:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
-            int: "integer", float: "number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        type(None): "null",
+        int: "integer",
+        float: "number",
+    }.get(type(value), type(value).__name__)
 
 
 def _wrong_type(param: str, expected: str, value: Any) -> ApiError:
-    return ApiError(400, f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)} instead.",
-                    code="invalid_type", param=param)
+    return ApiError(
+        400,
+        f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)} instead.",
+        code="invalid_type",
+        param=param,
+    )
 
 
 def _missing(param: str) -> ApiError:
@@ -88,8 +99,9 @@ def _missing(param: str) -> ApiError:
 def validate(path: str, body: Any) -> ParsedRequest:
     """Check a Chat Completions or Responses body; raise `ApiError` (400) on the first mistake."""
     if not isinstance(body, dict):
-        raise ApiError(400, f"The request body must be a JSON object, but got {_type_name(body)} instead.",
-                       code="invalid_type")
+        raise ApiError(
+            400, f"The request body must be a JSON object, but got {_type_name(body)} instead.", code="invalid_type"
+        )
     if "model" not in body:
         raise _missing("model")
     if not isinstance(body["model"], str):
@@ -124,8 +136,11 @@ def _validate_messages(body: dict[str, Any]) -> None:
             raise _wrong_type(f"messages[{i}]", "an object", message)
         role = message.get("role")
         if not isinstance(role, str):
-            raise _wrong_type(f"messages[{i}].role", "a string", role) if "role" in message else _missing(
-                f"messages[{i}].role")
+            raise (
+                _wrong_type(f"messages[{i}].role", "a string", role)
+                if "role" in message
+                else _missing(f"messages[{i}].role")
+            )
         content = message.get("content")
         if content is not None and not isinstance(content, str | list):
             raise _wrong_type(f"messages[{i}].content", "a string or an array", content)

@@ -14,6 +14,8 @@ import logging
 import time
 from typing import Any
 
+from quart import Quart, websocket
+
 from dotmock.dsl.model import WS_CHAT_PATH, WS_RESPONSES_PATH, Scenario
 from dotmock.server.journal import Journal, WsConnection, WsExchange
 from dotmock.server.matching import MatchRequest, call_key, nearest_misses, no_match_message, select_fixture
@@ -22,7 +24,6 @@ from dotmock.server.ws_protocol import ENVELOPE, BadFrame, ClientMessage, Messag
 from dotmock.server.ws_replay import answer
 from dotmock.server.ws_session import ConnectionEnded, WsSession
 from dotmock.server.ws_transport import link_for, transport_middleware
-from quart import Quart, websocket
 
 log = logging.getLogger("dotmock.server.websocket")
 
@@ -70,8 +71,7 @@ class _WsEndpoints:
         finally:
             await session.finish()
 
-    async def handle(self, session: WsSession, path: str, text: str | None, t: float,
-                     form: MessageForm) -> MessageForm:
+    async def handle(self, session: WsSession, path: str, text: str | None, t: float, form: MessageForm) -> MessageForm:
         """Answer one client frame; returns the form later error events use."""
         exchange = WsExchange(started_at=t)
         session.connection.exchanges.append(exchange)
@@ -86,32 +86,43 @@ class _WsEndpoints:
         exchange.request = message.request
         exchange.call_key = call_key("websocket", path, message.request)
         exchange.attempt = self.journal.next_attempt(exchange.call_key)
-        match_request = MatchRequest("websocket", None, path, session.connection.headers, message.request,
-                                     exchange.attempt)
+        match_request = MatchRequest(
+            "websocket", None, path, session.connection.headers, message.request, exchange.attempt
+        )
         fixture = select_fixture(self.fixtures, match_request)
         if fixture is None:
             explanation = no_match_message(self.fixtures, match_request)
             exchange.error = explanation
-            nearest = [{"fixture": m.fixture, "reasons": list(m.reasons)}
-                       for m in nearest_misses(self.fixtures, match_request)]
-            await self.send_error(session, exchange, message.form, explanation, "fixture_not_found", 404,
-                                  {"nearest": nearest})
+            nearest = [
+                {"fixture": m.fixture, "reasons": list(m.reasons)} for m in nearest_misses(self.fixtures, match_request)
+            ]
+            await self.send_error(
+                session, exchange, message.form, explanation, "fixture_not_found", 404, {"nearest": nearest}
+            )
             return message.form
         exchange.fixture = fixture.name
         await answer(session, fixture, message, path, self.scenario.dialect, exchange, self.limits)
         return message.form
 
     @staticmethod
-    async def send_error(session: WsSession, exchange: WsExchange, form: MessageForm, message: str, code: str,
-                         status: int, extra: dict[str, Any] | None = None) -> None:
+    async def send_error(
+        session: WsSession,
+        exchange: WsExchange,
+        form: MessageForm,
+        message: str,
+        code: str,
+        status: int,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         await session.send(error_frame(form, message, code=code, status=status, extra=extra), "error")
         exchange.events_sent += 1
         exchange.ended_at = time.monotonic()
         exchange.completed = True
 
 
-def register_websocket_routes(app: Quart, scenario: Scenario, journal: Journal,
-                              limits: StreamLimits | None = None) -> None:
+def register_websocket_routes(
+    app: Quart, scenario: Scenario, journal: Journal, limits: StreamLimits | None = None
+) -> None:
     """Add the WebSocket endpoints of `scenario` to `app`, journaling every connection and frame.
 
     Also wraps `app.asgi_app` so WebSocket handlers can reach the socket (`server.ws_transport`): keep any

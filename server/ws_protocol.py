@@ -125,8 +125,13 @@ def error_body_frame(form: MessageForm, body: Any, status: int) -> str:
         return dumps({"type": "error", "data": body})
     if isinstance(body, dict):
         return dumps({"type": "error", "status": status, **{k: v for k, v in body.items() if k != "type"}})
-    return dumps({"type": "error", "status": status, "error": {"message": str(body), "type": "server_error",
-                                                                "param": None, "code": None}})
+    return dumps(
+        {
+            "type": "error",
+            "status": status,
+            "error": {"message": str(body), "type": "server_error", "param": None, "code": None},
+        }
+    )
 
 
 def sse_frames(data: bytes) -> list[bytes]:

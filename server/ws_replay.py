@@ -57,8 +57,15 @@ def close_knobs(fixture: Fixture) -> WsOutcome | None:
     return fixture.outcome if isinstance(fixture.outcome, WsOutcome) else fixture.ws
 
 
-async def answer(session: WsSession, fixture: Fixture, message: ClientMessage, path: str,
-                 scenario_dialect: Dialect, exchange: WsExchange, limits: StreamLimits) -> None:
+async def answer(
+    session: WsSession,
+    fixture: Fixture,
+    message: ClientMessage,
+    path: str,
+    scenario_dialect: Dialect,
+    exchange: WsExchange,
+    limits: StreamLimits,
+) -> None:
     """Send `fixture`'s answer to `message` and apply its close knobs; raises `ConnectionEnded` when the
     connection was closed or dropped."""
     knobs = close_knobs(fixture)
@@ -114,8 +121,15 @@ def _text_renderer(outcome: TextOutcome, message: ClientMessage, path: str, dial
     return renderer_for(http_path, outcome.dialect or dialect, reply, outcome, parsed)
 
 
-async def _stream_text(session: WsSession, outcome: TextOutcome, message: ClientMessage, path: str,
-                       dialect: Dialect, exchange: WsExchange, limits: StreamLimits) -> None:
+async def _stream_text(
+    session: WsSession,
+    outcome: TextOutcome,
+    message: ClientMessage,
+    path: str,
+    dialect: Dialect,
+    exchange: WsExchange,
+    limits: StreamLimits,
+) -> None:
     renderer = _text_renderer(outcome, message, path, dialect)
     # The HTTP stream engine journals into an HttpExchange; its findings are copied to the WsExchange.
     scratch = HttpExchange(id=0, method="WEBSOCKET", path=path, started_at=time.monotonic(), stream=True)

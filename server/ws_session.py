@@ -13,10 +13,11 @@ import logging
 import time
 from typing import Literal
 
+from quart.wrappers import Websocket
+
 from dotmock.server.journal import WsConnection, WsFrame
 from dotmock.server.ws_protocol import frame_type
 from dotmock.server.ws_transport import TransportLink
-from quart.wrappers import Websocket
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,9 @@ class WsSession:
         self._mark_closed("drop", time.monotonic())
         if self.link is not None and await self.link.drop():
             return
-        log.warning("cannot drop a WebSocket without a close frame on this server; closing with %s instead",
-                    FALLBACK_DROP_CODE)
+        log.warning(
+            "cannot drop a WebSocket without a close frame on this server; closing with %s instead", FALLBACK_DROP_CODE
+        )
         self._add_fault("dropUnavailable")
         self.connection.dropped = False
         self.connection.close_code_sent = FALLBACK_DROP_CODE

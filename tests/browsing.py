@@ -17,15 +17,26 @@ from playwright.sync_api import Browser, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 # No background networking: this machine's closed network refuses Chromium's own connections.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_path() -> str:
     path = os.environ.get("DOTMOCK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).is_file():
-        pytest.fail(f"Chromium is needed for the browser tests and was not found at {path}: install it with "
-                    "`apt-get install chromium` (.ci/run does) or set DOTMOCK_CHROMIUM", pytrace=False)
+        pytest.fail(
+            f"Chromium is needed for the browser tests and was not found at {path}: install it with "
+            "`apt-get install chromium` (.ci/run does) or set DOTMOCK_CHROMIUM",
+            pytrace=False,
+        )
     return path
 
 

@@ -78,7 +78,10 @@ class Served:
         self.mock = mock
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dotmock", "serve", mock.name, "--port", "0", *extra],
-            stdout=subprocess.PIPE, stderr=None, text=True, cwd=str(mock.parent),
+            stdout=subprocess.PIPE,
+            stderr=None,
+            text=True,
+            cwd=str(mock.parent),
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
@@ -231,8 +234,10 @@ def test_websocket_exchange_with_custom_close_code(browser: Browser, server: Ser
     page = open_panel(browser, server)
     try:
         choose(page, "ws")
-        assert page.eval_on_selector_all("#endpoint option", "os => os.map(o => o.value)") == ["/v1/chat",
-                                                                                              "/v1/responses"]
+        assert page.eval_on_selector_all("#endpoint option", "os => os.map(o => o.value)") == [
+            "/v1/chat",
+            "/v1/responses",
+        ]
         page.fill("#message", "Hello")
         page.click("#send")
         page.wait_for_selector("#ws-state[data-state=closed]", timeout=WAIT_MS)
@@ -311,7 +316,8 @@ def test_editor_writes_the_file_with_allow_write(browser: Browser, tmp_path: Pat
         page = open_panel(browser, srv)
         try:
             changed = SCENARIO.replace("chunkSize 8 latencyMs 60", "chunkSize 30 latencyMs 0").replace(
-                "closeCode 4001", "closeCode 4002")
+                "closeCode 4001", "closeCode 4002"
+            )
             page.fill("#editor", changed)
             page.click("#editor-save")
             page.wait_for_selector("#editor-status[data-kind=ok]", timeout=WAIT_MS)

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 from browsing import REPO, launched_browser, screenshot_path
+from playwright.sync_api import Browser, Page, Route
+
 from dotmock.runner.report_html import render_html
 from dotmock.runner.report_json import report_from_json
-from playwright.sync_api import Browser, Page, Route
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +35,23 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]
     json_path, html_path = out / "report.json", out / "report.html"
     jobs = str(max(4, min(16, os.cpu_count() or 4)))
     proc = subprocess.run(
-        [sys.executable, "-m", "dotmock", "run", "scenarios/", "-j", jobs, "--json", str(json_path),
-         "--html", str(html_path)],
-        cwd=str(REPO), capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "dotmock",
+            "run",
+            "scenarios/",
+            "-j",
+            jobs,
+            "--json",
+            str(json_path),
+            "--html",
+            str(html_path),
+        ],
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     return json.loads(json_path.read_text(encoding="utf-8")), html_path
@@ -61,8 +76,9 @@ def _section(page: Page, index: int) -> Any:
     return page.locator(f"section#case-{index}")
 
 
-def test_report_has_one_timeline_per_case_and_draws_the_cuts(browser: Browser, run: tuple[dict[str, Any], Path],
-                                                             tmp_path: Path) -> None:
+def test_report_has_one_timeline_per_case_and_draws_the_cuts(
+    browser: Browser, run: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
     data, html_path = run
     cases = data["cases"]
     assert len(cases) >= 10
@@ -74,15 +90,19 @@ def test_report_has_one_timeline_per_case_and_draws_the_cuts(browser: Browser, r
         assert page.locator("section.case").count() == len(cases)
         assert page.locator("figure.timeline").count() == len(cases)
         assert page.locator("table.summary tbody tr").count() == len(cases)
-        truncated = [i for i, c in enumerate(cases)
-                     if any("truncate" in str(ex.get("fault") or "") for ex in c["journal"]["http"])]
+        truncated = [
+            i
+            for i, c in enumerate(cases)
+            if any("truncate" in str(ex.get("fault") or "") for ex in c["journal"]["http"])
+        ]
         dropped = [i for i, c in enumerate(cases) if any(conn.get("dropped") for conn in c["journal"]["websocket"])]
         assert truncated and dropped
         for i in range(len(cases)):
             section = _section(page, i)
             assert section.locator("figure.timeline").count() == 1
-            assert section.locator("h2").text_content() and cases[i]["name"] in (section.locator("h2").text_content()
-                                                                                 or "")
+            assert section.locator("h2").text_content() and cases[i]["name"] in (
+                section.locator("h2").text_content() or ""
+            )
         for i in truncated:
             timeline = _section(page, i).locator("figure.timeline")
             cut = timeline.locator('path.cut[data-cut="truncate"]')
@@ -133,7 +153,7 @@ def test_report_escapes_what_clients_and_scenarios_wrote(browser: Browser, run: 
     data, _ = run
     hostile = json.loads(json.dumps(data))
     case = hostile["cases"][0]
-    case["name"] = '<img src=x onerror="document.title=\'pwned\'">'
+    case["name"] = "<img src=x onerror=\"document.title='pwned'\">"
     case["message"] = "</pre><script>document.title='pwned'</script>"
     if case["client"]:
         case["client"]["stdout_tail"] = "<svg onload=\"document.title='pwned'\"></svg>"

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from dotmock.dsl import DslError, load_text
 from dotmock.dsl.fmt import format_text
 
@@ -22,16 +23,20 @@ _LEAKS = re.compile(
 
 
 def dotmock(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dotmock", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dotmock", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_check_prints_every_error_of_a_file_and_exits_1() -> None:
     result = dotmock("check", "tests/golden/errors/several_syntax_errors.mock")
     assert result.returncode == 1
     assert result.stderr.count(": error: ") == 3
-    for where in (":4:3: error: unexpected 'timeot'", ":9:3: error: unexpected 'respons'",
-                  ":14:16: error: unexpected 'zero'"):
+    for where in (
+        ":4:3: error: unexpected 'timeot'",
+        ":9:3: error: unexpected 'respons'",
+        ":14:16: error: unexpected 'zero'",
+    ):
         assert f"tests/golden/errors/several_syntax_errors.mock{where}" in result.stderr
     assert "3 error(s) in 1 file(s)" in result.stderr
     assert not _LEAKS.search(result.stderr + result.stdout)
@@ -57,8 +62,7 @@ def test_check_exits_0_on_good_files() -> None:
 
 def test_check_validates_a_shared_fixtures_file_before_any_scenario_includes_it(tmp_path: Path) -> None:
     (tmp_path / "shared.mock").write_text(
-        'fixture "a" {\n  match POST /v1/chat/completions\n  response "${greeting}"\n'
-        '  streaming { chunkSize 0 }\n}\n'
+        'fixture "a" {\n  match POST /v1/chat/completions\n  response "${greeting}"\n  streaming { chunkSize 0 }\n}\n'
     )
     result = dotmock("check", str(tmp_path))
     assert result.returncode == 1

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from dotmock.dsl import DslError, load_text
 from dotmock.dsl.fmt import format_text
 from dotmock.dsl.model import FINDING_KINDS
@@ -13,8 +14,11 @@ from dotmock.dsl.model import FINDING_KINDS
 DOC = Path(__file__).resolve().parent.parent / "docs" / "language.md"
 TEXT = DOC.read_text(encoding="utf-8")
 _BLOCK = re.compile(r"^```([\w-]*)\n(.*?)^```$", re.S | re.M)
-BLOCKS = [(kind, body, TEXT.count("\n", 0, m.start()) + 1) for m in _BLOCK.finditer(TEXT)
-          for kind, body in [(m.group(1), m.group(2))]]
+BLOCKS = [
+    (kind, body, TEXT.count("\n", 0, m.start()) + 1)
+    for m in _BLOCK.finditer(TEXT)
+    for kind, body in [(m.group(1), m.group(2))]
+]
 MOCK = [(body, line) for kind, body, line in BLOCKS if kind == "mock"]
 WRONG = [(body, line) for kind, body, line in BLOCKS if kind == "mock-error"]
 _FILE = re.compile(r"# file: (\S+\.mock)\n")
@@ -62,11 +66,33 @@ def test_every_finding_is_documented() -> None:
         assert f"| `{kind.name}` | {kind.severity} | {kind.summary} |" in TEXT
 
 
-@pytest.mark.parametrize("keyword", [
-    "chunkSize", "latencyMs", "truncateAfterChunks", "closeAfter", "closeCode", "disconnectAfterMs", "finishReason",
-    "disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent", "include", "params", "shell",
-    "retry-after", "nonzero", "present", "absent", "OPENAI_BASE_URL", "OPENAI_API_KEY", "DOTMOCK_URL",
-    "DOTMOCK_WS_URL",
-])
+@pytest.mark.parametrize(
+    "keyword",
+    [
+        "chunkSize",
+        "latencyMs",
+        "truncateAfterChunks",
+        "closeAfter",
+        "closeCode",
+        "disconnectAfterMs",
+        "finishReason",
+        "disconnect",
+        "stall",
+        "malformedChunk",
+        "slowFirstToken",
+        "errorEvent",
+        "include",
+        "params",
+        "shell",
+        "retry-after",
+        "nonzero",
+        "present",
+        "absent",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "DOTMOCK_URL",
+        "DOTMOCK_WS_URL",
+    ],
+)
 def test_every_keyword_is_in_an_example_or_table(keyword: str) -> None:
     assert keyword in TEXT

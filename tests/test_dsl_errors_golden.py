@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from dotmock.dsl import DslError, load_file
 
 ROOT = Path(__file__).resolve().parent.parent

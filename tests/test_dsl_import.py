@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from dotmock.dsl import DslError, load_file, load_text
 from dotmock.dsl import model as m
 from dotmock.dsl.fmt import format_text
@@ -24,13 +25,24 @@ SEED_EXAMPLE = """{
 }"""
 
 ERROR_AND_SOCKET = [
-    {"name": "limited", "path": "/v1/chat/completions", "status": 429,
-     "error": {"message": "Rate limit reached", "type": "rate_limit_error", "code": "rate_limit_exceeded"},
-     "headers": {"Retry-After": "2"}},
-    {"name": "socket", "path": "/v1/chat",
-     "events": [{"type": "response.created", "data": {"id": "resp_1"}},
-                {"type": "response.text.delta", "data": {"delta": "Hel"}, "delay": 50}],
-     "closeAfter": True, "closeCode": 1000, "disconnectAfterMs": 200},
+    {
+        "name": "limited",
+        "path": "/v1/chat/completions",
+        "status": 429,
+        "error": {"message": "Rate limit reached", "type": "rate_limit_error", "code": "rate_limit_exceeded"},
+        "headers": {"Retry-After": "2"},
+    },
+    {
+        "name": "socket",
+        "path": "/v1/chat",
+        "events": [
+            {"type": "response.created", "data": {"id": "resp_1"}},
+            {"type": "response.text.delta", "data": {"delta": "Hel"}, "delay": 50},
+        ],
+        "closeAfter": True,
+        "closeCode": 1000,
+        "disconnectAfterMs": 200,
+    },
 ]
 
 
@@ -67,14 +79,21 @@ def test_a_list_with_error_and_websocket_fixtures() -> None:
     assert limited.name == "limited"
     assert limited.match.path == "/v1/chat/completions"
     assert limited.outcome == m.ErrorOutcome(
-        status=429, message="Rate limit reached", error_type="rate_limit_error", code="rate_limit_exceeded",
+        status=429,
+        message="Rate limit reached",
+        error_type="rate_limit_error",
+        code="rate_limit_exceeded",
         headers=(("Retry-After", "2"),),
     )
     assert socket.match.protocol == "websocket" and socket.match.path == "/v1/chat"
     assert socket.outcome == m.WsOutcome(
-        events=(m.WsEvent("response.created", {"id": "resp_1"}),
-                m.WsEvent("response.text.delta", {"delta": "Hel"}, 0.05)),
-        close_after=True, close_code=1000, disconnect_after_ms=200,
+        events=(
+            m.WsEvent("response.created", {"id": "resp_1"}),
+            m.WsEvent("response.text.delta", {"delta": "Hel"}, 0.05),
+        ),
+        close_after=True,
+        close_code=1000,
+        disconnect_after_ms=200,
     )
 
 
@@ -85,8 +104,12 @@ def test_fixtures_wrapper_object() -> None:
 
 
 def test_unnamed_fixtures_get_distinct_names() -> None:
-    case = _import([{"response": "a", "path": "/v1/responses"}, {"response": "b", "path": "/v1/chat/completions",
-                                                                 "model": "gpt-4o"}])
+    case = _import(
+        [
+            {"response": "a", "path": "/v1/responses"},
+            {"response": "b", "path": "/v1/chat/completions", "model": "gpt-4o"},
+        ]
+    )
     assert [f.name for f in case.fixtures] == ["fixture 1", "fixture 2"]
     assert case.fixtures[1].match.model == "gpt-4o"
 
@@ -123,14 +146,16 @@ def test_a_json_file_loads_as_a_scenario(tmp_path: Path) -> None:
 def test_import_cli(tmp_path: Path) -> None:
     good = tmp_path / "seed.json"
     good.write_text(SEED_EXAMPLE, encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "dotmock", "import", str(good)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "dotmock", "import", str(good)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0
     assert load_text(result.stdout).cases[0].fixtures[0].outcome.streaming.chunk_size == 15  # type: ignore[union-attr]
     bad = tmp_path / "bad.json"
     bad.write_text("{", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "dotmock", "import", str(bad)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "dotmock", "import", str(bad)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 1
     assert "bad.json:1:2: error: invalid JSON" in result.stderr
 
@@ -138,12 +163,15 @@ def test_import_cli(tmp_path: Path) -> None:
 def test_every_bad_fixture_is_reported_not_only_the_first() -> None:
     from dotmock.dsl import DslErrors
 
-    text = json.dumps([
-        {"response": "ok", "streaming": {"chunkSize": "15"}},
-        {"name": "fine", "response": "fine"},
-        {"name": "no outcome"},
-        {"status": 429, "headers": ["Retry-After"]},
-    ], indent=2)
+    text = json.dumps(
+        [
+            {"response": "ok", "streaming": {"chunkSize": "15"}},
+            {"name": "fine", "response": "fine"},
+            {"name": "no outcome"},
+            {"status": 429, "headers": ["Retry-After"]},
+        ],
+        indent=2,
+    )
     with pytest.raises(DslErrors) as raised:
         json_to_mock(text, "bad.json")
     messages = [e.message for e in raised.value.errors]

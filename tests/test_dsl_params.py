@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dotmock.dsl import DslError, load_text
 from dotmock.dsl.model import FindingsExpect
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dotmock.dsl import DslError, load_text
-from dotmock.dsl.fmt import format_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from dotmock.dsl import DslError, load_text
+from dotmock.dsl.fmt import format_text
 
 ROOT = Path(__file__).resolve().parent.parent
 OK = ROOT / "tests" / "golden" / "ok"
@@ -18,10 +19,59 @@ BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[Healt
 
 _LEAKS = re.compile(r"__ANON|Traceback|Unexpected(Token|Characters|EOF|Input)|LarkError|VisitError|\$END")
 _TOKEN = re.compile(r'"""(?:.|\n)*?"""|"(?:[^"\\\n]|\\.)*"|\S+')
-_PIECES = ["{", "}", "[", "]", '"', '"""', "..", "|", ",", ":", "#", "\\", "${", "${x}", "\n", " ", "0", "1", "-1",
-           "80ms", "2s", "1.5", "1e9", "99999999999999999999", "*", "==", ">=", "fixture", "match", "POST",
-           "websocket", "/v1/chat", "response", "streaming", "chunkSize", "fault", "after", "chunks", "expect",
-           "client", "params", "include", "events", "closeCode", "error", "attempt", "\t", "\r", "\x00", "é", "\u2028"]
+_PIECES = [
+    "{",
+    "}",
+    "[",
+    "]",
+    '"',
+    '"""',
+    "..",
+    "|",
+    ",",
+    ":",
+    "#",
+    "\\",
+    "${",
+    "${x}",
+    "\n",
+    " ",
+    "0",
+    "1",
+    "-1",
+    "80ms",
+    "2s",
+    "1.5",
+    "1e9",
+    "99999999999999999999",
+    "*",
+    "==",
+    ">=",
+    "fixture",
+    "match",
+    "POST",
+    "websocket",
+    "/v1/chat",
+    "response",
+    "streaming",
+    "chunkSize",
+    "fault",
+    "after",
+    "chunks",
+    "expect",
+    "client",
+    "params",
+    "include",
+    "events",
+    "closeCode",
+    "error",
+    "attempt",
+    "\t",
+    "\r",
+    "\x00",
+    "é",
+    "\u2028",
+]
 
 
 def _survives(text: str) -> None:
@@ -55,14 +105,14 @@ def _mutate_chars(data: st.DataObject, text: str) -> str:
         i = data.draw(st.integers(0, len(text) - 1))
         op = data.draw(st.sampled_from(["delete", "insert", "duplicate", "swap"]))
         if op == "delete":
-            text = text[:i] + text[i + 1:]
+            text = text[:i] + text[i + 1 :]
         elif op == "insert":
             text = text[:i] + data.draw(st.sampled_from(_PIECES)) + text[i:]
         elif op == "duplicate":
             j = data.draw(st.integers(i, min(len(text), i + 20)))
             text = text[:j] + text[i:j] + text[j:]
         elif i + 1 < len(text):
-            text = text[:i] + text[i + 1] + text[i] + text[i + 2:]
+            text = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
     return text
 
 
@@ -115,7 +165,8 @@ _json = st.recursive(
     lambda inner: st.one_of(
         st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
         st.lists(st.tuples(_strings, inner), max_size=3).map(
-            lambda kv: "{" + ", ".join(f"{k}: {v}" for k, v in dict(kv).items()) + "}"),
+            lambda kv: "{" + ", ".join(f"{k}: {v}" for k, v in dict(kv).items()) + "}"
+        ),
     ),
     max_leaves=6,
 )
@@ -146,17 +197,30 @@ def _http_fixture(draw: st.DrawFn, index: int) -> str:
     kind = draw(st.sampled_from(["text", "error"]))
     if kind == "text":
         lines.append(f"response {draw(_strings)}")
-        knobs = [k for k, on in (
-            (f"chunkSize {draw(st.integers(1, 50))}", draw(st.booleans())),
-            (f"latencyMs {draw(st.sampled_from(['0', '80', '120ms']))}", draw(st.booleans())),
-            (f"truncateAfterChunks {draw(st.integers(0, 9))}", draw(st.booleans())),
-        ) if on]
+        knobs = [
+            k
+            for k, on in (
+                (f"chunkSize {draw(st.integers(1, 50))}", draw(st.booleans())),
+                (f"latencyMs {draw(st.sampled_from(['0', '80', '120ms']))}", draw(st.booleans())),
+                (f"truncateAfterChunks {draw(st.integers(0, 9))}", draw(st.booleans())),
+            )
+            if on
+        ]
         if knobs or draw(st.booleans()):
             lines.append("streaming { " + "  ".join(knobs) + " }")
-        fault = draw(st.sampled_from([None, "fault disconnect after 3 chunks", "fault disconnect after 200ms",
-                                      "fault stall after 2 chunks for 5s", 'fault malformedChunk after 1 chunk "{x"',
-                                      "fault slowFirstToken 2s",
-                                      'fault errorEvent after 2 chunks { message "overloaded" }']))
+        fault = draw(
+            st.sampled_from(
+                [
+                    None,
+                    "fault disconnect after 3 chunks",
+                    "fault disconnect after 200ms",
+                    "fault stall after 2 chunks for 5s",
+                    'fault malformedChunk after 1 chunk "{x"',
+                    "fault slowFirstToken 2s",
+                    'fault errorEvent after 2 chunks { message "overloaded" }',
+                ]
+            )
+        )
         if fault:
             lines.append(fault)
         if draw(st.booleans()):
@@ -188,8 +252,13 @@ def _ws_fixture(draw: st.DrawFn) -> str:
         knobs.append(f"closeCode {draw(st.sampled_from([1000, 1006, 1011, 4000]))}")
     if draw(st.booleans()):
         knobs.append(f"disconnectAfterMs {draw(st.sampled_from(['200', '2s']))}")
-    return ('fixture "socket" {\n  match websocket /v1/chat\n  events {\n' + body + "\n  }\n"
-            + "".join(f"  {k}\n" for k in knobs) + "}")
+    return (
+        'fixture "socket" {\n  match websocket /v1/chat\n  events {\n'
+        + body
+        + "\n  }\n"
+        + "".join(f"  {k}\n" for k in knobs)
+        + "}"
+    )
 
 
 @st.composite
@@ -208,13 +277,29 @@ def valid_scenarios(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         parts.append(draw(_ws_fixture()))
     if has_client:
-        expectations = draw(st.lists(st.sampled_from([
-            "client exits 0", "client exits nonzero", 'client stdout contains "ok"', 'client stderr not matches "E+"',
-            "client finishes within 5s", "requests POST /v1/chat/completions == 2", "requests POST * >= 1",
-            'request 1 POST /v1/chat/completions json "stream" == true', "wait between attempts >= retry-after",
-            "ws messages >= 1", "ws reconnects /v1/chat >= 1", "ws close code == 1000", "no finding gave_up",
-            "finding no_backoff",
-        ]), max_size=5))
+        expectations = draw(
+            st.lists(
+                st.sampled_from(
+                    [
+                        "client exits 0",
+                        "client exits nonzero",
+                        'client stdout contains "ok"',
+                        'client stderr not matches "E+"',
+                        "client finishes within 5s",
+                        "requests POST /v1/chat/completions == 2",
+                        "requests POST * >= 1",
+                        'request 1 POST /v1/chat/completions json "stream" == true',
+                        "wait between attempts >= retry-after",
+                        "ws messages >= 1",
+                        "ws reconnects /v1/chat >= 1",
+                        "ws close code == 1000",
+                        "no finding gave_up",
+                        "finding no_backoff",
+                    ]
+                ),
+                max_size=5,
+            )
+        )
         parts.append("expect {\n" + "".join(f"  {e}\n" for e in expectations) + "}")
     joiner = draw(st.sampled_from(["\n", "\n\n", "\n\n\n"]))
     return joiner.join(parts) + "\n"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from dotmock.dsl import ScenarioFile, load_text
 from dotmock.dsl.fmt import format_text
 
@@ -41,8 +42,11 @@ def test_fmt_keeps_the_meaning(path: Path) -> None:
 def test_fmt_keeps_every_comment(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     formatted = format_text(text, str(path))
-    comments = [line[line.index("#"):].strip() for line in text.splitlines()
-                if "#" in line and not line.strip().startswith(('"', "|")) and '"#' not in line]
+    comments = [
+        line[line.index("#") :].strip()
+        for line in text.splitlines()
+        if "#" in line and not line.strip().startswith(('"', "|")) and '"#' not in line
+    ]
     kept = [line.strip() for line in formatted.splitlines()]
     for comment in comments:
         assert any(line.endswith(comment) or line == comment for line in kept), comment
@@ -77,14 +81,16 @@ params {
     formatted = format_text(text)
     for line in text.splitlines():
         if "#" in line:
-            comment = line[line.index("#"):]
+            comment = line[line.index("#") :]
             assert comment in formatted, comment
     assert format_text(formatted) == formatted
 
 
 def test_fmt_keeps_a_trailing_comment_on_the_last_statement_of_its_line() -> None:
-    text = 'client "c" { timeout 5s env A "1"  # about A\n}\nfixture "f" {\n  match POST *\n' \
-           '  response "x" finishReason "length"  # about the ending\n}\n'
+    text = (
+        'client "c" { timeout 5s env A "1"  # about A\n}\nfixture "f" {\n  match POST *\n'
+        '  response "x" finishReason "length"  # about the ending\n}\n'
+    )
     formatted = format_text(text)
     assert '  env A "1"  # about A\n' in formatted
     assert '  finishReason "length"  # about the ending\n' in formatted
@@ -92,17 +98,21 @@ def test_fmt_keeps_a_trailing_comment_on_the_last_statement_of_its_line() -> Non
 
 
 def test_fmt_keeps_a_small_block_on_one_line_when_a_comment_only_follows_it() -> None:
-    text = ('fixture "f" {\n  match POST *\n  response "x"\n  streaming { chunkSize 3 }  # small\n'
-            '  error 429 { # inside\n  message "m" }\n}\n')
+    text = (
+        'fixture "f" {\n  match POST *\n  response "x"\n  streaming { chunkSize 3 }  # small\n'
+        '  error 429 { # inside\n  message "m" }\n}\n'
+    )
     formatted = format_text(text)
     assert "  streaming { chunkSize 3 }  # small\n" in formatted
-    assert "  error 429 {\n    # inside\n    message \"m\"\n  }\n" in formatted
+    assert '  error 429 {\n    # inside\n    message "m"\n  }\n' in formatted
     assert format_text(formatted) == formatted
 
 
 def test_fmt_layout_is_canonical() -> None:
-    messy = 'scenario   "s"\nfixture "f" {   match POST   /v1/chat/completions\n response "x"\n' \
-            'streaming {chunkSize 15 latencyMs 80}}\n\n\n\nexpect{client exits 0}\nclient "c"'
+    messy = (
+        'scenario   "s"\nfixture "f" {   match POST   /v1/chat/completions\n response "x"\n'
+        'streaming {chunkSize 15 latencyMs 80}}\n\n\n\nexpect{client exits 0}\nclient "c"'
+    )
     assert format_text(messy) == (
         'scenario "s"\n'
         "\n"
@@ -121,8 +131,14 @@ def test_fmt_layout_is_canonical() -> None:
 
 
 def _fmt_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dotmock", "fmt", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dotmock", "fmt", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_fmt_check_exit_codes(tmp_path: Path) -> None:

@@ -37,7 +37,8 @@ def test_shell_client_keeps_the_whole_command_line() -> None:
     case = load_file(str(OK / "shell_client.mock")).cases[0]
     assert case.client is not None and case.client.shell
     assert case.client.argv == (
-        'curl -sN "$OPENAI_BASE_URL/chat/completions" -d @request.json | jq -r .choices[0].message.content',)
+        'curl -sN "$OPENAI_BASE_URL/chat/completions" -d @request.json | jq -r .choices[0].message.content',
+    )
     assert dict(case.client.env) == {"TAB": "a\tb"}
 
 

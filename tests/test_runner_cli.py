@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import xmlschema
+
 from dotmock.dsl.model import Scenario
 from dotmock.runner.selection import keyword_filter, select, shard_of
 
@@ -39,26 +40,34 @@ def write_cases(folder: Path, cases: dict[str, str]) -> None:
 
 
 def simple(name: str, mode: str, timeout: str = "10s", extra: str = "") -> str:
-    return (f'scenario "{name}"\ntags quick\nclient "{BEHAVE} {mode}" {{ timeout {timeout} }}\n'
-            f'fixture "cut" {{ match POST /v1/chat/completions {{ json "stream" == true }} response "0123456789" '
-            f'streaming {{ chunkSize 3 truncateAfterChunks 1 }} }}\n'
-            f'fixture "ok" {{ match POST /v1/chat/completions response "fine" }}\n{extra}')
+    return (
+        f'scenario "{name}"\ntags quick\nclient "{BEHAVE} {mode}" {{ timeout {timeout} }}\n'
+        f'fixture "cut" {{ match POST /v1/chat/completions {{ json "stream" == true }} response "0123456789" '
+        f"streaming {{ chunkSize 3 truncateAfterChunks 1 }} }}\n"
+        f'fixture "ok" {{ match POST /v1/chat/completions response "fine" }}\n{extra}'
+    )
 
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("mixed") / "scenarios"
-    write_cases(folder, {
-        "a_ok": simple("answers", "ok", extra='expect { client exits 0  client stdout contains "fine" }\n'),
-        "b_crash": simple("crashes", "crash"),
-        "c_accepts": simple("accepts a cut stream", "stream-accept"),
-        "d_documented": simple("documents a weakness", "stream-accept",
-                               extra="expect { finding truncated_stream_accepted }\n"),
-        "e_params": (f'scenario "exit codes"\nclient "{BEHAVE} exit ${{code}}"\n'
-                     'params {\n | code |\n | 0 |\n | 3 |\n}\n'
-                     'fixture "ok" { match POST * response "x" }\nexpect { client exits ${code} }\n'),
-        "f_noclient": 'scenario "no client"\nfixture "ok" { match POST * response "x" }\n',
-    })
+    write_cases(
+        folder,
+        {
+            "a_ok": simple("answers", "ok", extra='expect { client exits 0  client stdout contains "fine" }\n'),
+            "b_crash": simple("crashes", "crash"),
+            "c_accepts": simple("accepts a cut stream", "stream-accept"),
+            "d_documented": simple(
+                "documents a weakness", "stream-accept", extra="expect { finding truncated_stream_accepted }\n"
+            ),
+            "e_params": (
+                f'scenario "exit codes"\nclient "{BEHAVE} exit ${{code}}"\n'
+                "params {\n | code |\n | 0 |\n | 3 |\n}\n"
+                'fixture "ok" { match POST * response "x" }\nexpect { client exits ${code} }\n'
+            ),
+            "f_noclient": 'scenario "no client"\nfixture "ok" { match POST * response "x" }\n',
+        },
+    )
     return folder
 
 
@@ -74,8 +83,23 @@ def outcomes(data: dict) -> dict[str, tuple[str, list[str]]]:
 @pytest.fixture(scope="module")
 def full_run(mixed: Path) -> tuple[subprocess.CompletedProcess[str], dict, Path]:
     out = mixed.parent
-    proc = run([*RUN, "scenarios", "-j", "4", "--junit", "r.xml", "--json", "r.json", "--markdown", "r.md",
-                "--html", "r.html"], out)
+    proc = run(
+        [
+            *RUN,
+            "scenarios",
+            "-j",
+            "4",
+            "--junit",
+            "r.xml",
+            "--json",
+            "r.json",
+            "--markdown",
+            "r.md",
+            "--html",
+            "r.html",
+        ],
+        out,
+    )
     return proc, validate_json(out / "r.json"), out
 
 
@@ -83,9 +107,15 @@ def test_exit_1_and_every_report_written_when_some_fail(full_run) -> None:
     proc, data, out = full_run
     assert proc.returncode == 1, proc.stderr
     got = {c["name"]: c["outcome"] for c in data["cases"]}
-    assert got == {"answers": "passed", "crashes": "failed", "accepts a cut stream": "failed",
-                   "documents a weakness": "passed", "exit codes [code=0]": "passed",
-                   "exit codes [code=3]": "passed", "no client": "error"}
+    assert got == {
+        "answers": "passed",
+        "crashes": "failed",
+        "accepts a cut stream": "failed",
+        "documents a weakness": "passed",
+        "exit codes [code=0]": "passed",
+        "exit codes [code=3]": "passed",
+        "no client": "error",
+    }
     assert data["summary"] == {"total": 7, "passed": 4, "failed": 2, "error": 1, "not_run": 0}
     XSD.validate(str(out / "r.xml"))
     md = (out / "r.md").read_text()
@@ -145,8 +175,10 @@ def test_shard_function_partitions_many_ids() -> None:
 
 
 def test_keyword_expressions() -> None:
-    cases = [Scenario(name=n, path="x.mock", base_dir=".", tags=tuple(t)) for n, t in
-             (("retry works", ["retry"]), ("ws drop", ["websocket"]), ("ws retry", ["websocket", "retry"]))]
+    cases = [
+        Scenario(name=n, path="x.mock", base_dir=".", tags=tuple(t))
+        for n, t in (("retry works", ["retry"]), ("ws drop", ["websocket"]), ("ws retry", ["websocket", "retry"]))
+    ]
     pick = lambda expr: [c.name for c in select(cases, expr)]  # noqa: E731
     assert pick("retry") == ["retry works", "ws retry"]
     assert pick("websocket and not retry") == ["ws drop"]
@@ -166,19 +198,33 @@ def test_k_filter_on_the_command_line(mixed: Path) -> None:
 
 
 def test_parse_errors_exit_2_and_print_every_error(tmp_path: Path) -> None:
-    write_cases(tmp_path / "bad", {
-        "one": 'scenario "x"\nfixture "f" { match POST /v1/chat/completions response "x" streaming { chunksize 3 } }\n',
-        "two": 'scenario "y"\nexpect { client exitz 0 }\n',
-    })
+    write_cases(
+        tmp_path / "bad",
+        {
+            "one": (
+                'scenario "x"\nfixture "f" { match POST /v1/chat/completions response "x" streaming { chunksize 3 } }\n'
+            ),
+            "two": 'scenario "y"\nexpect { client exitz 0 }\n',
+        },
+    )
     proc = run([*RUN, "bad", "--json", "r.json"], tmp_path)
     assert proc.returncode == 2
     assert "one.mock" in proc.stderr and "two.mock" in proc.stderr
     assert not (tmp_path / "r.json").exists()
 
 
-@pytest.mark.parametrize("args", [["--shard", "3/2"], ["-j", "0"], ["--timeout", "soon"], ["--timeout", "0s"],
-                                  ["-k", "a and"],
-                                  ["no/such/folder"], ["--bogus"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--shard", "3/2"],
+        ["-j", "0"],
+        ["--timeout", "soon"],
+        ["--timeout", "0s"],
+        ["-k", "a and"],
+        ["no/such/folder"],
+        ["--bogus"],
+    ],
+)
 def test_bad_invocations_exit_2(tmp_path: Path, args: list[str]) -> None:
     write_cases(tmp_path / "scenarios", {"a": simple("a", "ok")})
     assert run([*RUN, *args], tmp_path).returncode == 2
@@ -199,9 +245,14 @@ def test_ctrl_c_stops_the_run_and_still_writes_complete_reports(tmp_path: Path) 
     cases = {f"h{i}": simple(f"hangs {i}", "hang", timeout="60s") for i in range(4)}
     cases["z"] = simple("answers", "ok")
     write_cases(tmp_path / "scenarios", cases)
-    proc = subprocess.Popen([*RUN, "-j", "2", "--json", "r.json", "--junit", "r.xml", "--html", "r.html"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "GITHUB_STEP_SUMMARY": ""})
+    proc = subprocess.Popen(
+        [*RUN, "-j", "2", "--json", "r.json", "--junit", "r.xml", "--html", "r.html"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GITHUB_STEP_SUMMARY": ""},
+    )
     time.sleep(3.0)  # two hanging clients are running
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from dotmock.dsl.loader import load_text
 from dotmock.runner.case import CaseOptions
 from dotmock.runner.execute import ExecuteOptions, execute
@@ -24,24 +25,24 @@ OK = 'fixture "ok" { match POST /v1/chat/completions { attempt 2.. } response "f
 ALWAYS_500 = 'fixture "down" { match POST /v1/chat/completions error 500 { message "down" } }'
 FIXTURES = {
     "429": 'fixture "limited" { match POST /v1/chat/completions { attempt 1 } '
-           'error 429 { header "Retry-After" "0.5" message "slow down" } }\n' + OK,
+    'error 429 { header "Retry-After" "0.5" message "slow down" } }\n' + OK,
     "400": 'fixture "bad" { match POST /v1/chat/completions { attempt 1 } error 400 { message "bad" } }\n' + OK,
     "500": ALWAYS_500,
     "500-once": 'fixture "once" { match POST /v1/chat/completions { attempt 1 } error 500 { message "x" } }\n' + OK,
     "truncate": 'fixture "cut" { match POST /v1/chat/completions response "0123456789abcdefghij" '
-                'streaming { chunkSize 5 truncateAfterChunks 2 } }',
+    "streaming { chunkSize 5 truncateAfterChunks 2 } }",
     "malformed": 'fixture "bad chunk" { match POST /v1/chat/completions response "0123456789abcdefghij" '
-                 'streaming { chunkSize 5 } fault malformedChunk after 2 chunks }',
+    "streaming { chunkSize 5 } fault malformedChunk after 2 chunks }",
     "stall": 'fixture "stall" { match POST /v1/chat/completions { attempt 1 } response "0123456789abcdefghij" '
-             'streaming { chunkSize 5 } fault stall after 2 chunks }\n'
-             'fixture "ok" { match POST /v1/chat/completions { attempt 2.. } response "fine" }',
+    "streaming { chunkSize 5 } fault stall after 2 chunks }\n"
+    'fixture "ok" { match POST /v1/chat/completions { attempt 2.. } response "fine" }',
     "error-event": 'fixture "err" { match POST /v1/chat/completions response "0123456789abcdefghij" '
-                   'streaming { chunkSize 5 } fault errorEvent after 2 chunks { message "overloaded" } }',
+    'streaming { chunkSize 5 } fault errorEvent after 2 chunks { message "overloaded" } }',
     "ws-drop": 'fixture "drop" { match websocket /v1/chat { attempt 1 } '
-               'events { "response.created" {"id": "r1"} "response.text.delta" {"delta": "Hel"} after 20ms } '
-               'disconnectAfterMs 150 }\n'
-               'fixture "ok" { match websocket /v1/chat { attempt 2.. } '
-               'events { "response.text.delta" {"delta": "Hello"} "response.completed" {"id": "r2"} } }',
+    'events { "response.created" {"id": "r1"} "response.text.delta" {"delta": "Hel"} after 20ms } '
+    "disconnectAfterMs 150 }\n"
+    'fixture "ok" { match websocket /v1/chat { attempt 2.. } '
+    'events { "response.text.delta" {"delta": "Hello"} "response.completed" {"id": "r2"} } }',
     "none": OK,
 }
 

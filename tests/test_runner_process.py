@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from dotmock.dsl.loader import load_text
 from dotmock.runner.case import CaseOptions, run_case
 from dotmock.runner.crash import uncaught_exception
@@ -36,8 +37,9 @@ def run_text(tmp_path: Path, text: str, grace_s: float = 0.5) -> CaseResult:
 
 
 def spec(*args: str, timeout: float = 10.0, grace: float = 0.5) -> ClientSpec:
-    return ClientSpec(argv=[sys.executable, str(BEHAVE), *args], cwd=str(BEHAVE.parent), timeout_s=timeout,
-                      grace_s=grace)
+    return ClientSpec(
+        argv=[sys.executable, str(BEHAVE), *args], cwd=str(BEHAVE.parent), timeout_s=timeout, grace_s=grace
+    )
 
 
 def test_a_hanging_client_is_killed_at_its_timeout() -> None:
@@ -85,23 +87,31 @@ def test_output_is_bounded_to_its_tail() -> None:
 
 
 def test_shell_clients_and_env() -> None:
-    run = asyncio.run(run_client(ClientSpec(argv=["echo $DOTMOCK_X | tr a-z A-Z"], cwd="/", shell=True,
-                                            env={"DOTMOCK_X": "hello"})))
+    run = asyncio.run(
+        run_client(ClientSpec(argv=["echo $DOTMOCK_X | tr a-z A-Z"], cwd="/", shell=True, env={"DOTMOCK_X": "hello"}))
+    )
     assert run.exit_code == 0 and run.stdout.strip() == "HELLO"
 
 
-@pytest.mark.parametrize(("stderr", "expected"), [
-    ("Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n    f()\n"
-     "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)\n",
-     "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)"),
-    ("error: the stream was cut; giving up\n", None),
-    ("Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: x\n" + "my own words\n" * 20, None),
-    ("log: Traceback (most recent call last): quoted\nValueError: x\n", None),
-    ("  + Exception Group Traceback (most recent call last):\n  |   File \"x\", line 1, in <module>\n"
-     "  | ExceptionGroup: g (1 sub-exception)\n  +-+---------------- 1 ----------------\n"
-     "    | httpx_ws.WebSocketNetworkError: boom\n    +------------------------------------\n",
-     "httpx_ws.WebSocketNetworkError: boom (in ExceptionGroup: g (1 sub-exception))"),
-])
+@pytest.mark.parametrize(
+    ("stderr", "expected"),
+    [
+        (
+            'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n    f()\n'
+            "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)\n",
+            "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)",
+        ),
+        ("error: the stream was cut; giving up\n", None),
+        ('Traceback (most recent call last):\n  File "x.py", line 1\nValueError: x\n' + "my own words\n" * 20, None),
+        ("log: Traceback (most recent call last): quoted\nValueError: x\n", None),
+        (
+            '  + Exception Group Traceback (most recent call last):\n  |   File "x", line 1, in <module>\n'
+            "  | ExceptionGroup: g (1 sub-exception)\n  +-+---------------- 1 ----------------\n"
+            "    | httpx_ws.WebSocketNetworkError: boom\n    +------------------------------------\n",
+            "httpx_ws.WebSocketNetworkError: boom (in ExceptionGroup: g (1 sub-exception))",
+        ),
+    ],
+)
 def test_uncaught_exception_is_read_from_the_end_of_stderr(stderr: str, expected: str | None) -> None:
     assert uncaught_exception(stderr) == expected
 
@@ -120,8 +130,10 @@ expect {{
 
 
 def test_a_negated_output_check_cannot_pass_on_output_whose_head_was_dropped(tmp_path: Path) -> None:
-    code = ("import sys; print('Traceback (most recent call last):', flush=True); "
-            "[sys.stdout.write('y' * 200 + '\\n') for _ in range(20000)]")
+    code = (
+        "import sys; print('Traceback (most recent call last):', flush=True); "
+        "[sys.stdout.write('y' * 200 + '\\n') for _ in range(20000)]"
+    )
     text = f"""scenario "huge output hides a traceback"
 client [{json.dumps(sys.executable)}, "-c", {json.dumps(code)}] {{ timeout 20s }}
 expect {{
@@ -172,11 +184,20 @@ expect {{
     assert got['client stdout contains "nope"'] == (False, 'stdout containing "nope"', 'stdout "abcdefghij"')
     assert got['client stderr not matches "^$"'][0] is False
     assert got["requests POST /v1/chat/completions >= 2"] == (
-        False, ">= 2 requests to POST /v1/chat/completions", "1 request")
+        False,
+        ">= 2 requests to POST /v1/chat/completions",
+        "1 request",
+    )
     assert got['request 1 POST /v1/chat/completions json "stream" == false'] == (
-        False, "'stream' == false", "request 1: true")
+        False,
+        "'stream' == false",
+        "request 1: true",
+    )
     assert got['request 2 POST /v1/chat/completions json "model" present'] == (
-        False, "'model' present", "only 1 request to POST /v1/chat/completions")
+        False,
+        "'model' present",
+        "only 1 request to POST /v1/chat/completions",
+    )
     assert got["wait between attempts >= 1s"] == (False, "every wait >= 1s", "no retries happened")
     assert got["ws reconnects >= 1"] == (False, ">= 1 reconnects", "0 reconnects (0 connections)")
     assert got["ws close code == 1000"][0] is False
@@ -192,7 +213,8 @@ def test_a_scenario_without_a_client_is_an_error(tmp_path: Path) -> None:
 
 
 def test_a_client_that_cannot_start_is_an_error(tmp_path: Path) -> None:
-    result = run_text(tmp_path, 'scenario "bad"\nclient "./does-not-exist --flag"\n'
-                                'fixture "f" { match POST * response "x" }\n')
+    result = run_text(
+        tmp_path, 'scenario "bad"\nclient "./does-not-exist --flag"\nfixture "f" { match POST * response "x" }\n'
+    )
     assert result.outcome == "error"
     assert result.message and "could not start the client" in result.message

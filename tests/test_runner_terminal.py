@@ -19,8 +19,9 @@ class FakeTty(io.StringIO):
 
 def test_a_parameterised_case_name_keeps_its_brackets_on_a_terminal() -> None:
     out = FakeTty()
-    case = CaseResult(id="x.mock::" + NAME, file="x.mock", name=NAME, params={}, tags=[], outcome="passed",
-                      duration=0.25)
+    case = CaseResult(
+        id="x.mock::" + NAME, file="x.mock", name=NAME, params={}, tags=[], outcome="passed", duration=0.25
+    )
     with TerminalReporter(out, total=1) as reporter:
         reporter.finished(case)
         reporter.summary(RunReport(cases=[case], duration=0.3))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from dotmock.server.cli import main
 
 MOCK = """\
@@ -34,7 +35,10 @@ CURL_BODY = '{"model": "your-model", "stream": true, "messages": [{"role": "user
 def serve(path: Path, *extra: str, sig: int = signal.SIGINT) -> Iterator[tuple[subprocess.Popen[str], str]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "dotmock", "serve", str(path), "--port", "0", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         assert proc.stdout is not None
@@ -65,8 +69,13 @@ def test_serve_answers_the_seeds_curl_then_exits_cleanly(tmp_path: Path, sig: in
     path.write_text(MOCK)
     with serve(path, sig=sig) as (proc, url):
         start = time.monotonic()
-        with httpx.stream("POST", url + "/v1/chat/completions", content=CURL_BODY,
-                          headers={"Content-Type": "application/json"}, timeout=10) as response:
+        with httpx.stream(
+            "POST",
+            url + "/v1/chat/completions",
+            content=CURL_BODY,
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        ) as response:
             raw = "".join(response.iter_text())
         elapsed = time.monotonic() - start
         assert response.status_code == 200
@@ -81,8 +90,14 @@ def test_serve_answers_the_seeds_curl_then_exits_cleanly(tmp_path: Path, sig: in
 
 def test_serve_a_dotmock_json_fixture_file(tmp_path: Path) -> None:
     path = tmp_path / "fixtures.json"
-    path.write_text(json.dumps({"response": "This is a long response that will be cut short...",
-                                "streaming": {"chunkSize": 15, "latencyMs": 10, "truncateAfterChunks": 3}}))
+    path.write_text(
+        json.dumps(
+            {
+                "response": "This is a long response that will be cut short...",
+                "streaming": {"chunkSize": 15, "latencyMs": 10, "truncateAfterChunks": 3},
+            }
+        )
+    )
     with serve(path) as (proc, url):
         with httpx.stream("POST", url + "/v1/chat/completions", content=CURL_BODY, timeout=10) as response:
             raw = "".join(response.iter_text())
@@ -90,11 +105,12 @@ def test_serve_a_dotmock_json_fixture_file(tmp_path: Path) -> None:
     assert proc.returncode == 0
 
 
-def test_a_file_that_does_not_parse_exits_2_with_the_error(tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_that_does_not_parse_exits_2_with_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.mock"
-    path.write_text('scenario "bad"\nfixture "x" {\n  match POST /v1/chat/completions\n  response "hi"\n'
-                    "  streaming { chunksize 15 }\n}\n")
+    path.write_text(
+        'scenario "bad"\nfixture "x" {\n  match POST /v1/chat/completions\n  response "hi"\n'
+        "  streaming { chunksize 15 }\n}\n"
+    )
     assert main([str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:5:" in err and "chunkSize" in err

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+
 from dotmock.dsl.model import Fault, Fixture, Match, Scenario, Streaming, TextOutcome
 from dotmock.server.journal import HttpExchange
 from dotmock.server.running import RunningServer, running_server
@@ -105,9 +106,10 @@ async def test_disconnect_after_seconds_holds_the_terminator_back() -> None:
 
 
 async def test_sdk_sees_a_connection_error_on_disconnect() -> None:
-    async with running_server(scenario(Fault("disconnect", after_chunks=3))) as srv, openai.AsyncOpenAI(
-        base_url=srv.base_url + "/v1", api_key="x", max_retries=0
-    ) as sdk:
+    async with (
+        running_server(scenario(Fault("disconnect", after_chunks=3))) as srv,
+        openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="x", max_retries=0) as sdk,
+    ):
         got = []
         with pytest.raises(openai.APIConnectionError):
             stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)  # type: ignore[arg-type]
@@ -156,8 +158,10 @@ async def test_stall_is_bounded_by_the_server_limit() -> None:
 
 @pytest.mark.parametrize("data", [None, "this is {not json"])
 async def test_malformed_chunk_then_carry_on(data: str | None) -> None:
-    async with running_server(scenario(Fault("malformedChunk", after_chunks=2, data=data))) as srv, \
-            httpx.AsyncClient() as http:
+    async with (
+        running_server(scenario(Fault("malformedChunk", after_chunks=2, data=data))) as srv,
+        httpx.AsyncClient() as http,
+    ):
         response = await http.post(srv.base_url + CHAT, json=BODY)
         exchange = await settled(srv)
     events = data_events(response.content)
@@ -177,9 +181,10 @@ async def test_malformed_chunk_then_carry_on(data: str | None) -> None:
 
 
 async def test_sdk_raises_on_the_malformed_chunk() -> None:
-    async with running_server(scenario(Fault("malformedChunk", after_chunks=1))) as srv, openai.AsyncOpenAI(
-        base_url=srv.base_url + "/v1", api_key="x", max_retries=0
-    ) as sdk:
+    async with (
+        running_server(scenario(Fault("malformedChunk", after_chunks=1))) as srv,
+        openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="x", max_retries=0) as sdk,
+    ):
         stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)  # type: ignore[arg-type]
         with pytest.raises(json.JSONDecodeError):
             async for _ in stream:
@@ -206,8 +211,9 @@ async def test_slow_first_token() -> None:
 
 
 async def test_error_event_chat() -> None:
-    fault = Fault("errorEvent", after_chunks=2, message="upstream overloaded", error_type="server_error",
-                  code="overloaded")
+    fault = Fault(
+        "errorEvent", after_chunks=2, message="upstream overloaded", error_type="server_error", code="overloaded"
+    )
     async with running_server(scenario(fault)) as srv:
         async with httpx.AsyncClient() as http:
             response = await http.post(srv.base_url + CHAT, json=BODY)
@@ -218,8 +224,9 @@ async def test_error_event_chat() -> None:
                     pass
         exchange = srv.journal.http[0]
     events = data_events(response.content)
-    assert json.loads(events[-1]) == {"error": {"message": "upstream overloaded", "type": "server_error",
-                                                "param": None, "code": "overloaded"}}
+    assert json.loads(events[-1]) == {
+        "error": {"message": "upstream overloaded", "type": "server_error", "param": None, "code": "overloaded"}
+    }
     assert chat_text(response.content) == TEXT[:20] and "[DONE]" not in events
     assert exchange.fault == "errorEvent" and not exchange.completed
 
@@ -237,8 +244,7 @@ async def test_error_event_responses() -> None:
     blocks = response.content.decode().split("\n\n")[:-1]
     assert blocks[-1].startswith("event: error\ndata: ")
     error = json.loads(blocks[-1].split("data: ", 1)[1])
-    assert error == {"type": "error", "sequence_number": 5, "code": "server_error", "message": "boom",
-                     "param": None}
+    assert error == {"type": "error", "sequence_number": 5, "code": "server_error", "message": "boom", "param": None}
     assert "response.completed" not in response.text
     assert types[-1] == "error"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from dotmock.dsl.model import (
     AttemptRange,
     Fixture,
@@ -28,8 +29,9 @@ OK_BODY = {"model": "m", "messages": [{"role": "user", "content": "Hello"}]}
 def scenario() -> Scenario:
     fixtures = (
         Fixture("greeting", Match("http", "POST", CHAT, text=(TextRule("contains", "Hello"),)), TextOutcome("Hi!")),
-        Fixture("second try", Match("http", "POST", CHAT, model="gpt-x", attempt=AttemptRange(2)),
-                TextOutcome("again")),
+        Fixture(
+            "second try", Match("http", "POST", CHAT, model="gpt-x", attempt=AttemptRange(2)), TextOutcome("again")
+        ),
         Fixture("responses", Match("http", "POST", "/v1/responses"), TextOutcome("resp")),
     )
     return Scenario(name="hostile", path="h.mock", base_dir=".", fixtures=fixtures)
@@ -78,18 +80,28 @@ async def still_alive(srv: RunningServer, http: httpx.AsyncClient) -> None:
         (json.dumps({"model": "m"}).encode(), "messages", "missing_required_parameter"),
         (json.dumps({"model": "m", "messages": "Hello"}).encode(), "messages", "invalid_type"),
         (json.dumps({"model": "m", "messages": ["Hello"]}).encode(), "messages[0]", "invalid_type"),
-        (json.dumps({"model": "m", "messages": [{"content": "x"}]}).encode(), "messages[0].role",
-         "missing_required_parameter"),
-        (json.dumps({"model": "m", "messages": [{"role": "user", "content": 5}]}).encode(), "messages[0].content",
-         "invalid_type"),
+        (
+            json.dumps({"model": "m", "messages": [{"content": "x"}]}).encode(),
+            "messages[0].role",
+            "missing_required_parameter",
+        ),
+        (
+            json.dumps({"model": "m", "messages": [{"role": "user", "content": 5}]}).encode(),
+            "messages[0].content",
+            "invalid_type",
+        ),
         (json.dumps({**OK_BODY, "stream": "yes"}).encode(), "stream", "invalid_type"),
         (json.dumps({**OK_BODY, "stream_options": []}).encode(), "stream_options", "invalid_type"),
-        (json.dumps({**OK_BODY, "stream_options": {"include_usage": 1}}).encode(), "stream_options.include_usage",
-         "invalid_type"),
+        (
+            json.dumps({**OK_BODY, "stream_options": {"include_usage": 1}}).encode(),
+            "stream_options.include_usage",
+            "invalid_type",
+        ),
     ],
 )
-async def test_bad_chat_bodies_are_400(srv: RunningServer, http: httpx.AsyncClient, content: bytes,
-                                       param: str | None, code: str) -> None:
+async def test_bad_chat_bodies_are_400(
+    srv: RunningServer, http: httpx.AsyncClient, content: bytes, param: str | None, code: str
+) -> None:
     response = await http.post(srv.base_url + CHAT, content=content, headers={"content-type": "application/json"})
     error = assert_openai_error(response, 400)
     assert (error["param"], error["code"], error["type"]) == (param, code, "invalid_request_error")
@@ -122,8 +134,10 @@ async def test_oversized_body_default_limit_is_10_mib(http: httpx.AsyncClient) -
 
 async def test_huge_declared_length_is_refused_without_reading(srv: RunningServer) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
-    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                 b"content-length: 999999999999\r\n\r\n{")
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"content-length: 999999999999\r\n\r\n{"
+    )
     await writer.drain()
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 413")
@@ -168,8 +182,11 @@ async def test_no_fixture_matched_names_the_nearest(srv: RunningServer, http: ht
 
 
 async def test_garbage_on_the_socket_does_not_kill_the_server(srv: RunningServer, http: httpx.AsyncClient) -> None:
-    for junk in (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64, b"HELLO WORLD\r\n\r\n",
-                 b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: abc\r\n\r\n"):
+    for junk in (
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,
+        b"HELLO WORLD\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: abc\r\n\r\n",
+    ):
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.write(junk)
         await writer.drain()

@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+
 from dotmock.dsl.model import Fault, Fixture, Match, Scenario, Streaming, TextOutcome
 from dotmock.server.running import running_server
 
@@ -18,8 +19,9 @@ BODY = {"model": "m", "messages": [{"role": "user", "content": "Hello"}]}
 
 def scenario(text: str, *faults: Fault) -> Scenario:
     outcome = TextOutcome(text, Streaming(chunk_size=4, latency_ms=5), faults=faults)
-    return Scenario(name=text, path="r.mock", base_dir=".", fixtures=(Fixture("f", Match("http", "POST", None),
-                                                                                 outcome),))
+    return Scenario(
+        name=text, path="r.mock", base_dir=".", fixtures=(Fixture("f", Match("http", "POST", None), outcome),)
+    )
 
 
 async def test_urls_and_port() -> None:

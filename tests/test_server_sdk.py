@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import openai
 import pytest
+
 from dotmock.dsl.model import (
     AttemptRange,
     ErrorOutcome,
@@ -34,8 +35,11 @@ def any_post(name: str, outcome: TextOutcome | ErrorOutcome, **match: object) ->
 @pytest.fixture
 async def srv() -> AsyncIterator[RunningServer]:
     fixtures = (
-        any_post("short chunks", TextOutcome(TEXT, Streaming(chunk_size=7, latency_ms=1)),
-                 text=(TextRule("contains", "short"),)),
+        any_post(
+            "short chunks",
+            TextOutcome(TEXT, Streaming(chunk_size=7, latency_ms=1)),
+            text=(TextRule("contains", "short"),),
+        ),
         any_post("default", TextOutcome(TEXT)),
     )
     async with running_server(scenario(*fixtures)) as server:
@@ -75,9 +79,13 @@ async def test_chat_create_stream(srv: RunningServer, prompt: str) -> None:
 
 
 async def test_chat_stream_helper_final_message(srv: RunningServer) -> None:
-    async with client(srv) as sdk, sdk.chat.completions.stream(
-        model="gpt-test", messages=[{"role": "user", "content": "short"}]  # type: ignore[list-item]
-    ) as stream:
+    async with (
+        client(srv) as sdk,
+        sdk.chat.completions.stream(
+            model="gpt-test",
+            messages=[{"role": "user", "content": "short"}],  # type: ignore[list-item]
+        ) as stream,
+    ):
         final = await stream.get_final_completion()
     assert final.choices[0].message.content == TEXT
 
@@ -85,7 +93,10 @@ async def test_chat_stream_helper_final_message(srv: RunningServer) -> None:
 async def test_chat_stream_include_usage(srv: RunningServer) -> None:
     async with client(srv) as sdk:
         stream = await sdk.chat.completions.create(
-            model="gpt-test", messages=USER, stream=True, stream_options={"include_usage": True}  # type: ignore[arg-type]
+            model="gpt-test",
+            messages=USER,
+            stream=True,
+            stream_options={"include_usage": True},  # type: ignore[arg-type]
         )
         chunks = [chunk async for chunk in stream]
     assert chunks[-1].choices == []
@@ -106,10 +117,18 @@ async def test_responses_create_stream(srv: RunningServer, prompt: str) -> None:
         stream = await sdk.responses.create(model="gpt-test", input=prompt, stream=True)
         events = [event async for event in stream]
     types = [e.type for e in events]
-    assert types[:4] == ["response.created", "response.in_progress", "response.output_item.added",
-                         "response.content_part.added"]
-    assert types[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
-                          "response.completed"]
+    assert types[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert types[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == TEXT
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert events[-1].response.output_text == TEXT  # type: ignore[union-attr]
@@ -143,12 +162,18 @@ async def test_sdk_retries_429_with_retry_after_zero_then_succeeds() -> None:
 @pytest.mark.parametrize(
     ("outcome", "exc", "message"),
     [
-        (ErrorOutcome(429, message="slow down", headers=(("retry-after-ms", "1500"),)), openai.RateLimitError,
-         "slow down"),
+        (
+            ErrorOutcome(429, message="slow down", headers=(("retry-after-ms", "1500"),)),
+            openai.RateLimitError,
+            "slow down",
+        ),
         (ErrorOutcome(400, message="bad thing", param="messages"), openai.BadRequestError, "bad thing"),
         (ErrorOutcome(500), openai.InternalServerError, "The server had an error"),
-        (ErrorOutcome(503, body={"error": {"message": "verbatim", "type": "x"}}), openai.InternalServerError,
-         "verbatim"),
+        (
+            ErrorOutcome(503, body={"error": {"message": "verbatim", "type": "x"}}),
+            openai.InternalServerError,
+            "verbatim",
+        ),
     ],
 )
 async def test_error_outcomes_raise_the_sdk_exception_for_their_status(

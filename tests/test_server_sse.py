@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from dotmock.dsl.model import Fixture, Match, Scenario, Streaming, TextOutcome
 from dotmock.server.running import running_server
 
@@ -122,9 +123,16 @@ async def test_chat_finish_reason_and_include_usage() -> None:
 
 
 RESPONSES_SEQUENCE = [
-    "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
-    "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
-    "response.content_part.done", "response.output_item.done", "response.completed",
+    "response.created",
+    "response.in_progress",
+    "response.output_item.added",
+    "response.content_part.added",
+    "response.output_text.delta",
+    "response.output_text.delta",
+    "response.output_text.done",
+    "response.content_part.done",
+    "response.output_item.done",
+    "response.completed",
 ]
 
 
@@ -148,8 +156,14 @@ async def test_responses_openai_dialect_sequence() -> None:
 
 
 SEED_SEQUENCE = [
-    "response.created", "response.output_item.added", "response.content_part.added", "response.text.delta",
-    "response.text.delta", "response.text.done", "response.output_item.done", "response.completed",
+    "response.created",
+    "response.output_item.added",
+    "response.content_part.added",
+    "response.text.delta",
+    "response.text.delta",
+    "response.text.done",
+    "response.output_item.done",
+    "response.completed",
 ]
 
 
@@ -166,17 +180,40 @@ async def test_responses_seed_dialect_is_the_seeds_sequence(where: str) -> None:
     created, *rest = [json.loads(ev["data"]) for ev in evs]
     assert list(created) == ["id", "object", "created", "model", "status", "output"]
     assert (created["object"], created["model"], created["status"], created["output"]) == (
-        "response", "your-model", "in_progress", [])
+        "response",
+        "your-model",
+        "in_progress",
+        [],
+    )
     rid = created["id"]
     assert rid.startswith("resp_mock_")
-    assert rest[0] == {"type": "response.output_item.added", "response_id": rid, "output_index": 0,
-                       "item": {"type": "message", "role": "assistant"}}
-    assert rest[1] == {"type": "response.content_part.added", "response_id": rid, "output_index": 0,
-                       "content_index": 0, "part": {"type": "text", "text": ""}}
-    assert rest[2] == {"type": "response.text.delta", "response_id": rid, "output_index": 0, "content_index": 0,
-                       "delta": "Hello "}
-    assert rest[4] == {"type": "response.text.done", "response_id": rid, "output_index": 0, "content_index": 0,
-                       "text": "Hello there"}
+    assert rest[0] == {
+        "type": "response.output_item.added",
+        "response_id": rid,
+        "output_index": 0,
+        "item": {"type": "message", "role": "assistant"},
+    }
+    assert rest[1] == {
+        "type": "response.content_part.added",
+        "response_id": rid,
+        "output_index": 0,
+        "content_index": 0,
+        "part": {"type": "text", "text": ""},
+    }
+    assert rest[2] == {
+        "type": "response.text.delta",
+        "response_id": rid,
+        "output_index": 0,
+        "content_index": 0,
+        "delta": "Hello ",
+    }
+    assert rest[4] == {
+        "type": "response.text.done",
+        "response_id": rid,
+        "output_index": 0,
+        "content_index": 0,
+        "text": "Hello there",
+    }
     assert rest[5]["item"]["content"] == [{"type": "text", "text": "Hello there"}]
     assert rest[6]["id"] == rid and rest[6]["status"] == "completed" and rest[6]["object"] == "response"
     # The seed's "seven event types": created, item added, part added, text delta, text done, item done, completed.
@@ -204,25 +241,35 @@ async def test_pacing_keeps_absolute_deadlines() -> None:
 
 
 async def test_json_bodies_for_both_endpoints() -> None:
-    async with running_server(scenario(TextOutcome("Just JSON", Streaming(latency_ms=500)))) as srv, \
-            httpx.AsyncClient() as http:
+    async with (
+        running_server(scenario(TextOutcome("Just JSON", Streaming(latency_ms=500)))) as srv,
+        httpx.AsyncClient() as http,
+    ):
         chat = await http.post(srv.base_url + CHAT, json={**chat_body(), "stream": False})
         resp = await http.post(srv.base_url + RESPONSES, json={"model": "m2", "input": "x"})
     assert chat.headers["content-type"] == "application/json"
     c = chat.json()
-    assert (c["object"], c["model"], c["choices"][0]["message"]["content"]) == ("chat.completion", "your-model",
-                                                                                "Just JSON")
+    assert (c["object"], c["model"], c["choices"][0]["message"]["content"]) == (
+        "chat.completion",
+        "your-model",
+        "Just JSON",
+    )
     assert set(c["usage"]) >= {"prompt_tokens", "completion_tokens", "total_tokens"}
     assert isinstance(c["created"], int)
     r = resp.json()
     assert (r["object"], r["model"], r["status"]) == ("response", "m2", "completed")
-    assert r["output"][0]["content"][0] == {"type": "output_text", "text": "Just JSON", "annotations": [],
-                                            "logprobs": []}
+    assert r["output"][0]["content"][0] == {
+        "type": "output_text",
+        "text": "Just JSON",
+        "annotations": [],
+        "logprobs": [],
+    }
     assert r["id"].startswith("resp_mock_") and r["usage"]["output_tokens"] > 0
 
 
-@pytest.mark.parametrize(("truncate", "expected"), [(0, []), (2, ["abcde", "fghij"]), (3, ["abcde", "fghij"]),
-                                                    (9, ["abcde", "fghij"])])
+@pytest.mark.parametrize(
+    ("truncate", "expected"), [(0, []), (2, ["abcde", "fghij"]), (3, ["abcde", "fghij"]), (9, ["abcde", "fghij"])]
+)
 async def test_truncate_never_sends_the_terminator(truncate: int, expected: list[str]) -> None:
     outcome = TextOutcome("abcdefghij", Streaming(chunk_size=5, truncate_after_chunks=truncate))
     async with running_server(scenario(outcome)) as srv:

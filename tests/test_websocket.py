@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
+
 from dotmock.dsl.model import (
     AttemptRange,
     ErrorOutcome,
@@ -29,7 +31,6 @@ from dotmock.dsl.model import (
 )
 from dotmock.server.journal import WsConnection
 from dotmock.server.running import RunningServer, running_server
-from httpx_ws import AsyncWebSocketSession, aconnect_ws
 
 pytestmark = pytest.mark.anyio
 
@@ -72,8 +73,10 @@ async def settled(srv: RunningServer, n_exchanges: int = 1) -> WsConnection:
     """The first connection, once its first `n_exchanges` answers are finished."""
     for _ in range(300):
         conns = srv.journal.websocket
-        if conns and len(conns[0].exchanges) >= n_exchanges and all(
-            x.ended_at is not None for x in conns[0].exchanges[:n_exchanges]
+        if (
+            conns
+            and len(conns[0].exchanges) >= n_exchanges
+            and all(x.ended_at is not None for x in conns[0].exchanges[:n_exchanges])
         ):
             return conns[0]
         await asyncio.sleep(0.01)
@@ -122,7 +125,10 @@ async def test_several_exchanges_on_one_connection_and_attempts_count_per_messag
         [{"type": "b", "data": 2}],
     ]
     assert [(x.fixture, x.attempt) for x in conn.exchanges] == [
-        ("first try", 1), ("other", 1), ("second try", 2), ("second try", 3)
+        ("first try", 1),
+        ("other", 1),
+        ("second try", 2),
+        ("second try", 3),
     ]
     assert conn.messages_received == 4
     assert (conn.closed_by, conn.close_code_received) == ("client", 1000)  # httpx-ws closes with 1000
@@ -131,8 +137,10 @@ async def test_several_exchanges_on_one_connection_and_attempts_count_per_messag
 async def test_event_delays_are_honoured_as_measured_by_the_client() -> None:
     delays = (0.0, 0.15, 0.05, 0.1)
     events = tuple(WsEvent(f"e{i}", {"i": i}, delay_s=d) for i, d in enumerate(delays))
-    async with running_server(make_scenario(Fixture("slow", ws_match(), WsOutcome(events=events)))) as srv, \
-            ws_connect(srv, "/v1/chat") as ws:
+    async with (
+        running_server(make_scenario(Fixture("slow", ws_match(), WsOutcome(events=events)))) as srv,
+        ws_connect(srv, "/v1/chat") as ws,
+    ):
         start = time.monotonic()
         await ws.send_text(json.dumps(envelope("go")))
         arrivals = []
@@ -146,18 +154,28 @@ async def test_event_delays_are_honoured_as_measured_by_the_client() -> None:
 
 async def test_text_fixture_streams_responses_events_with_its_knobs() -> None:
     outcome = TextOutcome(TEXT, Streaming(chunk_size=10, latency_ms=40))
-    async with running_server(make_scenario(Fixture("text", ws_match(), outcome))) as srv, \
-            ws_connect(srv, "/v1/responses") as ws:
+    async with (
+        running_server(make_scenario(Fixture("text", ws_match(), outcome))) as srv,
+        ws_connect(srv, "/v1/responses") as ws,
+    ):
         start = time.monotonic()
         await ws.send_text(json.dumps(envelope("Hi")))
         events = await receive_until(ws, "response.completed")
         elapsed = time.monotonic() - start
         conn = await settled(srv)
     types = [e["type"] for e in events]
-    assert types[:4] == ["response.created", "response.in_progress", "response.output_item.added",
-                         "response.content_part.added"]
-    assert types[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
-                          "response.completed"]
+    assert types[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert types[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     deltas = [e["data"]["delta"] for e in events if e["type"] == "response.output_text.delta"]
     assert deltas == [TEXT[i : i + 10] for i in range(0, len(TEXT), 10)]
     assert all(e["data"]["type"] == e["type"] for e in events)  # the envelope's data is the whole event
@@ -169,8 +187,10 @@ async def test_text_fixture_streams_responses_events_with_its_knobs() -> None:
 
 async def test_text_fixture_on_chat_streams_chat_completion_chunks() -> None:
     outcome = TextOutcome(TEXT, Streaming(chunk_size=7))
-    async with running_server(make_scenario(Fixture("text", ws_match(), outcome))) as srv, \
-            ws_connect(srv, "/v1/chat") as ws:
+    async with (
+        running_server(make_scenario(Fixture("text", ws_match(), outcome))) as srv,
+        ws_connect(srv, "/v1/chat") as ws,
+    ):
         await ws.send_text(json.dumps(envelope("Hi", model="gpt-test")))
         events = await receive_until(ws, "done")
     chunks = [e["data"] for e in events[:-1]]
@@ -204,8 +224,10 @@ async def test_truncated_text_stops_without_terminator_and_the_connection_stays_
 async def test_text_fixture_faults_carry_over_to_websocket(path: str) -> None:
     faults = (Fault("malformedChunk", after_chunks=1), Fault("errorEvent", after_chunks=2, code="overloaded"))
     outcome = TextOutcome(TEXT, Streaming(chunk_size=10), faults=faults)
-    async with running_server(make_scenario(Fixture("faulty", ws_match(), outcome))) as srv, \
-            ws_connect(srv, path) as ws:
+    async with (
+        running_server(make_scenario(Fixture("faulty", ws_match(), outcome))) as srv,
+        ws_connect(srv, path) as ws,
+    ):
         await ws.send_text(json.dumps(envelope("Hi")))
         frames = []
         while not frames or not frames[-1].startswith('{"type":"error"'):
@@ -229,15 +251,25 @@ def _is_json(text: str) -> bool:
 
 async def test_error_fixture_is_an_error_event() -> None:
     outcome = ErrorOutcome(429, message="Slow down", headers=(("retry-after", "2"),))
-    async with running_server(make_scenario(Fixture("limited", ws_match(), outcome))) as srv, \
-            ws_connect(srv, "/v1/chat") as ws:
+    async with (
+        running_server(make_scenario(Fixture("limited", ws_match(), outcome))) as srv,
+        ws_connect(srv, "/v1/chat") as ws,
+    ):
         await ws.send_text(json.dumps(envelope("Hi")))
         event = await receive_json(ws)
         conn = await settled(srv)
-    assert event == {"type": "error", "data": {"error": {
-        "message": "Slow down", "type": "rate_limit_error", "param": None, "code": "rate_limit_exceeded",
-        "headers": {"retry-after": "2"},
-    }}}
+    assert event == {
+        "type": "error",
+        "data": {
+            "error": {
+                "message": "Slow down",
+                "type": "rate_limit_error",
+                "param": None,
+                "code": "rate_limit_exceeded",
+                "headers": {"retry-after": "2"},
+            }
+        },
+    }
     assert conn.exchanges[0].error == "error fixture: 429 Slow down"
     assert conn.exchanges[0].completed and conn.close_code_sent is None
 
@@ -269,8 +301,10 @@ async def test_openai_sdk_responses_connect_gets_the_fixture_text() -> None:
         conn = await settled(srv, 2)
     assert finals == [(TEXT, TEXT), ("Goodbye.", "Goodbye.")]
     assert conn.path == "/v1/responses"
-    assert [(x.fixture, x.form) for x in conn.exchanges] == [("greeting", "response.create"),
-                                                             ("farewell", "response.create")]
+    assert [(x.fixture, x.form) for x in conn.exchanges] == [
+        ("greeting", "response.create"),
+        ("farewell", "response.create"),
+    ]
     assert conn.exchanges[0].request == {"model": "gpt-test", "input": "Hi there"}
     assert conn.headers["authorization"] == "Bearer sk-test"
 
@@ -312,8 +346,9 @@ BAD_FRAMES: list[tuple[str, str | bytes, str]] = [
 
 
 @pytest.mark.parametrize(("case", "frame", "code"), BAD_FRAMES, ids=[c for c, _, _ in BAD_FRAMES])
-async def test_bad_frame_gets_an_error_event_and_the_connection_stays_usable(case: str, frame: str | bytes,
-                                                                             code: str) -> None:
+async def test_bad_frame_gets_an_error_event_and_the_connection_stays_usable(
+    case: str, frame: str | bytes, code: str
+) -> None:
     match = Match("websocket", None, None, model="gpt-test", text=(TextRule("contains", "Hello"),))
     fixture = Fixture("hello", match, WsOutcome(events=(WsEvent("hi", {"ok": True}),)))
     async with running_server(make_scenario(fixture)) as srv, ws_connect(srv, "/v1/chat") as ws:
@@ -338,8 +373,12 @@ async def test_bad_frame_gets_an_error_event_and_the_connection_stays_usable(cas
         message = error["data"]["error"]["message"]
         assert "'hello'" in message and "model 'other-model' is not 'gpt-test'" in message
         assert "does not contain 'Hello'" in message
-        assert error["data"]["nearest"] == [{"fixture": "hello", "reasons": [
-            "model 'other-model' is not 'gpt-test'", "last user message does not contain 'Hello'"]}]
+        assert error["data"]["nearest"] == [
+            {
+                "fixture": "hello",
+                "reasons": ["model 'other-model' is not 'gpt-test'", "last user message does not contain 'Hello'"],
+            }
+        ]
 
 
 async def test_many_bad_frames_in_a_row_do_not_hurt_the_server() -> None:
@@ -383,10 +422,15 @@ async def test_websocket_to_an_unknown_path_is_refused_with_a_404_in_the_error_s
                 pass
         assert raised.value.response.status_code == 404
         async with httpx.AsyncClient() as http:  # the same handshake, read as plain HTTP to see the body
-            response = await http.get(srv.base_url + "/v1/nope", headers={
-                "connection": "upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
-                "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-            })
+            response = await http.get(
+                srv.base_url + "/v1/nope",
+                headers={
+                    "connection": "upgrade",
+                    "upgrade": "websocket",
+                    "sec-websocket-version": "13",
+                    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+                },
+            )
         assert response.status_code == 404
         error = response.json()["error"]
         assert error["code"] == "unknown_url"

@@ -14,6 +14,12 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, WebSocketNetworkError, aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError
+
 from dotmock.dsl.loader import load_text
 from dotmock.dsl.model import (
     AttemptRange,
@@ -30,11 +36,6 @@ from dotmock.dsl.model import (
 from dotmock.server.app import create_app
 from dotmock.server.journal import Journal, WsConnection
 from dotmock.server.running import RunningServer, running_server
-from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, WebSocketNetworkError, aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
-from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
 pytestmark = pytest.mark.anyio
 
@@ -126,10 +127,19 @@ async def test_close_after_sends_every_event_then_closes_with_1000() -> None:
     assert conn.exchanges[0].completed and conn.exchanges[0].events_sent == 2
 
 
-@pytest.mark.parametrize(("code", "close_after"), [
-    (1000, True), (1001, True), (1008, True), (1011, True), (3000, True), (4000, True), (4999, True),
-    (4321, False),  # a closeCode alone also closes once the events are sent
-])
+@pytest.mark.parametrize(
+    ("code", "close_after"),
+    [
+        (1000, True),
+        (1001, True),
+        (1008, True),
+        (1011, True),
+        (3000, True),
+        (4000, True),
+        (4999, True),
+        (4321, False),  # a closeCode alone also closes once the events are sent
+    ],
+)
 async def test_close_code_reaches_the_client(code: int, close_after: bool) -> None:
     async with served(events_fixture(close_after=close_after, close_code=code)) as srv:
         frames, closed, _ = await run_websockets(srv)
@@ -175,8 +185,12 @@ async def test_error_fixture_with_close_code() -> None:
 
 
 async def test_text_fixture_with_close_after_and_code() -> None:
-    fixture = Fixture("text", ANY, TextOutcome("Hello world", Streaming(chunk_size=4)),
-                      ws=WsOutcome(close_after=True, close_code=4000))
+    fixture = Fixture(
+        "text",
+        ANY,
+        TextOutcome("Hello world", Streaming(chunk_size=4)),
+        ws=WsOutcome(close_after=True, close_code=4000),
+    )
     async with served(fixture) as srv:
         frames, closed, _ = await run_websockets(srv, "/v1/responses")
     assert json.loads(frames[-1])["type"] == "response.completed"
@@ -226,8 +240,9 @@ async def test_disconnect_after_ms_already_past_drops_at_once() -> None:
 
 async def test_disconnect_after_ms_cuts_a_streamed_text() -> None:
     text = "".join(f"<{i:02}>" for i in range(10))  # ten 4-character chunks, 50 ms apart
-    fixture = Fixture("text", ANY, TextOutcome(text, Streaming(chunk_size=4, latency_ms=50)),
-                      ws=WsOutcome(disconnect_after_ms=130))
+    fixture = Fixture(
+        "text", ANY, TextOutcome(text, Streaming(chunk_size=4, latency_ms=50)), ws=WsOutcome(disconnect_after_ms=130)
+    )
     async with served(fixture) as srv:
         frames, closed, _ = await run_websockets(srv, "/v1/responses")
         conn = await ended(srv)
@@ -239,8 +254,9 @@ async def test_disconnect_after_ms_cuts_a_streamed_text() -> None:
 
 
 async def test_disconnect_fault_in_a_text_fixture_drops_the_connection() -> None:
-    fixture = Fixture("text", ANY, TextOutcome("abcdefghij", Streaming(chunk_size=2),
-                                               faults=(Fault("disconnect", after_chunks=2),)))
+    fixture = Fixture(
+        "text", ANY, TextOutcome("abcdefghij", Streaming(chunk_size=2), faults=(Fault("disconnect", after_chunks=2),))
+    )
     async with served(fixture) as srv:
         frames, closed, _ = await run_websockets(srv, "/v1/chat")
         conn = await ended(srv)
@@ -260,8 +276,12 @@ async def test_client_close_code_is_recorded() -> None:
             await ws.recv()
             await ws.close(4002, "done here")
         conn = await ended(srv)
-    assert (conn.closed_by, conn.close_code_received, conn.close_code_sent, conn.dropped) == ("client", 4002, None,
-                                                                                              False)
+    assert (conn.closed_by, conn.close_code_received, conn.close_code_sent, conn.dropped) == (
+        "client",
+        4002,
+        None,
+        False,
+    )
 
 
 async def test_client_vanishing_without_a_close_frame_is_recorded() -> None:
@@ -278,8 +298,11 @@ async def test_openai_sdk_reconnects_after_a_drop_and_retries() -> None:
     """The journal shows what the runner needs for reconnect findings: two connections, the retried
     message as attempt 2 of the same call."""
     fixtures = (
-        Fixture("drops", Match("websocket", None, None, attempt=AttemptRange(1, 1)),
-                WsOutcome(events=(WsEvent("response.created", {"response": {"id": "r1"}}),), close_code=1006)),
+        Fixture(
+            "drops",
+            Match("websocket", None, None, attempt=AttemptRange(1, 1)),
+            WsOutcome(events=(WsEvent("response.created", {"response": {"id": "r1"}}),), close_code=1006),
+        ),
         Fixture("works", Match("websocket", None, None, attempt=AttemptRange(2)), TextOutcome("Recovered.")),
     )
     async with served(*fixtures) as srv, openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="x") as client:
@@ -315,8 +338,10 @@ async def test_without_hypercorn_a_drop_falls_back_to_1011() -> None:
         # that httpx-ws itself then requires.
         await app({**scope, "asgi": {"version": "3.0", "spec_version": "2.3"}}, receive, send)
 
-    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(asgi_2_3)) as http, \
-            aconnect_ws("ws://test/v1/chat", http) as ws:
+    async with (
+        httpx.AsyncClient(transport=ASGIWebSocketTransport(asgi_2_3)) as http,
+        aconnect_ws("ws://test/v1/chat", http) as ws,
+    ):
         await ws.send_text(MESSAGE)
         frames, end = await drain_httpx(ws)
     assert frames == seq_frames()
@@ -327,7 +352,8 @@ async def test_without_hypercorn_a_drop_falls_back_to_1011() -> None:
 
 async def test_the_product_sketch_fixture_from_mock_text() -> None:
     """The `.mock` example of PRODUCT.md, parsed and served: two events 50 ms apart, then a drop at 200 ms."""
-    (case,) = load_text('''
+    (case,) = load_text(
+        """
         scenario "typing, then the server dies"
         fixture "typing, then the server dies" {
           match websocket /v1/chat
@@ -337,7 +363,9 @@ async def test_the_product_sketch_fixture_from_mock_text() -> None:
           }
           disconnectAfterMs 200
         }
-    ''', "sketch.mock").cases
+    """,
+        "sketch.mock",
+    ).cases
     async with running_server(case) as srv:
         start = time.monotonic()
         async with ws_connect(srv.ws_url + "/v1/chat") as ws:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from dotmock.dsl.model import Fixture, Match, Scenario, WsEvent, WsOutcome
 from dotmock.server.running import running_server
 
@@ -26,8 +27,11 @@ async def test_the_httpx_ws_snippet_prints_the_events_and_notices_the_drop(tmp_p
     scenario = Scenario(name="doc", path="doc.mock", base_dir=".", fixtures=(fixture,))
     async with running_server(scenario) as srv:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, str(script), env={**os.environ, "DOTMOCK_WS_URL": srv.ws_url},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            str(script),
+            env={**os.environ, "DOTMOCK_WS_URL": srv.ws_url},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 0, stderr.decode()

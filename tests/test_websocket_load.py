@@ -7,9 +7,10 @@ import json
 import time
 
 import pytest
+from websockets.asyncio.client import connect
+
 from dotmock.dsl.model import Fixture, Match, Scenario, Streaming, TextOutcome, TextRule, WsEvent, WsOutcome
 from dotmock.server.running import running_server
-from websockets.asyncio.client import connect
 
 pytestmark = pytest.mark.anyio
 
@@ -19,8 +20,12 @@ TEXT = "Two hundred clients, one mock server."
 
 
 def message(content: str, i: int) -> str:
-    return json.dumps({"type": "message", "data": {"model": "m", "user": f"client-{i}",
-                                                   "messages": [{"role": "user", "content": content}]}})
+    return json.dumps(
+        {
+            "type": "message",
+            "data": {"model": "m", "user": f"client-{i}", "messages": [{"role": "user", "content": content}]},
+        }
+    )
 
 
 async def events_client(url: str, i: int) -> tuple[list[dict[str, object]], float]:
@@ -45,10 +50,14 @@ async def text_client(url: str, i: int) -> str:
 
 async def test_200_concurrent_connections_each_receive_their_full_sequence() -> None:
     fixtures = (
-        Fixture("events", Match("websocket", None, None, text=(TextRule("contains", "events"),)),
-                WsOutcome(events=EVENTS)),
-        Fixture("text", Match("websocket", None, None, text=(TextRule("contains", "text"),)),
-                TextOutcome(TEXT, Streaming(chunk_size=6, latency_ms=10))),
+        Fixture(
+            "events", Match("websocket", None, None, text=(TextRule("contains", "events"),)), WsOutcome(events=EVENTS)
+        ),
+        Fixture(
+            "text",
+            Match("websocket", None, None, text=(TextRule("contains", "text"),)),
+            TextOutcome(TEXT, Streaming(chunk_size=6, latency_ms=10)),
+        ),
     )
     scenario = Scenario(name="load", path="load.mock", base_dir=".", fixtures=fixtures)
     async with running_server(scenario) as srv:

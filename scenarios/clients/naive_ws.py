@@ -35,8 +35,10 @@ async def main() -> None:
     args = parser.parse_args()
     # httpx speaks http(s):// and upgrades the connection itself.
     url = os.environ["DOTMOCK_WS_URL"].replace("ws://", "http://", 1) + args.path
-    message = {"type": "message", "data": {"model": "gpt-4o-mini",
-                                           "messages": [{"role": "user", "content": args.prompt}]}}
+    message = {
+        "type": "message",
+        "data": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": args.prompt}]},
+    }
     text: list[str] = []
     try:
         async with httpx.AsyncClient() as http, aconnect_ws(url, http) as ws:

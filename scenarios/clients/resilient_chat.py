@@ -104,8 +104,7 @@ def main() -> int:
                 return 2
             problem = f"HTTP {err.status_code}"
             wait = max(wait, retry_after(err) or 0.0)
-        except (openai.APIConnectionError, openai.APIError, httpx.HTTPError, json.JSONDecodeError,
-                Incomplete) as err:
+        except (openai.APIConnectionError, openai.APIError, httpx.HTTPError, json.JSONDecodeError, Incomplete) as err:
             problem = f"{type(err).__name__}: {err}"
         if attempt < MAX_ATTEMPTS:
             print(f"attempt {attempt} failed ({problem}); retrying in {wait:.2f}s", file=sys.stderr)

@@ -58,15 +58,23 @@ async def main() -> int:
     args = parser.parse_args()
     url = os.environ["DOTMOCK_WS_URL"].replace("ws://", "http://", 1) + args.path
     read_timeout = float(os.environ.get("READ_TIMEOUT", "1"))
-    message = {"type": "message", "data": {"model": "gpt-4o-mini",
-                                           "messages": [{"role": "user", "content": args.prompt}]}}
+    message = {
+        "type": "message",
+        "data": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": args.prompt}]},
+    }
     problem = "no attempt made"
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             print(await one_attempt(url, message, read_timeout))
             return 0
-        except* (WebSocketDisconnect, WebSocketNetworkError, TimeoutError, Incomplete, httpx.HTTPError,
-                 ValueError) as group:
+        except* (
+            WebSocketDisconnect,
+            WebSocketNetworkError,
+            TimeoutError,
+            Incomplete,
+            httpx.HTTPError,
+            ValueError,
+        ) as group:
             problem = "; ".join(f"{type(e).__name__}: {e}" for e in group.exceptions)
         if attempt < MAX_ATTEMPTS:
             wait = BASE_BACKOFF_S * 2 ** (attempt - 1) * (1 + random.random() / 4)

@@ -50,7 +50,7 @@ def retry_good(attempts: int = 4) -> int:
         if r.status_code < 500 and r.status_code not in (408, 409, 429):
             print(f"error: refused with {r.status_code}", file=sys.stderr)
             return 2
-        wait = max(0.05 * 2 ** i, float(r.headers.get("retry-after", 0) or 0))
+        wait = max(0.05 * 2**i, float(r.headers.get("retry-after", 0) or 0))
         if i < attempts - 1:
             time.sleep(wait)
     print("error: gave up", file=sys.stderr)
@@ -145,10 +145,16 @@ def spawn(hang: bool) -> int:
     """Children and a grandchild that outlive this process unless someone reaps them."""
     pids_file = sys.argv[2]
     kids = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]) for _ in range(2)]
-    grand = subprocess.Popen([sys.executable, "-c",
-                              "import subprocess,sys,time; p=subprocess.Popen([sys.executable,'-c',"
-                              "'import time; time.sleep(600)']); print(p.pid, flush=True); time.sleep(600)"],
-                             stdout=subprocess.PIPE, text=True)
+    grand = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess,sys,time; p=subprocess.Popen([sys.executable,'-c',"
+            "'import time; time.sleep(600)']); print(p.pid, flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     grandchild = int(grand.stdout.readline())
     with open(pids_file, "w") as fh:
         fh.write(" ".join(str(p) for p in [*(k.pid for k in kids), grand.pid, grandchild]))
