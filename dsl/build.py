@@ -11,6 +11,7 @@ from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
 from lark.tree import Meta
 
+from dotmock.dsl import catalogue
 from dotmock.dsl import model as m
 from dotmock.dsl.errors import DslError, did_you_mean
 from dotmock.dsl.values import decode_string, parse_duration, substitute
@@ -645,7 +646,7 @@ class _Builder(Transformer[Token, Any]):
             if fault.kind in seen:
                 self.error(f"fault {fault.kind} is given twice in one fixture", fault.location)
             seen[fault.kind] = fault
-        ending = [f for f in faults if f.kind in ("disconnect", "errorEvent")]
+        ending = [f for f in faults if f.kind in catalogue.ENDING_FAULTS]
         if len(ending) > 1:
             self.error("a stream can end only once: choose disconnect or errorEvent", ending[1].location)
 
@@ -736,12 +737,12 @@ class _Builder(Transformer[Token, Any]):
 
     def finding_name(self, token: Token) -> str:
         name = self.param(token) if token.type == "PARAM" else str(token)
-        if name not in m.FINDING_NAMES:
+        if name not in catalogue.FINDING_NAMES:
             self.error(
                 f"unknown finding '{name}'",
                 self.loc(token),
                 width=len(token),
-                hint=did_you_mean(name, m.FINDING_NAMES) or "see docs/language.md#findings",
+                hint=did_you_mean(name, catalogue.FINDING_NAMES) or "see docs/language.md#findings",
             )
         return name
 

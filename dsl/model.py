@@ -14,19 +14,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from dotmock.dsl.catalogue import FaultName
+
 JsonValue: TypeAlias = Any  # a value json.loads can return
 
 # Defaults from the seed ("Chunk Size ... Default: 20", "Latency ... Default: 0").
 DEFAULT_CHUNK_SIZE = 20
 DEFAULT_LATENCY_MS = 0
 DEFAULT_CLIENT_TIMEOUT_S = 60.0
-
-CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
-RESPONSES_PATH = "/v1/responses"
-WS_CHAT_PATH = "/v1/chat"
-WS_RESPONSES_PATH = "/v1/responses"
-HTTP_ENDPOINTS = (CHAT_COMPLETIONS_PATH, RESPONSES_PATH)
-WS_ENDPOINTS = (WS_CHAT_PATH, WS_RESPONSES_PATH)
 
 # Responses API SSE dialects: "openai" is what the official SDKs parse (response.output_text.delta, ...);
 # "seed" is the original description's literal seven-event sequence (response.text.delta, ...).
@@ -176,10 +171,6 @@ class Streaming:
     truncate_after_chunks: int | None = None
 
 
-FaultKind = Literal["disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent"]
-FAULT_KINDS: tuple[str, ...] = ("disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent")
-
-
 @dataclass(frozen=True, slots=True)
 class Fault:
     """A fault applied to a streamed (SSE or WebSocket-streamed) text response.
@@ -196,7 +187,7 @@ class Fault:
       (`message`, `error_type`, `code`) and end the stream.
     """
 
-    kind: FaultKind
+    kind: FaultName
     after_chunks: int | None = None
     after_s: float | None = None
     duration_s: float | None = None
@@ -392,45 +383,6 @@ Expectation: TypeAlias = (
     | WsExpect
     | FindingsExpect
 )
-
-
-# ---------------------------------------------------------------------------------------------- findings
-
-Severity = Literal["error", "warning", "info"]
-
-
-@dataclass(frozen=True, slots=True)
-class FindingKind:
-    name: str
-    severity: Severity
-    summary: str
-
-
-# The built-in findings every case is judged for. The runner computes them; the language validates names.
-FINDING_KINDS: tuple[FindingKind, ...] = (
-    FindingKind("retry_after_ignored", "error", "retried sooner than the Retry-After the server sent"),
-    FindingKind("retried_non_retryable", "error", "retried a request that failed with a non-retryable status"),
-    FindingKind("retry_storm", "error", "sent more attempts of one call than any sane retry policy"),
-    FindingKind("no_backoff", "warning", "retried without increasing the wait between attempts"),
-    FindingKind("gave_up", "warning", "retried, then gave up and exited non-zero"),
-    FindingKind("truncated_stream_accepted", "error", "used a stream that ended without its terminator"),
-    FindingKind("malformed_chunk_ignored", "warning", "carried on past a chunk that was not valid JSON"),
-    FindingKind("no_read_timeout", "error", "waited on a stalled stream with no read timeout"),
-    FindingKind("client_crashed", "error", "ended with an uncaught exception or a signal"),
-    FindingKind("client_hung", "error", "did not finish before the timeout and was killed"),
-    FindingKind("ws_no_reconnect", "warning", "failed loudly after the WebSocket dropped, without reconnecting"),
-    FindingKind("ws_abnormal_close_ignored", "error", "treated an abnormal WebSocket closure as success"),
-    FindingKind("error_event_ignored", "error", "treated a stream that carried an error event as success"),
-    FindingKind("fault_handled", "info", "met a fault and handled it (retried, or failed with its own message)"),
-)
-FINDING_NAMES: tuple[str, ...] = tuple(k.name for k in FINDING_KINDS)
-
-
-def finding_kind(name: str) -> FindingKind:
-    for kind in FINDING_KINDS:
-        if kind.name == name:
-            return kind
-    raise KeyError(name)
 
 
 # ---------------------------------------------------------------------------------------------- scenario

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dotmock.dsl import catalogue
 from dotmock.dsl import model as m
 from dotmock.dsl.errors import DslError, did_you_mean
 
@@ -42,7 +43,7 @@ def _covers(earlier: m.Match, later: m.Match) -> bool:
 def _endpoint_error(protocol: str, path: str | None) -> tuple[str, tuple[str, ...]] | None:
     if path is None:
         return None
-    known = m.HTTP_ENDPOINTS if protocol == "http" else m.WS_ENDPOINTS
+    known = catalogue.HTTP_ENDPOINTS if protocol == "http" else catalogue.WS_ENDPOINTS
     if path in known:
         return None
     kind = "HTTP" if protocol == "http" else "WebSocket"

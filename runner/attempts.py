@@ -10,21 +10,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from dotmock.dsl.catalogue import SILENT_FAULTS
 from dotmock.server.journal import HttpExchange, Journal, WsConnection
 
 # Statuses a client may sensibly retry (the official SDKs' rule): timeouts, conflicts, rate limits, 5xx.
 RETRYABLE_4XX = (408, 409, 429)
 NORMAL_WS_CLOSE = (1000, 1001)
-STREAM_FAULTS = ("truncate", "disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent")
-
-_FAULT_WORDS = {
-    "truncate": "a truncated stream",
-    "disconnect": "a dropped connection",
-    "stall": "a stalled stream",
-    "malformedChunk": "a malformed chunk",
-    "slowFirstToken": "a slow first token",
-    "errorEvent": "an error event mid-stream",
-}
+# Scheduling noise between the server's end of an answer and the start of the client's wait: a retry this much
+# sooner than the Retry-After still honours it (for the finding and for `wait between attempts >= retry-after`).
+RETRY_AFTER_TOLERANCE_S = 0.05
 
 
 def faults_of(exchange: HttpExchange) -> list[str]:
@@ -113,7 +107,7 @@ def describe_attempt(ex: HttpExchange) -> tuple[bool, str]:
     if "truncate" in faults:
         return True, f"stream cut after {ex.chunks_sent} chunks without its terminator"
     if ex.stream and not ex.completed:
-        if "stall" in faults or "slowFirstToken" in faults:
+        if any(f in SILENT_FAULTS for f in faults):
             return True, f"stalled after {ex.chunks_sent} chunks; the client hung up"
         if ex.client_disconnected:
             return True, f"the client hung up after {ex.chunks_sent} chunks"
@@ -137,19 +131,21 @@ def group_calls(journal: Journal) -> list[Call]:
     return list(calls.values())
 
 
-def fault_words(kind: str) -> str:
-    if kind.startswith("http_"):
-        return f"an HTTP {kind[5:]} response"
-    return _FAULT_WORDS.get(kind, kind)
+def ws_end_is_abnormal(dropped: bool, closed_by: str | None, close_code_sent: object) -> bool:
+    """A WebSocket the server dropped, or closed with a code other than 1000/1001 (journal fields, also as
+    read back from a JSON report)."""
+    if dropped or closed_by == "drop":
+        return True
+    return closed_by == "server" and isinstance(close_code_sent, int) and close_code_sent not in NORMAL_WS_CLOSE
 
 
 def ws_abnormal(conn: WsConnection) -> str | None:
     """How the server ended a connection abnormally (a drop, or a close code other than 1000/1001), or None."""
+    if not ws_end_is_abnormal(conn.dropped, conn.closed_by, conn.close_code_sent):
+        return None
     if conn.dropped or conn.closed_by == "drop":
         return "dropped without a close frame" + (f" ({conn.fault})" if conn.fault else "")
-    if conn.closed_by == "server" and conn.close_code_sent is not None and conn.close_code_sent not in NORMAL_WS_CLOSE:
-        return f"closed by the server with code {conn.close_code_sent}"
-    return None
+    return f"closed by the server with code {conn.close_code_sent}"
 
 
 def ws_reconnected_after(journal: Journal, conn: WsConnection) -> bool:

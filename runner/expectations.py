@@ -7,12 +7,11 @@ import re
 from typing import Any
 
 from dotmock.dsl import model as m
-from dotmock.runner.attempts import group_calls
+from dotmock.runner.attempts import RETRY_AFTER_TOLERANCE_S, group_calls
 from dotmock.runner.results import ClientRun, ExpectationResult, Finding
 from dotmock.server.journal import Journal
 from dotmock.server.matching import is_missing, json_field, json_rule_holds
 
-RETRY_AFTER_TOLERANCE_S = 0.02
 _SNIPPET = 160
 
 

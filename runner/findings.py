@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import itertools
 
-from dotmock.dsl.model import finding_kind
+from dotmock.dsl.catalogue import FINDINGS, SEVERITIES, SILENT_FAULTS, fault_words, first_cause
 from dotmock.runner.attempts import (
+    RETRY_AFTER_TOLERANCE_S,
     Attempt,
     Call,
-    fault_words,
     faults_injected,
+    faults_of,
     group_calls,
     ws_abnormal,
     ws_reconnected_after,
@@ -23,7 +24,6 @@ from dotmock.runner.attempts import (
 from dotmock.runner.results import ClientRun, Finding
 from dotmock.server.journal import Journal, WsConnection
 
-RETRY_AFTER_TOLERANCE_S = 0.05  # scheduling noise between the server's end of answer and the client's wait
 STORM_MAX_ATTEMPTS = 5  # more attempts of one call than this is a storm
 STORM_BURST_ATTEMPTS = 5  # ... and so is this many within STORM_BURST_WINDOW_S
 STORM_BURST_WINDOW_S = 1.0
@@ -31,31 +31,10 @@ BACKOFF_GROWTH = 1.25  # a gap must grow by this factor over the previous one to
 BACKOFF_MIN_GROWTH_S = 0.05  # ... and by this much, so scheduling noise on short fixed waits is not a backoff
 WS_ERROR_EVENT_TYPES = ("error", "response.failed")
 
-ADVICE = {
-    "retry_after_ignored": "Wait at least the Retry-After (or retry-after-ms) the server sends before retrying.",
-    "retried_non_retryable": "Do not retry 4xx errors other than 408, 409 and 429: the same request fails again.",
-    "retry_storm": "Cap retries (2-4 attempts) and back off exponentially with jitter between them.",
-    "no_backoff": "Back off exponentially (e.g. 0.5s, 1s, 2s, with jitter) between retries.",
-    "gave_up": "Fine if intended: make sure the user sees a clear error, and that the retry budget fits.",
-    "truncated_stream_accepted": "Check the stream's terminator ([DONE] / finish_reason / response.completed) "
-    "and retry or report an error when it is missing.",
-    "malformed_chunk_ignored": "Treat an unparseable chunk as a broken stream: retry or report it, don't skip it.",
-    "no_read_timeout": "Set a read timeout on streams (e.g. httpx.Timeout(read=...)) and retry when it fires.",
-    "client_crashed": "Catch the SDK's errors (openai.APIError and subclasses, JSON errors) and fail with a "
-    "clear message, or retry.",
-    "client_hung": "Put a timeout on every network wait and on the whole call.",
-    "ws_no_reconnect": "Reconnect (with backoff) when a WebSocket drops, and resend the unanswered message.",
-    "ws_abnormal_close_ignored": "Treat a close code other than 1000/1001, or a drop, as a failure: reconnect "
-    "or report it.",
-    "error_event_ignored": 'Handle error events in the stream (chat: {"error": ...}; responses: type "error" '
-    "/ response.failed) as failures.",
-    "fault_handled": "Nothing to do: the client handled the fault.",
-}
-
 
 def _finding(name: str, title: str, evidence: list[str] | None = None) -> Finding:
-    kind = finding_kind(name)
-    return Finding(name, kind.severity, title, ADVICE[name], False, list(evidence or []))
+    kind = FINDINGS[name]
+    return Finding(name, kind.severity, title, kind.advice, False, list(evidence or []))
 
 
 def _s(seconds: float) -> str:
@@ -257,9 +236,9 @@ class _Judge:
 
     @staticmethod
     def _attempt_words(attempt: Attempt) -> str:
-        for kind in ("malformedChunk", "errorEvent", "disconnect", "truncate", "stall", "slowFirstToken"):
-            if kind in attempt.faults:
-                return fault_words(kind)
+        cause = first_cause(attempt.faults)
+        if cause is not None:
+            return fault_words(cause)
         if attempt.status is not None and attempt.status >= 400:
             return f"an HTTP {attempt.status}" + (f" after {attempt.number} attempts" if attempt.number > 1 else "")
         return attempt.why
@@ -307,12 +286,9 @@ class _Judge:
         if not self.journal.http:
             return None
         last = max(self.journal.http, key=lambda e: e.started_at)
-        faults = (last.fault or "").split(",")
-        if "stall" not in faults and "slowFirstToken" not in faults:
+        kind = first_cause([f for f in faults_of(last) if f in SILENT_FAULTS])
+        if kind is None or last.completed:
             return None
-        if last.completed:
-            return None
-        kind = "stall" if "stall" in faults else "slowFirstToken"
         return f"exchange #{last.id} {last.method} {last.path}: {fault_words(kind)} after {last.chunks_sent} chunks"
 
     def handled(self) -> None:
@@ -358,5 +334,4 @@ def compute_findings(journal: Journal, client: ClientRun) -> list[Finding]:
     judge.streams()
     judge.websocket()
     judge.handled()
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(judge.findings, key=lambda f: order[f.severity])
+    return sorted(judge.findings, key=lambda f: SEVERITIES.index(f.severity))

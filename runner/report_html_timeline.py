@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from dotmock.dsl.catalogue import SILENT_FAULTS
+from dotmock.runner.attempts import ws_end_is_abnormal
 from dotmock.runner.results import CaseResult
 
 WIDTH = 760
@@ -104,7 +106,7 @@ def _http_lane(ex: dict[str, Any]) -> Lane:
         elif what.startswith("fault:"):
             kind = what[len("fault:") :]
             lane.faults.append((t, kind))
-            if kind in ("stall", "slowFirstToken"):
+            if kind in SILENT_FAULTS:
                 stall_from = (t, kind)
         elif what == "resume" and stall_from is not None:
             lane.spans.append((stall_from[0], t, "stall", f"{stall_from[1]}: silent {seconds(t - stall_from[0])}"))
@@ -132,7 +134,7 @@ def _ws_lane(conn: dict[str, Any], horizon: float) -> Lane:
     dropped = bool(conn.get("dropped")) or conn.get("closed_by") == "drop"
     code_sent, code_recv = conn.get("close_code_sent"), conn.get("close_code_received")
     by = conn.get("closed_by")
-    abnormal = dropped or (isinstance(code_sent, int) and code_sent not in (1000, 1001))
+    abnormal = ws_end_is_abnormal(dropped, by, code_sent)
     label = f"#{conn.get('id')} WS {_short_path(conn.get('path'))}"
     frames = conn.get("frames") or []
     n_in = sum(1 for f in frames if f.get("direction") == "in")

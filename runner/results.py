@@ -93,7 +93,7 @@ class ExpectationResult:
 
 @dataclass(slots=True)
 class Finding:
-    name: str  # one of dsl.model.FINDING_NAMES
+    name: str  # one of dsl.catalogue.FINDING_NAMES
     severity: Literal["error", "warning", "info"]
     title: str  # what happened, in one line
     advice: str

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from quart import Response
 
-from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, Dialect, ErrorOutcome, TextOutcome
+from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH
+from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
 from dotmock.server.errors import ApiError, outcome_body, retry_after_seconds
 from dotmock.server.journal import HttpExchange
 from dotmock.server.payloads import Reply, chat_completion, prompt_tokens, request_model, response_object

@@ -19,7 +19,8 @@ from typing import Any
 from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
 from werkzeug.exceptions import HTTPException
 
-from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH, ErrorOutcome, Fixture, Scenario, TextOutcome
+from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
+from dotmock.dsl.model import ErrorOutcome, Fixture, Scenario, TextOutcome
 from dotmock.server.answers import (
     Answer,
     api_error_response,

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
 
-from dotmock.dsl.model import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
+from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
 from dotmock.server.answers import Answer
 from dotmock.server.streaming import ClientLink, StreamAborted
 

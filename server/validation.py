@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dotmock.dsl.model import CHAT_COMPLETIONS_PATH
+from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH
 from dotmock.server.errors import ApiError
 
 

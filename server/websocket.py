@@ -16,7 +16,8 @@ from typing import Any
 
 from quart import Quart, websocket
 
-from dotmock.dsl.model import WS_CHAT_PATH, WS_RESPONSES_PATH, Scenario
+from dotmock.dsl.catalogue import WS_CHAT_PATH, WS_RESPONSES_PATH
+from dotmock.dsl.model import Scenario
 from dotmock.server.journal import Journal, WsConnection, WsExchange
 from dotmock.server.matching import MatchRequest, call_key, nearest_misses, no_match_message, select_fixture
 from dotmock.server.streaming import StreamLimits

@@ -22,10 +22,8 @@ import asyncio
 import json
 import time
 
+from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, RESPONSES_PATH, WS_CHAT_PATH
 from dotmock.dsl.model import (
-    CHAT_COMPLETIONS_PATH,
-    RESPONSES_PATH,
-    WS_CHAT_PATH,
     Dialect,
     ErrorOutcome,
     Fixture,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dotmock.dsl import DslError, load_text
+from dotmock.dsl.catalogue import FAULT_KINDS, FINDING_KINDS, FaultKind
 from dotmock.dsl.fmt import format_text
-from dotmock.dsl.model import FINDING_KINDS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "language.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -64,6 +64,13 @@ def test_the_shown_error_output_is_the_real_one() -> None:
 def test_every_finding_is_documented() -> None:
     for kind in FINDING_KINDS:
         assert f"| `{kind.name}` | {kind.severity} | {kind.summary} |" in TEXT
+
+
+@pytest.mark.parametrize("kind", [k for k in FAULT_KINDS if k.written], ids=lambda k: k.name)
+def test_every_fault_is_documented(kind: FaultKind) -> None:
+    """Each fault keyword has a row in the Faults table and its syntax in the grammar summary."""
+    assert f"| `fault {kind.name} " in TEXT
+    assert f" {kind.name} {kind.takes}" in TEXT
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,7 @@ def test_finding_is_not_raised_by_the_client_built_to_avoid_it(results: dict[str
 
 
 def test_every_finding_kind_is_covered() -> None:
-    from dotmock.dsl.model import FINDING_NAMES
+    from dotmock.dsl.catalogue import FINDING_NAMES
 
     assert set(TRIGGERED) == set(FINDING_NAMES)
 

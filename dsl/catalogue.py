@@ -1,0 +1,198 @@
+"""The catalogue: every named thing of dotmock in one place, as pure data.
+
+Fault kinds, findings and endpoint paths are spelled here once; the language, the server, the runner, the
+report schema test and the docs test import them from here. Adding a finding is one `FindingKind` entry
+below plus its rule in `runner/findings.py`; adding a fault kind is one `FaultKind` entry plus its grammar
+line, its builder method and its handler in the stream code.
+
+This module sits below `dotmock.dsl.model` and imports nothing of dotmock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+# ---------------------------------------------------------------------------------------------- endpoints
+# Until the provider registry owns them: the paths the server answers on.
+
+CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
+RESPONSES_PATH = "/v1/responses"
+WS_CHAT_PATH = "/v1/chat"
+WS_RESPONSES_PATH = "/v1/responses"
+HTTP_ENDPOINTS = (CHAT_COMPLETIONS_PATH, RESPONSES_PATH)
+WS_ENDPOINTS = (WS_CHAT_PATH, WS_RESPONSES_PATH)
+
+# ---------------------------------------------------------------------------------------------- faults
+
+# Where a fault can take effect: an SSE stream, a text streamed as WebSocket events, a non-streamed JSON body.
+Surface = Literal["stream", "websocket", "json"]
+
+# The `fault X` keywords of the language (the `Fault.kind` of the model).
+FaultName = Literal["disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent"]
+# Everything the server can record as applied to an exchange: the written faults, plus what a knob does
+# (`truncateAfterChunks` cuts a stream: "truncate"; `disconnectAfterMs` and `closeCode 1006` drop a WebSocket).
+AppliedFault: TypeAlias = str
+
+
+@dataclass(frozen=True, slots=True)
+class FaultKind:
+    """One kind of fault. `name` is its keyword in `.mock` files (when `written`) and its name in the journal
+    and the reports; `words` names it in a finding's title ("crashed on a malformed chunk")."""
+
+    name: str
+    words: str
+    takes: str  # the words after the keyword, as docs/language.md's grammar summary writes them
+    applies: frozenset[Surface]
+    ends_stream: bool = False  # the stream ends with it, without its terminator
+    silent: bool = False  # the connection stays open and nothing arrives
+    written: bool = True  # a `fault X` line of the language; False: the mark a knob leaves in the journal
+
+
+_STREAMS: frozenset[Surface] = frozenset({"stream", "websocket"})
+_WS: frozenset[Surface] = frozenset({"websocket"})
+
+# In order of precedence: when a client met several, the first of them is the one named as the cause.
+FAULT_KINDS: tuple[FaultKind, ...] = (
+    FaultKind("malformedChunk", "a malformed chunk", "(after N chunks)? STRING?", _STREAMS),
+    FaultKind(
+        "errorEvent",
+        "an error event mid-stream",
+        "(after N chunks)? { message/type/code STRING ... }?",
+        _STREAMS,
+        ends_stream=True,
+    ),
+    FaultKind("disconnect", "a dropped connection", "after (N chunks | DURATION)", _STREAMS, ends_stream=True),
+    FaultKind("truncate", "a truncated stream", "", _STREAMS, ends_stream=True, written=False),
+    FaultKind("stall", "a stalled stream", "(after N chunks)? (for DURATION)?", _STREAMS, silent=True),
+    FaultKind("slowFirstToken", "a slow first token", "DURATION", _STREAMS, silent=True),
+    FaultKind("disconnectAfterMs", "a dropped WebSocket", "", _WS, ends_stream=True, written=False),
+    FaultKind("closeCode1006", "a dropped WebSocket", "", _WS, ends_stream=True, written=False),
+)
+FAULTS: dict[str, FaultKind] = {k.name: k for k in FAULT_KINDS}
+WRITTEN_FAULTS: tuple[str, ...] = tuple(k.name for k in FAULT_KINDS if k.written)
+SILENT_FAULTS: frozenset[str] = frozenset(k.name for k in FAULT_KINDS if k.silent)
+ENDING_FAULTS: frozenset[str] = frozenset(k.name for k in FAULT_KINDS if k.ends_stream)
+
+
+def fault_words(name: str) -> str:
+    """A fault in words, for a finding's title; an `http_<status>` mark is an HTTP error response."""
+    if name.startswith("http_"):
+        return f"an HTTP {name[5:]} response"
+    kind = FAULTS.get(name)
+    return kind.words if kind is not None else name
+
+
+def first_cause(faults: tuple[str, ...] | list[str]) -> str | None:
+    """Of the faults an exchange met, the one to name as the cause (the catalogue's order of precedence)."""
+    return next((k.name for k in FAULT_KINDS if k.name in faults), None)
+
+
+# ---------------------------------------------------------------------------------------------- findings
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")  # most important first
+
+
+@dataclass(frozen=True, slots=True)
+class FindingKind:
+    """A built-in finding: its name (used in `expect` and reports), severity, the one-line summary the docs
+    table shows, and the advice every report prints with it."""
+
+    name: str
+    severity: Severity
+    summary: str
+    advice: str
+
+
+# The built-in findings every case is judged for. The runner decides them; the language validates names.
+FINDING_KINDS: tuple[FindingKind, ...] = (
+    FindingKind(
+        "retry_after_ignored",
+        "error",
+        "retried sooner than the Retry-After the server sent",
+        "Wait at least the Retry-After (or retry-after-ms) the server sends before retrying.",
+    ),
+    FindingKind(
+        "retried_non_retryable",
+        "error",
+        "retried a request that failed with a non-retryable status",
+        "Do not retry 4xx errors other than 408, 409 and 429: the same request fails again.",
+    ),
+    FindingKind(
+        "retry_storm",
+        "error",
+        "sent more attempts of one call than any sane retry policy",
+        "Cap retries (2-4 attempts) and back off exponentially with jitter between them.",
+    ),
+    FindingKind(
+        "no_backoff",
+        "warning",
+        "retried without increasing the wait between attempts",
+        "Back off exponentially (e.g. 0.5s, 1s, 2s, with jitter) between retries.",
+    ),
+    FindingKind(
+        "gave_up",
+        "warning",
+        "retried, then gave up and exited non-zero",
+        "Fine if intended: make sure the user sees a clear error, and that the retry budget fits.",
+    ),
+    FindingKind(
+        "truncated_stream_accepted",
+        "error",
+        "used a stream that ended without its terminator",
+        "Check the stream's terminator ([DONE] / finish_reason / response.completed) "
+        "and retry or report an error when it is missing.",
+    ),
+    FindingKind(
+        "malformed_chunk_ignored",
+        "warning",
+        "carried on past a chunk that was not valid JSON",
+        "Treat an unparseable chunk as a broken stream: retry or report it, don't skip it.",
+    ),
+    FindingKind(
+        "no_read_timeout",
+        "error",
+        "waited on a stalled stream with no read timeout",
+        "Set a read timeout on streams (e.g. httpx.Timeout(read=...)) and retry when it fires.",
+    ),
+    FindingKind(
+        "client_crashed",
+        "error",
+        "ended with an uncaught exception or a signal",
+        "Catch the SDK's errors (openai.APIError and subclasses, JSON errors) and fail with a clear message, or retry.",
+    ),
+    FindingKind(
+        "client_hung",
+        "error",
+        "did not finish before the timeout and was killed",
+        "Put a timeout on every network wait and on the whole call.",
+    ),
+    FindingKind(
+        "ws_no_reconnect",
+        "warning",
+        "failed loudly after the WebSocket dropped, without reconnecting",
+        "Reconnect (with backoff) when a WebSocket drops, and resend the unanswered message.",
+    ),
+    FindingKind(
+        "ws_abnormal_close_ignored",
+        "error",
+        "treated an abnormal WebSocket closure as success",
+        "Treat a close code other than 1000/1001, or a drop, as a failure: reconnect or report it.",
+    ),
+    FindingKind(
+        "error_event_ignored",
+        "error",
+        "treated a stream that carried an error event as success",
+        'Handle error events in the stream (chat: {"error": ...}; responses: type "error" / response.failed) '
+        "as failures.",
+    ),
+    FindingKind(
+        "fault_handled",
+        "info",
+        "met a fault and handled it (retried, or failed with its own message)",
+        "Nothing to do: the client handled the fault.",
+    ),
+)
+FINDINGS: dict[str, FindingKind] = {k.name: k for k in FINDING_KINDS}
+FINDING_NAMES: tuple[str, ...] = tuple(FINDINGS)

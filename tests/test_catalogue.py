@@ -1,0 +1,44 @@
+"""The catalogue is the one spelling of every named thing: the model, the grammar, the report schema and the
+runner's rules agree with it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import get_args
+
+from dotmock.dsl import catalogue
+from dotmock.dsl.catalogue import FAULT_KINDS, FINDING_KINDS, FaultName
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((REPO / "runner" / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+GRAMMAR = (REPO / "grammar.lark").read_text(encoding="utf-8")
+
+
+def test_the_report_schema_names_exactly_the_catalogued_findings() -> None:
+    finding = SCHEMA["$defs"]["finding"]["properties"]
+    assert finding["name"]["enum"] == [k.name for k in FINDING_KINDS]
+    assert finding["severity"]["enum"] == list(catalogue.SEVERITIES)
+
+
+def test_the_model_fault_type_is_the_written_faults() -> None:
+    assert set(get_args(FaultName)) == set(catalogue.WRITTEN_FAULTS)
+
+
+def test_every_written_fault_is_a_keyword_of_the_grammar() -> None:
+    for name in catalogue.WRITTEN_FAULTS:
+        assert f'"fault" "{name}"' in GRAMMAR
+
+
+def test_names_are_unique_and_every_fault_has_words() -> None:
+    assert len({k.name for k in FAULT_KINDS}) == len(FAULT_KINDS)
+    assert len({k.name for k in FINDING_KINDS}) == len(FINDING_KINDS)
+    assert all(k.words and k.applies for k in FAULT_KINDS)
+    assert all(k.summary and k.advice and k.severity in catalogue.SEVERITIES for k in FINDING_KINDS)
+
+
+def test_fault_words_name_the_cause() -> None:
+    assert catalogue.fault_words("disconnect") == "a dropped connection"
+    assert catalogue.fault_words("http_429") == "an HTTP 429 response"
+    assert catalogue.first_cause(["stall", "malformedChunk"]) == "malformedChunk"
+    assert catalogue.first_cause(["resumed"]) is None
