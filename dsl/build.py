@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeAlias, TypeVar, get_args
 
 from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
@@ -18,6 +18,32 @@ from dotmock.dsl.values import decode_string, parse_duration, substitute
 
 _CLOSE_KNOBS = ("close_after", "close_code", "disconnect_after_ms")
 
+T = TypeVar("T")
+L = TypeVar("L", bound=str)
+Located: TypeAlias = tuple[T, m.Location]  # a value and where it was written
+Endpoint: TypeAlias = tuple[Literal["http", "websocket"], str | None, str | None]  # protocol, method, path
+
+_COMPARE_OPS: tuple[m.CompareOp, ...] = get_args(m.CompareOp)
+_TEXT_OPS: tuple[Literal["contains", "matches"], ...] = ("contains", "matches")
+_HEADER_OPS: tuple[Literal["==", "contains", "matches", "present"], ...] = ("==", "contains", "matches", "present")
+_JSON_OPS: tuple[Literal["==", "!=", "contains", "matches", "present", "absent"], ...] = (
+    "==",
+    "!=",
+    "contains",
+    "matches",
+    "present",
+    "absent",
+)
+_STREAMS: tuple[Literal["stdout", "stderr"], ...] = ("stdout", "stderr")
+
+
+def _literal(word: Token | str, allowed: tuple[L, ...]) -> L:
+    """A word the grammar already restricts to `allowed`, as that Literal type."""
+    for option in allowed:
+        if option == word:
+            return option
+    raise ValueError(f"{str(word)!r} is not one of {', '.join(allowed)}")
+
 
 @dataclass
 class Parts:
@@ -27,13 +53,13 @@ class Parts:
     name_loc: m.Location | None = None
     description: str | None = None
     tags: list[str] = field(default_factory=list)
-    dialect: str | None = None
+    dialect: m.Dialect | None = None
     dialect_loc: m.Location | None = None
-    includes: list[tuple[str, m.Location]] = field(default_factory=list)
+    includes: list[Located[str]] = field(default_factory=list)
     clients: list[m.Client] = field(default_factory=list)
     fixtures: list[m.Fixture] = field(default_factory=list)
     # Fixtures and includes in file order (an include's fixtures take its place in first-match order).
-    sequence: list[m.Fixture | tuple[str, m.Location]] = field(default_factory=list)
+    sequence: list[m.Fixture | Located[str]] = field(default_factory=list)
     has_params: bool = False
     expectations: list[m.Expectation] = field(default_factory=list)
     expect_blocks: int = 0
@@ -49,7 +75,7 @@ class _Builder(Transformer[Token, Any]):
         self.errors: list[DslError] = []
 
     # ------------------------------------------------------------------ helpers
-    def loc(self, item: Token | Meta | Tree) -> m.Location:
+    def loc(self, item: Token | Meta | Tree[Token]) -> m.Location:
         if isinstance(item, Tree):
             item = item.meta
         line = getattr(item, "line", 1) or 1
@@ -91,7 +117,7 @@ class _Builder(Transformer[Token, Any]):
             return 0
 
     # ------------------------------------------------------------------ values
-    def string(self, token: Token) -> tuple[str, m.Location]:
+    def string(self, token: Token) -> Located[str]:
         value = decode_string(str(token))
         value, missing = substitute(value, self.row)
         for name in missing:
@@ -103,7 +129,7 @@ class _Builder(Transformer[Token, Any]):
             )
         return value, self.loc(token)
 
-    def int(self, token: Token) -> tuple[int, m.Location]:
+    def whole(self, token: Token) -> Located[int]:
         where = self.loc(token)
         raw = self.param(token) if token.type == "PARAM" else str(token)
         return self.as_int(raw, where, "this value"), where
@@ -111,7 +137,7 @@ class _Builder(Transformer[Token, Any]):
     def number(self, token: Token) -> str:
         return self.param(token) if token.type == "PARAM" else str(token)
 
-    def duration(self, token: Token) -> tuple[float, m.Location]:
+    def duration(self, token: Token) -> Located[float]:
         where = self.loc(token)
         raw = self.param(token) if token.type == "PARAM" else str(token)
         try:
@@ -120,7 +146,7 @@ class _Builder(Transformer[Token, Any]):
             self.error(f"expected a duration like 80ms or 2s, got {raw!r}", where, width=len(token))
             return 0.0, where
 
-    def millis(self, token: Token) -> tuple[int, m.Location]:
+    def millis(self, token: Token) -> Located[int]:
         where = self.loc(token)
         raw = self.param(token) if token.type == "PARAM" else str(token)
         if raw.isdigit():
@@ -157,7 +183,7 @@ class _Builder(Transformer[Token, Any]):
     def json_object(self, *pairs: tuple[str, Any]) -> dict[str, Any]:
         return dict(pairs)
 
-    def json_pair(self, key: tuple[str, m.Location], value: Any) -> tuple[str, Any]:
+    def json_pair(self, key: Located[str], value: Any) -> tuple[str, Any]:
         return key[0], value
 
     def json_array(self, *items: Any) -> list[Any]:
@@ -165,13 +191,13 @@ class _Builder(Transformer[Token, Any]):
 
     # ------------------------------------------------------------------ header statements
     @v_args(meta=True, inline=True)
-    def scenario_name(self, meta: Meta, name: tuple[str, m.Location]) -> tuple[str, Any]:
+    def scenario_name(self, meta: Meta, name: Located[str]) -> tuple[str, Any]:
         return "scenario", (name[0], self.loc(meta))
 
-    def description(self, text: tuple[str, m.Location]) -> tuple[str, Any]:
+    def description(self, text: Located[str]) -> tuple[str, Any]:
         return "description", text[0]
 
-    def tag(self, item: Token | tuple[str, m.Location]) -> str:
+    def tag(self, item: Token | Located[str]) -> str:
         return item[0] if isinstance(item, tuple) else str(item)
 
     def tags(self, *tags: str) -> tuple[str, Any]:
@@ -187,9 +213,10 @@ class _Builder(Transformer[Token, Any]):
                 hint=did_you_mean(value, m.DIALECTS),
                 expected=m.DIALECTS,
             )
-        return "dialect", (value, self.loc(name))
+            return "dialect", (None, self.loc(name))
+        return "dialect", (_literal(value, m.DIALECTS), self.loc(name))
 
-    def include(self, target: tuple[str, m.Location]) -> tuple[str, Any]:
+    def include(self, target: Located[str]) -> tuple[str, Any]:
         return "include", target
 
     def params(self, *rows: Any) -> tuple[str, Any]:
@@ -200,7 +227,9 @@ class _Builder(Transformer[Token, Any]):
 
     # ------------------------------------------------------------------ client
     @v_args(meta=True, inline=True)
-    def client(self, meta: Meta, command: tuple[tuple[str, ...], bool, str], block: list[Any] | None = None) -> tuple:
+    def client(
+        self, meta: Meta, command: tuple[tuple[str, ...], bool, str], block: list[Any] | None = None
+    ) -> tuple[str, Any]:
         argv, is_array, raw = command
         settings = dict(block or [])
         env = tuple(settings.get("env", []))
@@ -245,13 +274,13 @@ class _Builder(Transformer[Token, Any]):
                 merged[key] = value
         return list(merged.items())
 
-    def client_cwd(self, path: tuple[str, m.Location]) -> tuple[str, Any]:
+    def client_cwd(self, path: Located[str]) -> tuple[str, Any]:
         return "cwd", path[0]
 
-    def client_env(self, name: Token, value: tuple[str, m.Location]) -> tuple[str, Any]:
+    def client_env(self, name: Token, value: Located[str]) -> tuple[str, Any]:
         return "env", (str(name), value[0])
 
-    def client_timeout(self, value: tuple[float, m.Location]) -> tuple[str, Any]:
+    def client_timeout(self, value: Located[float]) -> tuple[str, Any]:
         if value[0] <= 0:
             self.error("the client timeout must be more than 0", value[1])
         return "timeout", value[0]
@@ -263,14 +292,14 @@ class _Builder(Transformer[Token, Any]):
     def endpoint_path(self, token: Token) -> str | None:
         return None if token.type == "ANY" else str(token)
 
-    def http_endpoint(self, method: Token, path: str | None) -> tuple[str, str | None, str | None]:
+    def http_endpoint(self, method: Token, path: str | None) -> Endpoint:
         return "http", str(method), path
 
-    def ws_endpoint(self, path: str | None) -> tuple[str, str | None, str | None]:
+    def ws_endpoint(self, path: str | None) -> Endpoint:
         return "websocket", None, path
 
     @v_args(meta=True, inline=True)
-    def match(self, meta: Meta, endpoint: tuple, rules: list[tuple[str, Any]] | None = None) -> tuple:
+    def match(self, meta: Meta, endpoint: Endpoint, rules: list[tuple[str, Any]] | None = None) -> tuple[str, Any]:
         protocol, method, path = endpoint
         fields: dict[str, Any] = {"text": [], "headers": [], "json": []}
         for key, value in rules or []:
@@ -295,63 +324,56 @@ class _Builder(Transformer[Token, Any]):
     def match_block(self, *rules: tuple[str, Any]) -> list[tuple[str, Any]]:
         return list(rules)
 
-    def match_model(self, name: tuple[str, m.Location]) -> tuple[str, Any]:
+    def match_model(self, name: Located[str]) -> tuple[str, Any]:
         return "model", name
 
-    def match_message(self, op: Token, value: tuple[str, m.Location]) -> tuple[str, Any]:
+    def match_message(self, op: Token, value: Located[str]) -> tuple[str, Any]:
         if op.type == "MATCHES":
             self.check_regex(value)
-        return "text", m.TextRule(str(op), value[0], location=value[1])  # type: ignore[arg-type]
+        return "text", m.TextRule(_literal(op, _TEXT_OPS), value[0], location=value[1])
 
-    def match_header(self, name: tuple[str, m.Location], op: Token, value: Any = None) -> tuple[str, Any]:
-        kind = str(op)
-        if kind not in ("==", "contains", "matches", "present"):
-            self.error(f"a header is compared with ==, contains, matches or present, not '{kind}'", self.loc(op))
-            kind = "=="
+    def match_header(self, name: Located[str], op: Token, value: Any = None) -> tuple[str, Any]:
+        if op not in _HEADER_OPS:
+            self.error(f"a header is compared with ==, contains, matches or present, not '{op}'", self.loc(op))
+        kind = _literal(op, _HEADER_OPS) if op in _HEADER_OPS else "=="
         if kind == "matches":
             self.check_regex(value)
-        return "headers", m.HeaderRule(
-            name[0],
-            kind,
-            value[0] if value else None,  # type: ignore[arg-type]
-            location=name[1],
-        )
+        return "headers", m.HeaderRule(name[0], kind, value[0] if value else None, location=name[1])
 
-    def match_json(self, path: tuple[str, m.Location], op: Token, value: Any = None) -> tuple[str, Any]:
-        return "json", m.JsonRule(path[0], self.json_kind(op), value, location=path[1])  # type: ignore[arg-type]
+    def match_json(self, path: Located[str], op: Token, value: Any = None) -> tuple[str, Any]:
+        return "json", m.JsonRule(path[0], self.json_kind(op), value, location=path[1])
 
-    def json_kind(self, op: Token) -> str:
-        kind = str(op)
-        if kind not in ("==", "!=", "contains", "matches", "present", "absent"):
+    def json_kind(self, op: Token) -> Literal["==", "!=", "contains", "matches", "present", "absent"]:
+        if op not in _JSON_OPS:
             self.error(
-                f"a JSON field is compared with ==, !=, contains, matches, present or absent, not '{kind}'",
+                f"a JSON field is compared with ==, !=, contains, matches, present or absent, not '{op}'",
                 self.loc(op),
             )
             return "=="
-        return kind
+        return _literal(op, _JSON_OPS)
 
     def match_attempt(self, attempts: tuple[m.AttemptRange, m.Location]) -> tuple[str, Any]:
         return "attempt", attempts
 
-    def attempt_one(self, n: tuple[int, m.Location]) -> tuple[m.AttemptRange, m.Location]:
+    def attempt_one(self, n: Located[int]) -> tuple[m.AttemptRange, m.Location]:
         self.check_attempt(n)
         return m.AttemptRange(n[0], n[0]), n[1]
 
-    def attempt_from(self, n: tuple[int, m.Location]) -> tuple[m.AttemptRange, m.Location]:
+    def attempt_from(self, n: Located[int]) -> tuple[m.AttemptRange, m.Location]:
         self.check_attempt(n)
         return m.AttemptRange(n[0], None), n[1]
 
-    def attempt_between(self, a: tuple[int, m.Location], b: tuple[int, m.Location]) -> tuple:
+    def attempt_between(self, a: Located[int], b: Located[int]) -> Located[m.AttemptRange]:
         self.check_attempt(a)
         if b[0] < a[0]:
             self.error(f"the attempt range {a[0]}..{b[0]} is empty", a[1], hint=f"write {b[0]}..{a[0]}")
         return m.AttemptRange(a[0], max(a[0], b[0])), a[1]
 
-    def check_attempt(self, n: tuple[int, m.Location]) -> None:
+    def check_attempt(self, n: Located[int]) -> None:
         if n[0] < 1:
             self.error("attempts count from 1", n[1])
 
-    def check_regex(self, value: tuple[str, m.Location] | None) -> None:
+    def check_regex(self, value: Located[str] | None) -> None:
         if value is None:
             return
         try:
@@ -360,10 +382,10 @@ class _Builder(Transformer[Token, Any]):
             self.error(f"invalid regular expression: {err}", value[1])
 
     # ------------------------------------------------------------------ outcomes
-    def response(self, text: tuple[str, m.Location]) -> tuple[str, Any]:
+    def response(self, text: Located[str]) -> tuple[str, Any]:
         return "response", text
 
-    def finish_reason(self, value: tuple[str, m.Location]) -> tuple[str, Any]:
+    def finish_reason(self, value: Located[str]) -> tuple[str, Any]:
         return "finish_reason", value
 
     def streaming(self, *knobs: tuple[str, Any]) -> tuple[str, Any]:
@@ -378,28 +400,28 @@ class _Builder(Transformer[Token, Any]):
             truncate_after_chunks=values.get("truncate_after_chunks"),
         )
 
-    def chunk_size(self, n: tuple[int, m.Location]) -> tuple[str, Any]:
+    def chunk_size(self, n: Located[int]) -> tuple[str, Any]:
         if not 1 <= n[0] <= 1_000_000:
             self.error(f"chunkSize must be between 1 and 1000000 characters, got {n[0]}", n[1])
         return "chunk_size", n
 
-    def latency_ms(self, n: tuple[int, m.Location]) -> tuple[str, Any]:
+    def latency_ms(self, n: Located[int]) -> tuple[str, Any]:
         if not 0 <= n[0] <= 600_000:
             self.error(f"latencyMs must be between 0 and 600000, got {n[0]}", n[1])
         return "latency_ms", n
 
-    def truncate_after_chunks(self, n: tuple[int, m.Location]) -> tuple[str, Any]:
+    def truncate_after_chunks(self, n: Located[int]) -> tuple[str, Any]:
         if n[0] < 0:
             self.error("truncateAfterChunks cannot be negative", n[1])
         return "truncate_after_chunks", n
 
-    def after_chunks_count(self, n: tuple[int, m.Location], _unit: Token) -> tuple[int, m.Location]:
+    def after_chunks_count(self, n: Located[int], _unit: Token) -> Located[int]:
         return n
 
-    def after_chunks(self, n: tuple[int, m.Location]) -> tuple[str, Any]:
+    def after_chunks(self, n: Located[int]) -> tuple[str, Any]:
         return "after_chunks", n[0]
 
-    def stall_for(self, d: tuple[float, m.Location]) -> tuple[str, Any]:
+    def stall_for(self, d: Located[float]) -> tuple[str, Any]:
         return "duration", d[0]
 
     @v_args(meta=True, inline=True)
@@ -427,7 +449,7 @@ class _Builder(Transformer[Token, Any]):
         return "fault", m.Fault("malformedChunk", after_chunks=after, data=data, location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def fault_slow_first_token(self, meta: Meta, d: tuple[float, m.Location]) -> tuple[str, Any]:
+    def fault_slow_first_token(self, meta: Meta, d: Located[float]) -> tuple[str, Any]:
         return "fault", m.Fault("slowFirstToken", duration_s=d[0], location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
@@ -450,7 +472,7 @@ class _Builder(Transformer[Token, Any]):
         )
 
     @v_args(meta=True, inline=True)
-    def error_response(self, meta: Meta, status: tuple[int, m.Location], block: dict | None = None) -> tuple:
+    def error_response(self, meta: Meta, status: Located[int], block: dict[str, Any] | None = None) -> tuple[str, Any]:
         if not 400 <= status[0] <= 599:
             self.error(f"an error status is between 400 and 599, got {status[0]}", status[1])
         block = block or {}
@@ -478,19 +500,19 @@ class _Builder(Transformer[Token, Any]):
             del block["headers"]
         return block
 
-    def error_message(self, v: tuple[str, m.Location]) -> tuple[str, Any]:
+    def error_message(self, v: Located[str]) -> tuple[str, Any]:
         return "message", v[0]
 
-    def error_type(self, v: tuple[str, m.Location]) -> tuple[str, Any]:
+    def error_type(self, v: Located[str]) -> tuple[str, Any]:
         return "type", v[0]
 
-    def error_code(self, v: tuple[str, m.Location]) -> tuple[str, Any]:
+    def error_code(self, v: Located[str]) -> tuple[str, Any]:
         return "code", v[0]
 
-    def error_param(self, v: tuple[str, m.Location]) -> tuple[str, Any]:
+    def error_param(self, v: Located[str]) -> tuple[str, Any]:
         return "param", v[0]
 
-    def error_header(self, name: tuple[str, m.Location], value: tuple[str, m.Location]) -> tuple[str, Any]:
+    def error_header(self, name: Located[str], value: Located[str]) -> tuple[str, Any]:
         if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", name[0]):
             self.error(f"{name[0]!r} is not a valid HTTP header name", name[1])
         if "\n" in value[0] or "\r" in value[0]:
@@ -504,19 +526,19 @@ class _Builder(Transformer[Token, Any]):
         return "events", events
 
     @v_args(meta=True, inline=True)
-    def event(self, meta: Meta, kind: tuple[str, m.Location], data: Any, delay: float | None = None) -> m.WsEvent:
+    def event(self, meta: Meta, kind: Located[str], data: Any, delay: float | None = None) -> m.WsEvent:
         if not kind[0]:
             self.error("an event type cannot be empty", kind[1])
         return m.WsEvent(kind[0], data, delay or 0.0, location=self.loc(meta))
 
-    def event_delay(self, d: tuple[float, m.Location]) -> float:
+    def event_delay(self, d: Located[float]) -> float:
         return d[0]
 
     @v_args(meta=True, inline=True)
     def close_after(self, meta: Meta, flag: bool = True) -> tuple[str, Any]:
         return "close_after", (flag, self.loc(meta))
 
-    def close_code(self, code: tuple[int, m.Location]) -> tuple[str, Any]:
+    def close_code(self, code: Located[int]) -> tuple[str, Any]:
         value, where = code
         if not 1000 <= value <= 4999:
             self.error(f"a close code is between 1000 and 4999, got {value}", where)
@@ -528,18 +550,16 @@ class _Builder(Transformer[Token, Any]):
             )
         return "close_code", code
 
-    def disconnect_after_ms(self, ms: tuple[int, m.Location]) -> tuple[str, Any]:
+    def disconnect_after_ms(self, ms: Located[int]) -> tuple[str, Any]:
         if ms[0] < 0:
             self.error("disconnectAfterMs cannot be negative", ms[1])
         return "disconnect_after_ms", ms
 
     @v_args(meta=True, inline=True)
-    def fixture(self, meta: Meta, name: tuple[str, m.Location], *items: tuple[str, Any]) -> tuple[str, Any]:
+    def fixture(self, meta: Meta, name: Located[str], *items: tuple[str, Any]) -> tuple[str, Any]:
         return "fixture", self.assemble_fixture(name, items, self.loc(meta))
 
-    def assemble_fixture(
-        self, name: tuple[str, m.Location], items: tuple[tuple[str, Any], ...], where: m.Location
-    ) -> m.Fixture:
+    def assemble_fixture(self, name: Located[str], items: tuple[tuple[str, Any], ...], where: m.Location) -> m.Fixture:
         single: dict[str, Any] = {}
         faults: list[m.Fault] = []
         for key, value in items:
@@ -665,18 +685,17 @@ class _Builder(Transformer[Token, Any]):
         op, value = rest[-2], rest[-1]
         if op.type == "MATCHES":
             self.check_regex(value)
-        return m.OutputExpect(str(stream), str(op), value[0], negated, location=self.loc(meta))  # type: ignore[arg-type]
+        kind = _literal(op, _TEXT_OPS)
+        return m.OutputExpect(_literal(stream, _STREAMS), kind, value[0], negated, location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def expect_duration(self, meta: Meta, d: tuple[float, m.Location]) -> m.DurationExpect:
+    def expect_duration(self, meta: Meta, d: Located[float]) -> m.DurationExpect:
         return m.DurationExpect(d[0], location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def expect_requests(
-        self, meta: Meta, endpoint: tuple, op: Token, n: tuple[int, m.Location]
-    ) -> m.RequestCountExpect:
+    def expect_requests(self, meta: Meta, endpoint: Endpoint, op: Token, n: Located[int]) -> m.RequestCountExpect:
         protocol, method, path = endpoint
-        return m.RequestCountExpect(protocol, method, path, str(op), n[0], location=self.loc(meta))  # type: ignore[arg-type]
+        return m.RequestCountExpect(protocol, method, path, _literal(op, _COMPARE_OPS), n[0], location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
     def expect_request_field(self, meta: Meta, *parts: Any) -> m.RequestFieldExpect:
@@ -696,7 +715,7 @@ class _Builder(Transformer[Token, Any]):
             path,
             index,
             field_path[0],
-            self.json_kind(op),  # type: ignore[arg-type]
+            self.json_kind(op),
             value,
             location=self.loc(meta),
         )
@@ -704,12 +723,12 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True, inline=True)
     def expect_wait(self, meta: Meta, op: Token, value: Any) -> m.WaitExpect:
         seconds = None if isinstance(value, Token) else value[0]
-        return m.WaitExpect(str(op), seconds, location=self.loc(meta))  # type: ignore[arg-type]
+        return m.WaitExpect(_literal(op, _COMPARE_OPS), seconds, location=self.loc(meta))
 
-    def _ws_expect(self, what: str, meta: Meta, parts: tuple[Any, ...]) -> m.WsExpect:
+    def _ws_expect(self, what: Literal["messages", "reconnects"], meta: Meta, parts: tuple[Any, ...]) -> m.WsExpect:
         path = str(parts[0]) if len(parts) == 3 else None
         op, n = parts[-2], parts[-1]
-        return m.WsExpect(what, path, str(op), n[0], location=self.loc(meta))  # type: ignore[arg-type]
+        return m.WsExpect(what, path, _literal(op, _COMPARE_OPS), n[0], location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
     def expect_ws_messages(self, meta: Meta, *parts: Any) -> m.WsExpect:
@@ -720,8 +739,8 @@ class _Builder(Transformer[Token, Any]):
         return self._ws_expect("reconnects", meta, parts)
 
     @v_args(meta=True, inline=True)
-    def expect_ws_close_code(self, meta: Meta, op: Token, n: tuple[int, m.Location]) -> m.WsExpect:
-        return m.WsExpect("close_code", None, str(op), n[0], location=self.loc(meta))  # type: ignore[arg-type]
+    def expect_ws_close_code(self, meta: Meta, op: Token, n: Located[int]) -> m.WsExpect:
+        return m.WsExpect("close_code", None, _literal(op, _COMPARE_OPS), n[0], location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
     def expect_no_findings(self, meta: Meta) -> m.FindingsExpect:
@@ -800,7 +819,7 @@ def _number_or_text(raw: str) -> Any:
         return {"true": True, "false": False, "null": None}.get(raw, raw)
 
 
-def build(tree: Tree, text: str, path: str, params: dict[str, str]) -> tuple[Parts, list[DslError]]:
+def build(tree: Tree[Token], text: str, path: str, params: dict[str, str]) -> tuple[Parts, list[DslError]]:
     """Build the parts of one file for one parameter row (`params` empty when there is no table)."""
     builder = _Builder(text, path, params)
     try:
@@ -813,8 +832,8 @@ def build(tree: Tree, text: str, path: str, params: dict[str, str]) -> tuple[Par
             f"cannot read this {err.rule}: {err.orig_exc}",
             text,
             path,
-            getattr(meta, "line", 1),
-            getattr(meta, "column", 1),
+            getattr(meta, "line", None) or 1,
+            getattr(meta, "column", None) or 1,
         ) from None
     return parts, builder.errors
 
@@ -826,7 +845,7 @@ class ParamTable:
     location: m.Location | None
 
 
-def param_table(tree: Tree, text: str, path: str) -> tuple[ParamTable | None, list[DslError]]:
+def param_table(tree: Tree[Token], text: str, path: str) -> tuple[ParamTable | None, list[DslError]]:
     """Read the `params` table straight from the tree: header row of names, then rows of values."""
     errors: list[DslError] = []
     tables = [t for t in tree.children if isinstance(t, Tree) and t.data == "params"]
@@ -855,15 +874,17 @@ def param_table(tree: Tree, text: str, path: str) -> tuple[ParamTable | None, li
                     "the first row of params names the columns: write plain names",
                     text,
                     path,
-                    where.line,
-                    where.column,
+                    where.line or 1,
+                    where.column or 1,
                     hint="e.g. | client | cut |",
                 )
             )
             continue
         if str(token) in names:
             errors.append(
-                DslError.at(f"column '{token}' is named twice", text, path, token.line, token.column, width=len(token))
+                DslError.at(
+                    f"column '{token}' is named twice", text, path, token.line or 1, token.column or 1, width=len(token)
+                )
             )
         names.append(str(token))
     values: list[dict[str, str]] = []
@@ -889,7 +910,7 @@ def param_table(tree: Tree, text: str, path: str) -> tuple[ParamTable | None, li
     return ParamTable(names, values, m.Location(path, table.meta.line, table.meta.column)), errors
 
 
-def _cell_text(cell: Token | Tree) -> str:
+def _cell_text(cell: Token | Tree[Token]) -> str:
     if isinstance(cell, Tree):  # string or number
         token = cell.children[0]
         if cell.data == "string":

@@ -50,8 +50,8 @@ def check_main(argv: list[str]) -> int:
             cases += len(load_file(file, root=root).cases)
         except DslError as err:
             errors.extend(_errors_of(err))
-    for err in errors:
-        print(err.render(), end="\n\n", file=sys.stderr)
+    for error in errors:
+        print(error.render(), end="\n\n", file=sys.stderr)
     bad_files = len({e.path for e in errors})
     if errors:
         print(f"{len(errors)} error(s) in {bad_files} file(s); {checked} file(s) checked", file=sys.stderr)

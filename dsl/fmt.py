@@ -10,6 +10,7 @@ A comment stays before the statement it preceded, or at the end of the line it e
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -42,25 +43,36 @@ def _layout_parser() -> Lark:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Comment:
+    line: int
+    column: int
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class _Printer:
     def __init__(self, comments: list[Token]) -> None:
-        self.comments = sorted(comments, key=lambda c: (c.line, c.column))
+        found = [_Comment(c.line or 0, c.column or 0, str(c)) for c in comments]
+        self.comments = sorted(found, key=lambda c: (c.line, c.column))
         self.lines: list[str] = []
 
     # ------------------------------------------------------------ comments
-    def take_comments(self, before_line: int) -> list[Token]:
+    def take_comments(self, before_line: int) -> list[_Comment]:
         taken = [c for c in self.comments if c.line < before_line]
         self.comments = [c for c in self.comments if c.line >= before_line]
         return taken
 
-    def take_trailing(self, line: int) -> Token | None:
+    def take_trailing(self, line: int) -> _Comment | None:
         for c in self.comments:
             if c.line == line:
                 self.comments.remove(c)
                 return c
         return None
 
-    def has_comments_within(self, node: Tree) -> bool:
+    def has_comments_within(self, node: Tree[Token]) -> bool:
         """A comment between the node's start and its last token (a comment after it on its last line is a
         trailing comment of the statement, not inside the block)."""
         start = (node.meta.line, node.meta.column)
@@ -75,7 +87,7 @@ class _Printer:
         if self.lines and self.lines[-1] != "":
             self.lines.append("")
 
-    def statements(self, items: list[Tree], indent: int, *, top: bool, closing_line: int | None) -> None:
+    def statements(self, items: list[Tree[Token]], indent: int, *, top: bool, closing_line: int | None) -> None:
         previous_end: int | None = None
         for index, item in enumerate(items):
             start = item.meta.line
@@ -104,7 +116,7 @@ class _Printer:
             for c in rest:
                 self.emit(indent, str(c))
 
-    def statement(self, node: Tree, indent: int) -> None:
+    def statement(self, node: Tree[Token], indent: int) -> None:
         """Print one statement starting on a new line; blocks print their items below."""
         if node.data in _BLOCKS:  # fixture, streaming, events, expect, params
             self.emit(indent, " ".join(self.open_block(node, indent)))
@@ -128,7 +140,7 @@ class _Printer:
         if head:
             self.emit(indent, " ".join(head))
 
-    def open_block(self, node: Tree, indent: int) -> list[str]:
+    def open_block(self, node: Tree[Token], indent: int) -> list[str]:
         """The words up to `{`, or the whole block on one line when it is small and comment-free."""
         words: list[str] = []
         for child in node.children:
@@ -147,7 +159,7 @@ class _Printer:
                     return [one_line]
         return [*words, "{"]
 
-    def block_body(self, node: Tree, indent: int) -> None:
+    def block_body(self, node: Tree[Token], indent: int) -> None:
         if node.data == "params":
             self.table(node, indent)
             return
@@ -155,7 +167,7 @@ class _Printer:
         closing_line = closing.line if isinstance(closing, Token) else None
         self.statements(_items(node), indent, top=False, closing_line=closing_line)
 
-    def table(self, node: Tree, indent: int) -> None:
+    def table(self, node: Tree[Token], indent: int) -> None:
         rows = [r for r in node.children if isinstance(r, Tree) and r.data == "param_row"]
         cells = [[self.inline(c) for c in r.children if not (isinstance(c, Token) and c.type == "VBAR")] for r in rows]
         widths = [max(len(row[i]) for row in cells if i < len(row)) for i in range(max(map(len, cells)))]
@@ -168,10 +180,10 @@ class _Printer:
             if trailing is not None:
                 self.lines[-1] += f"  {trailing}"
         closing = node.children[-1]
-        for c in self.take_comments(closing.line if isinstance(closing, Token) else 10**9):
+        for c in self.take_comments((closing.line or 0) if isinstance(closing, Token) else 10**9):
             self.emit(indent, str(c))
 
-    def inline(self, node: Tree | Token) -> str:
+    def inline(self, node: Tree[Token] | Token) -> str:
         """A statement or value on one line, canonical spacing."""
         if isinstance(node, Token):
             return str(node)
@@ -199,14 +211,14 @@ class _Printer:
         return " ".join(self.inline(c) for c in node.children)
 
 
-def _has_block(node: Tree) -> bool:
+def _has_block(node: Tree[Token]) -> bool:
     return node.data in _BLOCKS or any(isinstance(c, Tree) and _has_block(c) for c in node.children)
 
 
-def _items(block: Tree) -> list[Tree]:
+def _items(block: Tree[Token]) -> list[Tree[Token]]:
     """The statements between a block's braces."""
     inside = False
-    items: list[Tree] = []
+    items: list[Tree[Token]] = []
     for child in block.children:
         if isinstance(child, Token) and child.type == "LBRACE":
             inside = True

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from lark import Tree
+from lark import Token, Tree
 
 from dotmock.dsl import model as m
 from dotmock.dsl.build import Parts, build, param_table
@@ -21,7 +21,7 @@ class _Loader:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.texts: dict[str, str] = {}
-        self.trees: dict[str, Tree] = {}
+        self.trees: dict[str, Tree[Token]] = {}
         self.errors: list[DslError] = []
 
     def read(self, path: str) -> str:
@@ -30,12 +30,12 @@ class _Loader:
                 self.texts[path] = fh.read()
         return self.texts[path]
 
-    def tree(self, path: str, text: str) -> Tree:
+    def tree(self, path: str, text: str) -> Tree[Token]:
         if path not in self.trees:
             self.trees[path] = parse_tree(text, path)
         return self.trees[path]
 
-    def fixtures_of(self, parts: Parts, path: str, params: dict[str, str], stack: tuple[str, ...]) -> list:
+    def fixtures_of(self, parts: Parts, path: str, params: dict[str, str], stack: tuple[str, ...]) -> list[m.Fixture]:
         """The file's fixtures in first-match order, includes expanded in place."""
         out: list[m.Fixture] = []
         for item in parts.sequence:
@@ -128,7 +128,7 @@ class _Loader:
                 base_dir=str(Path(path).resolve().parent),
                 description=parts.description,
                 tags=tuple(parts.tags),
-                dialect=(parts.dialect or "openai"),  # type: ignore[arg-type]
+                dialect=parts.dialect or "openai",
                 client=parts.clients[0] if parts.clients else None,
                 fixtures=tuple(fixtures),
                 expectations=tuple(parts.expectations),

@@ -26,7 +26,7 @@ DEFAULT_CLIENT_TIMEOUT_S = 60.0
 # Responses API SSE dialects: "openai" is what the official SDKs parse (response.output_text.delta, ...);
 # "seed" is the original description's literal seven-event sequence (response.text.delta, ...).
 Dialect = Literal["openai", "seed"]
-DIALECTS: tuple[str, ...] = ("openai", "seed")
+DIALECTS: tuple[Dialect, ...] = ("openai", "seed")
 
 CompareOp = Literal["==", "!=", ">=", "<=", ">", "<"]
 

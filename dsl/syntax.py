@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from functools import cache
 from importlib import resources
 
@@ -86,18 +87,24 @@ def _describe_token(token: Token) -> str:
     return f"'{value[:40]}'"
 
 
+# What recovery learnt about an error while the parser was still at it, for the message made afterwards:
+# the terminals the parser could take there, and the token it inserted to go on.
+_ACCEPTS: weakref.WeakKeyDictionary[UnexpectedInput, set[str]] = weakref.WeakKeyDictionary()
+_INSERTED: weakref.WeakKeyDictionary[UnexpectedInput, str] = weakref.WeakKeyDictionary()
+
+
 def _acceptable(err: UnexpectedToken) -> set[str]:
     """The terminals the parser could really take here. `err.expected` is the LALR state's lookahead,
     which merges contexts (after a path it lists what may follow a path anywhere)."""
-    cached = getattr(err, "dotmock_accepts", None)
+    cached = _ACCEPTS.get(err)
     if cached is not None:
         return cached
     try:
-        accepts = err.interactive_parser.accepts() if err.interactive_parser else None
+        accepts: set[str] | None = err.interactive_parser.accepts() if err.interactive_parser else None
     except LarkError:
         accepts = None
-    err.dotmock_accepts = set(accepts) if accepts else set(err.expected)  # type: ignore[attr-defined]
-    return err.dotmock_accepts  # type: ignore[attr-defined]
+    _ACCEPTS[err] = found = set(accepts) if accepts else set(err.expected)
+    return found
 
 
 def _end_of_text(text: str) -> tuple[int, int]:
@@ -134,7 +141,7 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
         line, column = _end_of_text(text)
         opened = _unclosed_brace(text)
-        hint = f"the '{{' on line {opened[0]} is never closed" if opened else "something is missing here"
+        hint: str | None = f"the '{{' on line {opened[0]} is never closed" if opened else "something is missing here"
         return DslError.at(
             "the file ended early", text, path, line, column, expected=_expected_words(set(err.expected)), hint=hint
         )
@@ -144,7 +151,7 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
         word = str(found)
         width = len(word.splitlines()[0]) if word else 1
         hint = did_you_mean(word, _keywords(expected)) if _WORD_AT.fullmatch(word) else None
-        inserted = getattr(err, "dotmock_inserted", None)
+        inserted = _INSERTED.get(err)
         if hint is None and inserted:
             hint = (
                 "is a '}' missing before this?"
@@ -158,8 +165,8 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
             message, text, path, line, column, width=width, expected=_expected_words(expected), hint=hint
         )
     if isinstance(err, UnexpectedCharacters):
-        expected = getattr(err, "dotmock_accepts", None) or set(err.allowed or ())
-        offset = err.pos_in_stream
+        expected = _ACCEPTS.get(err) or set(err.allowed or ())
+        offset = err.pos_in_stream or 0
         m = _WORD_AT.match(text, offset)
         if m:
             word = m.group(0)
@@ -263,7 +270,7 @@ def _repair(err: UnexpectedToken) -> bool:
         if fits:
             ip.feed_token(_placeholder(name, token))
             ip.feed_token(token)
-            err.dotmock_inserted = name  # type: ignore[attr-defined]
+            _INSERTED[err] = name
             return True
     if token.type in _VALUE_TOKENS:
         for name in _INSERTABLE:
@@ -291,7 +298,7 @@ def _skip_unterminated_string(err: UnexpectedCharacters, text: str) -> None:
         pass
 
 
-def parse_tree(text: str, path: str) -> Tree:
+def parse_tree(text: str, path: str) -> Tree[Token]:
     """Parse `.mock` text. Raises DslError(s) (never a Lark exception): after a mistake the parser repairs
     what it can (a misspelt keyword, a missing value or `}`) and goes on, so one run reports the first mistake
     of every line that has one, without the noise of the mistakes that follow from it."""
@@ -318,7 +325,7 @@ def parse_tree(text: str, path: str) -> Tree:
             except LarkError:
                 accepts = None
             if accepts:
-                err.dotmock_accepts = set(accepts) - {"$END"}  # type: ignore[attr-defined]
+                _ACCEPTS[err] = set(accepts) - {"$END"}
             _skip_unterminated_string(err, text)
         found.append(err)
         return len(found) < _MAX_SYNTAX_ERRORS
@@ -335,11 +342,13 @@ def parse_tree(text: str, path: str) -> Tree:
         return tree
     errors: list[DslError] = []
     lines_seen: set[int] = set()
-    for err in found:
-        at_end = isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END")
+    for mistake in found:
+        at_end = isinstance(mistake, UnexpectedEOF) or (
+            isinstance(mistake, UnexpectedToken) and mistake.token.type == "$END"
+        )
         if errors and at_end:
             continue  # the end of a file that already went wrong is no news
-        converted = syntax_error(err, text, path)
+        converted = syntax_error(mistake, text, path)
         if converted.line in lines_seen:
             continue  # skipping ahead inside a broken line makes noise, not news
         lines_seen.add(converted.line)

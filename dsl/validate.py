@@ -112,7 +112,7 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
                     _err(
                         text_of,
                         f"attempt {b} of fixture {later.name!r} overlaps attempt {a} of {earlier.name!r}",
-                        later.match.attempt and later.match.location,
+                        later.match.location,
                         hint="the first fixture wins: make the ranges disjoint, e.g. attempt 1 and attempt 2..",
                     )
                 )
@@ -146,12 +146,11 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
         if e.kind == "absent" and e.name in present:
             errors.append(_err(text_of, f"'finding {e.name}' and 'no finding {e.name}' contradict", e.location))
     if scenario.expectations and scenario.client is None:
-        first = scenario.expectations[0]
         errors.append(
             _err(
                 text_of,
                 "expectations need a client to judge: add a `client` line",
-                first.location,
+                scenario.expectations[0].location,
                 hint='e.g. client "python clients/chat.py"',
             )
         )

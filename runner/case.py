@@ -11,11 +11,12 @@ import copy
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from dotmock.dsl import model as m
 from dotmock.runner.attempts import faults_injected, group_calls, ws_calls
 from dotmock.runner.process import DEFAULT_GRACE_S, ClientSpec, run_client
-from dotmock.runner.results import CaseResult, ClientRun
+from dotmock.runner.results import CaseResult, ClientRun, Outcome
 from dotmock.runner.verdict import judge
 from dotmock.server.journal import Journal
 from dotmock.server.running import running_server
@@ -29,7 +30,7 @@ class CaseOptions:
     grace_s: float = DEFAULT_GRACE_S
 
 
-def blank_result(scenario: m.Scenario, outcome: str, message: str | None = None) -> CaseResult:
+def blank_result(scenario: m.Scenario, outcome: Outcome, message: str | None = None) -> CaseResult:
     return CaseResult(
         id=scenario.case_id,
         file=scenario.path,
@@ -37,7 +38,7 @@ def blank_result(scenario: m.Scenario, outcome: str, message: str | None = None)
         params=dict(scenario.params),
         tags=list(scenario.tags),
         outcome=outcome,
-        message=message,  # type: ignore[arg-type]
+        message=message,
         started_at=time.time(),
     )
 
@@ -57,7 +58,7 @@ def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: s
     )
 
 
-def _journal_json(journal: Journal, t0: float) -> dict:
+def _journal_json(journal: Journal, t0: float) -> dict[str, Any]:
     shifted = copy.copy(journal)  # same records, times relative to the case start instead of the server's
     shifted.t0 = t0
     return shifted.to_json()

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+from typing import NoReturn
 
 from dotmock import __version__
 from dotmock.dsl.errors import DslError, DslErrors
@@ -39,7 +40,7 @@ class _Usage(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _Usage(f"{self.prog}: {message}\n{self.format_usage()}")
 
 
@@ -154,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         every_case = _load(paths)
     except DslErrors as errs:
-        for err in errs.errors:
-            print(str(err), file=sys.stderr)
+        for error in errs.errors:
+            print(str(error), file=sys.stderr)
         print(f"\ndotmock-run: {len(errs.errors)} error(s); nothing was run", file=sys.stderr)
         return EXIT_USAGE
     except DslError as err:

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dotmock.dsl.model import Scenario
@@ -76,7 +76,7 @@ class TerminalReporter:
             file=self.stream, force_terminal=self.tty, no_color=not self.tty, highlight=False, soft_wrap=True
         )
         self.progress: Progress | None = None
-        self.task_id = None
+        self.task_id: TaskID | None = None
         self.total = total
         self.running: list[str] = []
 
@@ -131,15 +131,8 @@ class TerminalReporter:
         cases = report.cases
         if self.tty:
             table = Table(title="dotmock resilience report", show_lines=False)
-            for col, kw in (
-                ("case", {}),
-                ("outcome", {}),
-                ("duration", {"justify": "right"}),
-                ("attempts", {"justify": "right"}),
-                ("faults injected", {}),
-                ("findings", {}),
-            ):
-                table.add_column(col, **kw)
+            for col in ("case", "outcome", "duration", "attempts", "faults injected", "findings"):
+                table.add_column(col, justify="right" if col in ("duration", "attempts") else "left")
             for c in cases:
                 table.add_row(
                     escape(c.name),

@@ -29,8 +29,9 @@ from dotmock.server.answers import (
     quart_response,
     text_response,
 )
+from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.errors import ApiError
-from dotmock.server.fastpath import CLIENT_LINK_KEY, Incoming, asgi_wrapper
+from dotmock.server.fastpath import Incoming, asgi_wrapper, client_link
 from dotmock.server.journal import HttpExchange, Journal
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
@@ -50,15 +51,11 @@ def _quart_incoming() -> Incoming:
     return Incoming(
         request.method,
         request.path,
-        _headers(),
+        lower_headers(request.scope["headers"]),
         content_length,
         request.body,
-        (request.scope.get("extensions") or {}).get(CLIENT_LINK_KEY),
+        client_link(request.scope),
     )
-
-
-def _headers() -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.scope["headers"]}
 
 
 class ScenarioHolder:
@@ -201,7 +198,7 @@ def _refuse_websocket(status: int, err: Exception) -> Response:
 
 def _scenario_json(scenario: Scenario) -> dict[str, Any]:
     def plain(value: Any) -> Any:
-        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) and not isinstance(value, type) else value
 
     return {
         "name": scenario.name,
@@ -270,5 +267,5 @@ def create_app(
     register_websocket_routes(app, scenario, journal)
     _follow_websocket(app, holder)
     register_panel_routes(app, holder)
-    app.asgi_app = asgi_wrapper(app.asgi_app, endpoints)  # type: ignore[method-assign]
+    add_middleware(app, lambda inner: asgi_wrapper(inner, endpoints))
     return app

@@ -22,13 +22,14 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope, WebsocketScope
 
 from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
 from dotmock.server.answers import Answer
+from dotmock.server.asgi import lower_headers
 from dotmock.server.streaming import ClientLink, StreamAborted
 
-CLIENT_LINK_KEY = "dotmock.client"
+CLIENT_LINK_KEY = "dotmock.client"  # the scope extension under which a routed request's `ClientLink` travels
 FAST_PATHS = frozenset({CHAT_COMPLETIONS_PATH, RESPONSES_PATH})
 log = logging.getLogger("dotmock.server")
 
@@ -49,10 +50,6 @@ class Endpoints(Protocol):
     async def handle(self, path: str, incoming: Incoming) -> Answer: ...
 
     def refuse_answer(self, incoming: Incoming, status: int, message: str, code: str | None) -> Answer: ...
-
-
-def scope_headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
 
 
 def _content_length(headers: dict[str, str]) -> int | None:
@@ -134,11 +131,13 @@ async def _respond(endpoints: Endpoints, incoming: Incoming, send: ASGISendCalla
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _serve_fast(endpoints: Endpoints, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+async def _serve_fast(
+    endpoints: Endpoints, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
     link = ClientLink()
-    headers = scope_headers(scope)
+    headers = lower_headers(scope["headers"])
     body = _Body()
-    incoming = Incoming(scope["method"], scope["path"], headers, _content_length(headers), body, link)  # type: ignore[typeddict-item]
+    incoming = Incoming(scope["method"], scope["path"], headers, _content_length(headers), body, link)
     receiver = asyncio.ensure_future(_receive(receive, body, link))
     handler = asyncio.ensure_future(_respond(endpoints, incoming, send))
     done, pending = await asyncio.wait((handler, receiver), return_when=asyncio.FIRST_COMPLETED)
@@ -147,11 +146,18 @@ async def _serve_fast(endpoints: Endpoints, scope: Scope, receive: ASGIReceiveCa
     if pending:
         await asyncio.wait(pending)
     for task in done:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error
 
 
-def asgi_wrapper(asgi_app: Any, endpoints: Endpoints) -> ASGIFramework:
+def client_link(scope: HTTPScope | WebsocketScope) -> ClientLink | None:
+    """The `ClientLink` `asgi_wrapper` put in a request's scope, if any."""
+    link = (scope.get("extensions") or {}).get(CLIENT_LINK_KEY, {}).get("link")
+    return link if isinstance(link, ClientLink) else None
+
+
+def asgi_wrapper(asgi_app: ASGIFramework, endpoints: Endpoints) -> ASGIFramework:
     async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] != "http":
             await asgi_app(scope, receive, send)
@@ -167,7 +173,8 @@ def asgi_wrapper(asgi_app: Any, endpoints: Endpoints) -> ASGIFramework:
                 link.gone = True
             return message
 
-        scope = {**scope, "extensions": {**(scope.get("extensions") or {}), CLIENT_LINK_KEY: link}}  # type: ignore[assignment]
+        scope = scope.copy()
+        scope["extensions"] = {**(scope.get("extensions") or {}), CLIENT_LINK_KEY: {"link": link}}
         try:
             await asgi_app(scope, watched_receive, send)
         except StreamAborted:

@@ -81,8 +81,6 @@ class Ticks(Sequence[Tick]):
             return list(self) == list(other)
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return f"Ticks({list(self)!r})"
 

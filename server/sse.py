@@ -18,7 +18,7 @@ Error events mid-stream, in the provider's shape:
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any, Protocol
 
 from dotmock.server.payloads import Reply, chat_usage, message_item, output_text_part, response_object

@@ -18,7 +18,7 @@ import contextlib
 import functools
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from dotmock.dsl.model import Fault, TextOutcome
@@ -187,7 +187,7 @@ class _Stream:
 
     # -- the stream
 
-    async def run(self) -> AsyncIterator[bytes]:
+    async def run(self) -> AsyncGenerator[bytes]:
         try:
             with self.limits.state.tracking():
                 async for data in self._frames():
@@ -286,7 +286,7 @@ def stream_body(
     exchange: HttpExchange,
     limits: StreamLimits | None = None,
     client: ClientLink | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     """The bytes of a streamed answer, paced and faulted as `outcome` says, recorded in `exchange`.
     `client`, when given, lets the stream stop as soon as the client has gone."""
     return _Stream(renderer, outcome, exchange, limits or StreamLimits(), client).run()

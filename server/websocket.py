@@ -14,10 +14,12 @@ import logging
 import time
 from typing import Any
 
-from quart import Quart, websocket
+from quart import Quart
+from quart.globals import websocket_ctx
 
 from dotmock.dsl.catalogue import WS_CHAT_PATH, WS_RESPONSES_PATH
 from dotmock.dsl.model import Scenario
+from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.journal import Journal, WsConnection, WsExchange
 from dotmock.server.matching import MatchRequest, call_key, nearest_misses, no_match_message, select_fixture
 from dotmock.server.streaming import StreamLimits
@@ -45,8 +47,8 @@ class _WsEndpoints:
         await self.serve(WS_RESPONSES_PATH)
 
     async def serve(self, path: str) -> None:
-        ws: Any = websocket._get_current_object()  # the concrete object: a session task keeps using it
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in ws.scope["headers"]}
+        ws = websocket_ctx.websocket  # the concrete object, not the context-bound proxy: a session task keeps using it
+        headers = lower_headers(ws.scope["headers"])
         connection = self.journal.add_ws(
             WsConnection(id=self.journal.next_id(), path=path, opened_at=time.monotonic(), headers=headers)
         )
@@ -132,6 +134,6 @@ def register_websocket_routes(
         state = app.config.get("DOTMOCK_STATE")
         limits = StreamLimits(state=state) if state is not None else StreamLimits()
     endpoints = _WsEndpoints(scenario, journal, limits)
-    app.add_url_rule(WS_CHAT_PATH, "ws_chat", endpoints.chat, websocket=True)
-    app.add_url_rule(WS_RESPONSES_PATH, "ws_responses", endpoints.responses, websocket=True)
-    app.asgi_app = transport_middleware(app.asgi_app)  # type: ignore[method-assign,assignment]
+    app.add_websocket(WS_CHAT_PATH, "ws_chat", endpoints.chat)
+    app.add_websocket(WS_RESPONSES_PATH, "ws_responses", endpoints.responses)
+    add_middleware(app, transport_middleware)

@@ -20,16 +20,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
-log = logging.getLogger(__name__)
+from hypercorn.typing import (
+    ASGIFramework,
+    ASGIReceiveEvent,
+    ASGISendCallable,
+    ASGISendEvent,
+    HTTPScope,
+    Scope,
+    WebsocketScope,
+)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "dotmock.transport"
 FLUSH_TIMEOUT_S = 1.0
@@ -39,15 +43,15 @@ def _bound_owner(method: Any) -> Any:
     return getattr(method, "__self__", None)
 
 
-def _find_transport(send: Send) -> asyncio.Transport | None:
+def _find_transport(send: ASGISendCallable) -> Any:
     stream = _bound_owner(send)  # hypercorn WSStream
     protocol = _bound_owner(getattr(stream, "send", None))  # H11Protocol
     server = _bound_owner(getattr(protocol, "send", None))  # TCPServer
     writer = getattr(server, "writer", None)
     transport = getattr(writer, "transport", None)
-    # Duck-typed: uvloop's transports are not asyncio.Transport subclasses but offer the same calls.
+    # Duck-typed (hence Any): uvloop's transports are not asyncio.Transport subclasses but offer the same calls.
     if callable(getattr(transport, "abort", None)) and callable(getattr(transport, "get_write_buffer_size", None)):
-        return transport  # type: ignore[no-any-return]
+        return transport
     return None
 
 
@@ -59,7 +63,7 @@ class TransportLink:
     frame (1005 for a close frame without a code), or None when the connection ended without one.
     """
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: ASGISendCallable) -> None:
         self._send = send
         self._transport = _find_transport(send)
         self._observing = False
@@ -95,7 +99,7 @@ class TransportLink:
 
     # -- ASGI plumbing
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: ASGISendEvent) -> None:
         if self.dropped:
             return  # the socket is gone: a close frame (e.g. the framework's own 1000) must not be attempted
         await self._send(message)
@@ -143,26 +147,26 @@ class TransportLink:
         self._observing = True
 
 
-def link_for(scope: Scope) -> TransportLink | None:
+def link_for(scope: HTTPScope | WebsocketScope) -> TransportLink | None:
     """The `TransportLink` the middleware put in a WebSocket scope, if any."""
     extensions = scope.get("extensions") or {}
-    link = extensions.get(EXTENSION_KEY)
+    link = extensions.get(EXTENSION_KEY, {}).get("link")
     return link if isinstance(link, TransportLink) else None
 
 
-def transport_middleware(app: AsgiApp) -> AsgiApp:
-    """Wrap an ASGI app so every WebSocket scope carries a `TransportLink` under `EXTENSION_KEY`."""
+def transport_middleware(app: ASGIFramework) -> ASGIFramework:
+    """Wrap an ASGI app so every WebSocket scope carries a `TransportLink` (extension `EXTENSION_KEY`)."""
 
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "websocket":
+    async def wrapped(scope: Scope, receive: Callable[[], Any], send: ASGISendCallable) -> None:
+        if scope["type"] != "websocket":
             await app(scope, receive, send)
             return
         link = TransportLink(send)
-        scope = dict(scope)
-        scope["extensions"] = {**(scope.get("extensions") or {}), EXTENSION_KEY: link}
+        scope = scope.copy()
+        scope["extensions"] = {**(scope.get("extensions") or {}), EXTENSION_KEY: {"link": link}}
 
-        async def linked_receive() -> Message:
-            message = await receive()
+        async def linked_receive() -> ASGIReceiveEvent:
+            message: ASGIReceiveEvent = await receive()
             if message.get("type") == "websocket.disconnect":
                 link.saw_disconnect(message.get("code"))
             return message
