@@ -40,7 +40,7 @@ def _body(prompt: str) -> bytes:
 # ------------------------------------------------------------------------------------------------ servers
 
 
-def _dotmock_scenario():  # type: ignore[no-untyped-def]
+def _dotmock_scenario():
     from dotmock.dsl.model import Fixture, Match, Scenario, Streaming, TextOutcome, TextRule
 
     def fixture(name: str, text: str, latency_ms: int) -> Fixture:
@@ -87,7 +87,7 @@ async def _serve_baseline() -> None:
         body = await request.get_json()
         is_paced = "paced" in body["messages"][-1]["content"]
 
-        async def frames():  # type: ignore[no-untyped-def]
+        async def frames():
             first = True
             for content, frame in paced if is_paced else fast:
                 if is_paced and content and not first:
@@ -249,7 +249,7 @@ async def measure_all(ports: dict[str, int], args: argparse.Namespace) -> dict[s
     return figures
 
 
-def _run(coro, uvloop: bool):  # type: ignore[no-untyped-def]
+def _run(coro, uvloop: bool):
     if uvloop:
         import uvloop as _uvloop
 

@@ -200,7 +200,7 @@ def print_table(results: dict[str, Figures]) -> None:
         for n in others:
             mine, theirs = results["dotmock"].get(key), results[n].get(key)
             ok = mine is not None and theirs and not math.isnan(mine) and not math.isnan(theirs)
-            cells.append(f"{mine / theirs:.2f}" if ok else "-")  # type: ignore[operator]
+            cells.append(f"{mine / theirs:.2f}" if ok else "-")
         print(f"| {label} | " + " | ".join(cells) + " |")
 
 

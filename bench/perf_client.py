@@ -46,7 +46,7 @@ class _Proto(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.stream.sent_at = time.monotonic()
-        transport.write(self.request)  # type: ignore[attr-defined]
+        transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
         self.stream.reads.append((time.monotonic(), data))

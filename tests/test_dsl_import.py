@@ -140,7 +140,7 @@ def test_a_json_file_loads_as_a_scenario(tmp_path: Path) -> None:
     path = tmp_path / "seed.json"
     path.write_text(SEED_EXAMPLE, encoding="utf-8")
     (case,) = load_file(str(path)).cases
-    assert case.fixtures[0].outcome.streaming.truncate_after_chunks == 3  # type: ignore[union-attr]
+    assert case.fixtures[0].outcome.streaming.truncate_after_chunks == 3
 
 
 def test_import_cli(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_import_cli(tmp_path: Path) -> None:
         [sys.executable, "-m", "dotmock", "import", str(good)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0
-    assert load_text(result.stdout).cases[0].fixtures[0].outcome.streaming.chunk_size == 15  # type: ignore[union-attr]
+    assert load_text(result.stdout).cases[0].fixtures[0].outcome.streaming.chunk_size == 15
     bad = tmp_path / "bad.json"
     bad.write_text("{", encoding="utf-8")
     result = subprocess.run(

@@ -51,7 +51,7 @@ def test_argv_client_is_split_like_a_shell_would_but_run_without_one() -> None:
 
 def test_durations_and_milliseconds() -> None:
     case = load_file(str(OK / "websocket.mock")).cases[0]
-    events = case.fixtures[0].outcome.events  # type: ignore[union-attr]
+    events = case.fixtures[0].outcome.events
     assert [e.delay_s for e in events] == [0.0, 0.05, 0.2]
     assert case.client is not None and case.client.timeout_s == 60.0
     last = case.fixtures[-1]
@@ -75,7 +75,7 @@ def test_params_rows_become_named_cases() -> None:
     assert first.client is not None and first.client.argv == ("python", "clients/naive_chat.py")
     cut = first.fixtures[0]
     assert cut.match.json[0].value is False and second.fixtures[0].match.json[0].value is True
-    assert cut.outcome.faults[0] == m.Fault("stall", after_chunks=3, duration_s=0.1)  # type: ignore[union-attr]
+    assert cut.outcome.faults[0] == m.Fault("stall", after_chunks=3, duration_s=0.1)
     assert first.expectations[2] == m.WaitExpect(">=", 0.1)
     assert first.fixtures[-1].name == "shared fallback"  # the include's fixtures take its place
 

@@ -85,7 +85,7 @@ def test_serve_answers_the_seeds_curl_then_exits_cleanly(tmp_path: Path, sig: in
         journal = httpx.get(url + "/_dotmock/journal").json()
         assert journal["http"][0]["fault"] == "truncate"
     assert proc.returncode == 0
-    assert "Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
+    assert "Traceback" not in proc.stderr.read()
 
 
 def test_serve_a_dotmock_json_fixture_file(tmp_path: Path) -> None:

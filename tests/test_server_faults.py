@@ -26,7 +26,7 @@ RESPONSES = "/v1/responses"
 def scenario(*faults: Fault, latency_ms: int = 0, dialect: str = "openai") -> Scenario:
     outcome = TextOutcome(TEXT, Streaming(chunk_size=10, latency_ms=latency_ms), faults=faults)
     fixture = Fixture("faulty", Match("http", "POST", None), outcome)
-    return Scenario(name="faults", path="f.mock", base_dir=".", fixtures=(fixture,), dialect=dialect)  # type: ignore[arg-type]
+    return Scenario(name="faults", path="f.mock", base_dir=".", fixtures=(fixture,), dialect=dialect)
 
 
 BODY = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "Hello"}]}
@@ -112,7 +112,7 @@ async def test_sdk_sees_a_connection_error_on_disconnect() -> None:
     ):
         got = []
         with pytest.raises(openai.APIConnectionError):
-            stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)  # type: ignore[arg-type]
+            stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)
             async for chunk in stream:
                 got.append(chunk.choices[0].delta.content or "")
         assert "".join(got) == TEXT[:30]
@@ -185,7 +185,7 @@ async def test_sdk_raises_on_the_malformed_chunk() -> None:
         running_server(scenario(Fault("malformedChunk", after_chunks=1))) as srv,
         openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="x", max_retries=0) as sdk,
     ):
-        stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)  # type: ignore[arg-type]
+        stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)
         with pytest.raises(json.JSONDecodeError):
             async for _ in stream:
                 pass
@@ -218,7 +218,7 @@ async def test_error_event_chat() -> None:
         async with httpx.AsyncClient() as http:
             response = await http.post(srv.base_url + CHAT, json=BODY)
         async with openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="x", max_retries=0) as sdk:
-            stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)  # type: ignore[arg-type]
+            stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)
             with pytest.raises(openai.APIError, match="upstream overloaded"):
                 async for _ in stream:
                     pass
@@ -253,7 +253,7 @@ async def test_sdk_ends_silently_on_truncation() -> None:
     outcome = TextOutcome(TEXT, Streaming(chunk_size=10, truncate_after_chunks=2))
     sc = Scenario(name="t", path="t.mock", base_dir=".", fixtures=(Fixture("t", Match("http", "POST", None), outcome),))
     async with running_server(sc) as srv, openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="x") as sdk:
-        stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)  # type: ignore[arg-type]
+        stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)
         text = "".join([c.choices[0].delta.content or "" async for c in stream])
         assert text == TEXT[:20]
         assert srv.journal.http[0].fault == "truncate"

@@ -29,7 +29,7 @@ def scenario(*fixtures: Fixture) -> Scenario:
 
 
 def any_post(name: str, outcome: TextOutcome | ErrorOutcome, **match: object) -> Fixture:
-    return Fixture(name, Match("http", "POST", None, **match), outcome)  # type: ignore[arg-type]
+    return Fixture(name, Match("http", "POST", None, **match), outcome)
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ async def srv() -> AsyncIterator[RunningServer]:
 
 
 def client(server: RunningServer, **kwargs: object) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="sk-test", **kwargs)  # type: ignore[arg-type]
+    return openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="sk-test", **kwargs)
 
 
 USER = [{"role": "user", "content": "hi"}]
@@ -55,7 +55,7 @@ USER = [{"role": "user", "content": "hi"}]
 
 async def test_chat_create_json(srv: RunningServer) -> None:
     async with client(srv) as sdk:
-        result = await sdk.chat.completions.create(model="gpt-test", messages=USER)  # type: ignore[arg-type]
+        result = await sdk.chat.completions.create(model="gpt-test", messages=USER)
     assert result.choices[0].message.content == TEXT
     assert result.choices[0].finish_reason == "stop"
     assert result.model == "gpt-test"
@@ -83,7 +83,7 @@ async def test_chat_stream_helper_final_message(srv: RunningServer) -> None:
         client(srv) as sdk,
         sdk.chat.completions.stream(
             model="gpt-test",
-            messages=[{"role": "user", "content": "short"}],  # type: ignore[list-item]
+            messages=[{"role": "user", "content": "short"}],
         ) as stream,
     ):
         final = await stream.get_final_completion()
@@ -96,7 +96,7 @@ async def test_chat_stream_include_usage(srv: RunningServer) -> None:
             model="gpt-test",
             messages=USER,
             stream=True,
-            stream_options={"include_usage": True},  # type: ignore[arg-type]
+            stream_options={"include_usage": True},
         )
         chunks = [chunk async for chunk in stream]
     assert chunks[-1].choices == []
@@ -131,7 +131,7 @@ async def test_responses_create_stream(srv: RunningServer, prompt: str) -> None:
     ]
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == TEXT
     assert [e.sequence_number for e in events] == list(range(len(events)))
-    assert events[-1].response.output_text == TEXT  # type: ignore[union-attr]
+    assert events[-1].response.output_text == TEXT
 
 
 async def test_responses_stream_helper_final_response(srv: RunningServer) -> None:
@@ -149,7 +149,7 @@ async def test_sdk_retries_429_with_retry_after_zero_then_succeeds() -> None:
     )
     async with running_server(scenario(*fixtures)) as server:
         async with client(server, max_retries=2) as sdk:
-            result = await sdk.chat.completions.create(model="m", messages=USER)  # type: ignore[arg-type]
+            result = await sdk.chat.completions.create(model="m", messages=USER)
         assert result.choices[0].message.content == "arrives in full"
         first, second = server.journal.http
     assert (first.attempt, first.status, first.fixture, first.retry_after_s) == (1, 429, "limited", 0.0)
@@ -182,11 +182,11 @@ async def test_error_outcomes_raise_the_sdk_exception_for_their_status(
     async with running_server(scenario(any_post("err", outcome))) as server:
         async with client(server, max_retries=0) as sdk:
             with pytest.raises(exc, match=message) as info:
-                await sdk.chat.completions.create(model="m", messages=USER)  # type: ignore[arg-type]
+                await sdk.chat.completions.create(model="m", messages=USER)
         [exchange] = server.journal.http
     assert exchange.status == outcome.status
-    assert info.value.status_code == outcome.status  # type: ignore[attr-defined]
+    assert info.value.status_code == outcome.status
     if outcome.status == 429:
         assert exchange.retry_after_s == 1.5
-        assert info.value.response.headers["retry-after-ms"] == "1500"  # type: ignore[attr-defined]
-        assert info.value.body["type"] == "rate_limit_error"  # type: ignore[attr-defined,index]
+        assert info.value.response.headers["retry-after-ms"] == "1500"
+        assert info.value.body["type"] == "rate_limit_error"

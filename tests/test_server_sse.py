@@ -22,7 +22,7 @@ RESPONSES = "/v1/responses"
 
 def scenario(outcome: TextOutcome, dialect: str = "openai") -> Scenario:
     fixture = Fixture("only", Match("http", "POST", None), outcome)
-    return Scenario(name="sse", path="sse.mock", base_dir=".", fixtures=(fixture,), dialect=dialect)  # type: ignore[arg-type]
+    return Scenario(name="sse", path="sse.mock", base_dir=".", fixtures=(fixture,), dialect=dialect)
 
 
 def chat_body(**extra: Any) -> dict[str, Any]:

@@ -323,10 +323,10 @@ async def test_response_create_gets_custom_events_bare_and_errors_in_the_sdk_sha
             await connection.response.create(model="m", input="nothing matches this")
             miss = await connection.recv()
     assert raw == [{"type": e.type, **e.data} for e in SEED_EVENTS]
-    assert error.type == "error" and error.status == 500  # type: ignore[union-attr]
-    assert error.error.type == "server_error"  # type: ignore[union-attr]
-    assert miss.type == "error" and miss.error.code == "fixture_not_found"  # type: ignore[union-attr]
-    assert "'custom'" in miss.error.message  # type: ignore[union-attr]
+    assert error.type == "error" and error.status == 500
+    assert error.error.type == "server_error"
+    assert miss.type == "error" and miss.error.code == "fixture_not_found"
+    assert "'custom'" in miss.error.message
 
 
 # -------------------------------------------------------------------------------- bad frames
