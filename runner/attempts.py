@@ -21,10 +21,6 @@ NORMAL_WS_CLOSE = (1000, 1001)
 RETRY_AFTER_TOLERANCE_S = 0.05
 
 
-def faults_of(exchange: HttpExchange) -> list[str]:
-    return [f for f in (exchange.fault or "").split(",") if f]
-
-
 def is_retryable_status(status: int) -> bool:
     return status >= 500 or status in RETRYABLE_4XX
 
@@ -95,7 +91,7 @@ class Call:
 
 def describe_attempt(ex: HttpExchange) -> tuple[bool, str]:
     """Whether an exchange failed from the client's point of view, and how, in words."""
-    faults = faults_of(ex)
+    faults = ex.faults
     if ex.status is not None and ex.status >= 400:
         if ex.fixture is None and ex.error:
             return True, f"HTTP {ex.status} ({ex.error})"
@@ -127,7 +123,7 @@ def group_calls(journal: Journal) -> list[Call]:
         if call is None:
             call = calls[key] = Call(key, ex.method, ex.path)
         failed, why = describe_attempt(ex)
-        call.attempts.append(Attempt(ex, len(call.attempts) + 1, failed, why, faults_of(ex)))
+        call.attempts.append(Attempt(ex, len(call.attempts) + 1, failed, why, list(ex.faults)))
     return list(calls.values())
 
 
@@ -144,7 +140,7 @@ def ws_abnormal(conn: WsConnection) -> str | None:
     if not ws_end_is_abnormal(conn.dropped, conn.closed_by, conn.close_code_sent):
         return None
     if conn.dropped or conn.closed_by == "drop":
-        return "dropped without a close frame" + (f" ({conn.fault})" if conn.fault else "")
+        return "dropped without a close frame" + (f" ({', '.join(conn.faults)})" if conn.faults else "")
     return f"closed by the server with code {conn.close_code_sent}"
 
 
@@ -160,7 +156,7 @@ def faults_injected(journal: Journal, t0: float) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for ex in journal.http:
         at = round(ex.started_at - t0, 6)
-        for kind in faults_of(ex):
+        for kind in ex.faults:
             out.append(
                 {
                     "protocol": "http",
@@ -202,11 +198,13 @@ def faults_injected(journal: Journal, t0: float) -> list[dict[str, Any]]:
                 }
             )
         for x in conn.exchanges:
-            if x.fault and x.fault not in (conn.fault or ""):
+            for kind in x.faults:
+                if kind in conn.faults:
+                    continue  # reported once, with the connection's abnormal end
                 out.append(
                     {
                         "protocol": "websocket",
-                        "kind": x.fault,
+                        "kind": kind,
                         "exchange": conn.id,
                         "path": conn.path,
                         "at": round(x.started_at - t0, 6),
@@ -245,11 +243,11 @@ def ws_calls(journal: Journal, t0: float) -> list[dict[str, Any]]:
                 call["gaps"].append(round(x.started_at - call["_last_end"], 6))
             call["attempts"] += 1
             call["exchanges"].append(conn.id)
-            ok = x.completed and not x.fault and ws_abnormal(conn) is None
+            ok = x.completed and not x.faults and ws_abnormal(conn) is None
             call["outcomes"].append(
                 "answered in full"
                 if ok
-                else f"connection {ws_abnormal(conn) or 'open'}" + (f" ({x.fault})" if x.fault else "")
+                else f"connection {ws_abnormal(conn) or 'open'}" + (f" ({', '.join(x.faults)})" if x.faults else "")
             )
             call["retry_after"].append(None)
             call["succeeded"] = ok

@@ -16,7 +16,6 @@ from dotmock.runner.attempts import (
     Attempt,
     Call,
     faults_injected,
-    faults_of,
     group_calls,
     ws_abnormal,
     ws_reconnected_after,
@@ -286,7 +285,7 @@ class _Judge:
         if not self.journal.http:
             return None
         last = max(self.journal.http, key=lambda e: e.started_at)
-        kind = first_cause([f for f in faults_of(last) if f in SILENT_FAULTS])
+        kind = first_cause([f for f in last.faults if f in SILENT_FAULTS])
         if kind is None or last.completed:
             return None
         return f"exchange #{last.id} {last.method} {last.path}: {fault_words(kind)} after {last.chunks_sent} chunks"

@@ -69,8 +69,8 @@ def _http_lane(ex: dict[str, Any]) -> Lane:
     status = ex.get("status")
     stream = bool(ex.get("stream"))
     completed = bool(ex.get("completed"))
-    fault = str(ex.get("fault") or "")
-    failed = (isinstance(status, int) and status >= 400) or (stream and not completed) or bool(fault)
+    faults = [str(f) for f in ex.get("faults") or []]
+    failed = (isinstance(status, int) and status >= 400) or (stream and not completed) or bool(faults)
     css = "bar http " + ("bad" if failed else "ok")
     attempt = int(_num(ex.get("attempt"), 1))
     label = f"#{ex.get('id')} {ex.get('method', '')} {_short_path(ex.get('path'))}"
@@ -81,8 +81,8 @@ def _http_lane(ex: dict[str, Any]) -> Lane:
         "streamed" if stream else "JSON",
         f"{int(_num(ex.get('chunks_sent')))} chunks",
     ]
-    if fault:
-        facts.append(f"fault {fault}")
+    if faults:
+        facts.append(f"fault {', '.join(faults)}")
     if ex.get("error"):
         facts.append(str(ex["error"]))
     full = f"#{ex.get('id')} {ex.get('method', '')} {ex.get('path', '')}"
@@ -116,7 +116,7 @@ def _http_lane(ex: dict[str, Any]) -> Lane:
     if stall_from is not None:
         lane.spans.append((stall_from[0], end, "stall", f"{stall_from[1]}: silent until the end"))
     if stream and not completed and status is not None and status < 400:
-        why = "client left" if ex.get("client_disconnected") and not fault else (fault.split(",")[-1] or "cut")
+        why = "client left" if ex.get("client_disconnected") and not faults else (faults[-1] if faults else "cut")
         lane.cut = (end, why)
     if isinstance(status, int):
         lane.end_label = str(status) if status >= 400 else None
@@ -145,8 +145,8 @@ def _ws_lane(conn: dict[str, Any], horizon: float) -> Lane:
         facts.append(f"server closed with {code_sent}")
     if code_recv is not None:
         facts.append(f"client close code {code_recv}")
-    if conn.get("fault"):
-        facts.append(f"fault {conn['fault']}")
+    if conn.get("faults"):
+        facts.append(f"fault {', '.join(str(f) for f in conn['faults'])}")
     exchanges = conn.get("exchanges") or []
     attempt = int(_num(exchanges[0].get("attempt"), 1)) if exchanges else 1
     full = f"#{conn.get('id')} WebSocket {conn.get('path', '')}"

@@ -7,8 +7,9 @@ from typing import Any
 
 from dotmock import __version__
 from dotmock.runner.results import REPORT_SCHEMA_VERSION, CaseResult, RunReport
+from dotmock.server.journal import JOURNAL_VERSION
 
-SCHEMA_ID = "https://dotmock.dev/schemas/report-1.json"
+SCHEMA_ID = f"https://dotmock.dev/schemas/report-{REPORT_SCHEMA_VERSION}.json"
 
 
 def report_to_json(report: RunReport) -> dict[str, Any]:
@@ -38,9 +39,12 @@ class ReportFormatError(ValueError):
 def report_from_json(data: Any, source: str = "<json>") -> RunReport:
     if not isinstance(data, dict) or data.get("format") != "dotmock-report":
         raise ReportFormatError(f"{source}: not a dotmock JSON report")
+    if data.get("version") == 1:
+        _upgrade_from_v1(data)
     if data.get("version") != REPORT_SCHEMA_VERSION:
         raise ReportFormatError(
-            f"{source}: report version {data.get('version')!r}; this dotmock reads version {REPORT_SCHEMA_VERSION}"
+            f"{source}: report version {data.get('version')!r}; "
+            f"this dotmock reads versions 1 to {REPORT_SCHEMA_VERSION}"
         )
     try:
         cases = [CaseResult.from_json(c) for c in data.get("cases", [])]
@@ -55,6 +59,21 @@ def report_from_json(data: Any, source: str = "<json>") -> RunReport:
         shard=data.get("shard"),
         tool_version=(data.get("tool") or {}).get("version", ""),
     )
+
+
+def _upgrade_from_v1(data: dict[str, Any]) -> None:
+    """Version 1 journals held each record's faults as one comma-joined string, `fault`."""
+    for case in data.get("cases") or []:
+        journal = case.get("journal") if isinstance(case, dict) else None
+        if not isinstance(journal, dict):
+            continue
+        connections = [c for c in journal.get("websocket") or [] if isinstance(c, dict)]
+        exchanges = [x for c in connections for x in c.get("exchanges") or [] if isinstance(x, dict)]
+        for record in [*(e for e in journal.get("http") or [] if isinstance(e, dict)), *connections, *exchanges]:
+            if "fault" in record:
+                record["faults"] = [f for f in str(record.pop("fault") or "").split(",") if f]
+        journal["version"] = JOURNAL_VERSION
+    data["version"] = REPORT_SCHEMA_VERSION
 
 
 def load_report(path: str) -> RunReport:

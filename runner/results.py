@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 Outcome = Literal["passed", "failed", "error", "not_run"]
 OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "not_run")
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2  # 2: journal faults are lists (`faults`), not comma-joined strings (`fault`)
 
 
 @dataclass(slots=True)

@@ -113,7 +113,7 @@ class HttpExchange:
     ended_at: float | None = None
     chunks_sent: int = 0  # content chunks (text deltas) sent
     bytes_sent: int = 0
-    fault: str | None = None  # "truncate", "disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent"
+    faults: list[str] = field(default_factory=list)  # kinds applied, in order (dsl.catalogue.FAULT_KINDS)
     completed: bool = False  # JSON body sent in full, or the stream's terminator ([DONE] / response.completed)
     client_disconnected: bool = False  # the client went away before the server finished
     retry_after_s: float | None = None  # the wait the server asked for (retry-after-ms / Retry-After)
@@ -142,7 +142,7 @@ class WsExchange:
     attempt: int = 1
     ended_at: float | None = None
     events_sent: int = 0
-    fault: str | None = None  # "disconnectAfterMs", "closeCode1006", or a text fixture's stream faults
+    faults: list[str] = field(default_factory=list)  # "disconnectAfterMs", "closeCode1006", a text's stream faults
     completed: bool = False  # every event sent (a streamed text: its terminator sent)
     error: str | None = None  # why the message got an error event (bad frame, no fixture, error fixture)
     form: str | None = None  # "envelope" or "response.create"; None for a frame that was not understood
@@ -166,7 +166,8 @@ class WsConnection:
     close_code_received: int | None = None
     closed_by: Literal["server", "client", "drop"] | None = None  # who ended it first
     dropped: bool = False  # the server dropped the connection without a close frame
-    fault: str | None = None  # "disconnectAfterMs", "closeCode1006", ...
+    faults: list[str] = field(default_factory=list)  # "disconnectAfterMs", "closeCode1006", "dropUnavailable"
+    error: str | None = None  # why the server ended it otherwise: "server_shutdown", "internal_error: ..."
 
     kind: Literal["websocket"] = "websocket"
 
@@ -175,6 +176,14 @@ class WsConnection:
         return sum(1 for f in self.frames if f.direction == "in")
 
 
+def add_fault(faults: list[str], name: str) -> None:
+    """Record that fault `name` was applied to a journal record (once, in the order they happened)."""
+    if name not in faults:
+        faults.append(name)
+
+
+# 2: faults are lists of kinds (`faults`), no longer one comma-joined string (`fault`).
+JOURNAL_VERSION = 2
 _HTTP_FIELDS_BUT_TICKS = tuple(f.name for f in fields(HttpExchange) if f.name != "ticks")
 
 
@@ -253,7 +262,7 @@ class Journal:
             return d
 
         data: dict[str, Any] = {
-            "version": 1,
+            "version": JOURNAL_VERSION,
             "http": [http(e) for e in self.http],
             "websocket": [ws(c) for c in self.websocket],
         }

@@ -22,7 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from dotmock.dsl.model import Fault, TextOutcome
-from dotmock.server.journal import HttpExchange
+from dotmock.server.journal import HttpExchange, add_fault
 from dotmock.server.sse import Renderer
 
 DEFAULT_AFTER_CHUNKS = 1
@@ -171,8 +171,7 @@ class _Stream:
         self.exchange.ticks.add(time.monotonic(), what, detail)
 
     def mark_fault(self, name: str) -> None:
-        ex = self.exchange
-        ex.fault = name if ex.fault is None else f"{ex.fault},{name}"
+        add_fault(self.exchange.faults, name)
         self.tick(f"fault:{name}")
 
     async def wait_until(self, deadline: float) -> None:

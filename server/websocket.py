@@ -63,12 +63,12 @@ class _WsEndpoints:
             pass
         except asyncio.CancelledError:
             if self.limits.state.stopping and not (session.link and session.link.client_gone):
-                connection.fault = connection.fault or "server_shutdown"
+                connection.error = connection.error or "server_shutdown"
             session.client_left()
             raise
         except Exception as err:  # never a crash: journal it and end this connection with 1011
             log.exception("dotmock: error on WebSocket %s", path)
-            connection.fault = f"internal_error: {type(err).__name__}: {err}"
+            connection.error = f"internal_error: {type(err).__name__}: {err}"
             if not session.ended:
                 await session.close(INTERNAL_ERROR_CODE, "dotmock internal error")
         finally:

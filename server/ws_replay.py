@@ -32,7 +32,7 @@ from dotmock.dsl.model import (
 )
 from dotmock.server.answers import renderer_for
 from dotmock.server.errors import outcome_body
-from dotmock.server.journal import HttpExchange, WsExchange
+from dotmock.server.journal import HttpExchange, WsExchange, add_fault
 from dotmock.server.payloads import Reply, prompt_tokens, request_model
 from dotmock.server.sse import Renderer
 from dotmock.server.streaming import StreamAborted, StreamLimits, stream_body
@@ -80,18 +80,14 @@ async def answer(
     finally:
         exchange.ended_at = time.monotonic()
         if session.connection.dropped and not exchange.completed:
-            exchange.fault = _join(exchange.fault, session.drop_fault or "disconnect")
+            add_fault(exchange.faults, session.drop_fault or "disconnect")
     if knobs is not None:
         await _apply_close(session, knobs, exchange)
 
 
-def _join(current: str | None, name: str) -> str:
-    return name if not current else current if name in current.split(",") else f"{current},{name}"
-
-
 async def _apply_close(session: WsSession, knobs: WsOutcome, exchange: WsExchange) -> None:
     if knobs.close_code == DROP_CODE:
-        exchange.fault = _join(exchange.fault, "closeCode1006")
+        add_fault(exchange.faults, "closeCode1006")
         await session.drop("closeCode1006")
         raise ConnectionEnded
     if knobs.close_after or knobs.close_code is not None:
@@ -146,16 +142,15 @@ async def _stream_text(
                 await session.send(text, kind)
                 exchange.events_sent += 1
     except StreamAborted:
-        exchange.fault = _join(exchange.fault, "disconnect")
+        add_fault(exchange.faults, "disconnect")
         await session.drop("disconnect")
         raise ConnectionEnded from None
     finally:
         await body.aclose()
         text_sent = getattr(renderer, "text_sent", None)
         exchange.chunks_sent = len(text_sent) if isinstance(text_sent, list) else scratch.chunks_sent
-        for name in (scratch.fault or "").split(","):
-            if name:
-                exchange.fault = _join(exchange.fault, name)
+        for name in scratch.faults:
+            add_fault(exchange.faults, name)
         exchange.ticks.extend(scratch.ticks)
     exchange.completed = scratch.completed
 

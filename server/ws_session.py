@@ -15,7 +15,7 @@ from typing import Literal
 
 from quart.wrappers import Websocket
 
-from dotmock.server.journal import WsConnection, WsFrame
+from dotmock.server.journal import WsConnection, WsFrame, add_fault
 from dotmock.server.ws_protocol import frame_type
 from dotmock.server.ws_transport import TransportLink
 
@@ -106,10 +106,6 @@ class WsSession:
             self.connection.closed_at = t
         self.ended = True
 
-    def _add_fault(self, name: str) -> None:
-        c = self.connection
-        c.fault = name if c.fault is None else f"{c.fault},{name}"
-
     async def close(self, code: int, reason: str = "") -> None:
         """Close with a close frame carrying `code` (the client answers with its own close frame)."""
         if self.ended:
@@ -122,7 +118,7 @@ class WsSession:
         """End the connection without a close frame (the client sees an abnormal closure, 1006)."""
         if self.ended:
             return
-        self._add_fault(fault)
+        add_fault(self.connection.faults, fault)
         self.connection.dropped = True
         self._mark_closed("drop", time.monotonic())
         if self.link is not None and await self.link.drop():
@@ -130,7 +126,7 @@ class WsSession:
         log.warning(
             "cannot drop a WebSocket without a close frame on this server; closing with %s instead", FALLBACK_DROP_CODE
         )
-        self._add_fault("dropUnavailable")
+        add_fault(self.connection.faults, "dropUnavailable")
         self.connection.dropped = False
         self.connection.close_code_sent = FALLBACK_DROP_CODE
         await self.websocket.close(FALLBACK_DROP_CODE, "dotmock: drop unavailable")

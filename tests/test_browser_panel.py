@@ -209,7 +209,7 @@ def test_truncated_stream_is_marked(browser: Browser, server: Served, tmp_path: 
         assert page.locator("#frames tr.frame.truncated").is_visible()
         assert page.text_content("#preview-text") == "This is a long response that will be cut shor"
         exchange = server.journal()["http"][-1]
-        assert exchange["fault"] == "truncate" and not exchange["completed"]
+        assert exchange["faults"] == ["truncate"] and not exchange["completed"]
         assert int(page.get_attribute("#frame-count", "data-chunks") or -1) == exchange["chunks_sent"] == 3
         # The README's screenshot: a stream cut short, its frames, and the editor.
         page.set_viewport_size({"width": 1280, "height": 900})
@@ -267,7 +267,7 @@ def test_websocket_drop_shows_1006(browser: Browser, server: Served) -> None:
         assert page.get_attribute("#stream-mark", "data-kind") == "dropped"
         assert "1006" in (page.text_content("#stream-mark") or "")
         connection = server.journal()["websocket"][-1]
-        assert connection["dropped"] and connection["fault"] == "disconnectAfterMs"
+        assert connection["dropped"] and connection["faults"] == ["disconnectAfterMs"]
         assert int(page.get_attribute("#frame-count", "data-frames") or -1) == len(connection["frames"]) == 3
     finally:
         page.close()

@@ -90,11 +90,7 @@ def test_report_has_one_timeline_per_case_and_draws_the_cuts(
         assert page.locator("section.case").count() == len(cases)
         assert page.locator("figure.timeline").count() == len(cases)
         assert page.locator("table.summary tbody tr").count() == len(cases)
-        truncated = [
-            i
-            for i, c in enumerate(cases)
-            if any("truncate" in str(ex.get("fault") or "") for ex in c["journal"]["http"])
-        ]
+        truncated = [i for i, c in enumerate(cases) if any("truncate" in ex["faults"] for ex in c["journal"]["http"])]
         dropped = [i for i, c in enumerate(cases) if any(conn.get("dropped") for conn in c["journal"]["websocket"])]
         assert truncated and dropped
         for i in range(len(cases)):

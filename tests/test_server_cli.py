@@ -83,7 +83,7 @@ def test_serve_answers_the_seeds_curl_then_exits_cleanly(tmp_path: Path, sig: in
         assert "[DONE]" not in raw
         assert elapsed >= 0.15
         journal = httpx.get(url + "/_dotmock/journal").json()
-        assert journal["http"][0]["fault"] == "truncate"
+        assert journal["http"][0]["faults"] == ["truncate"]
     assert proc.returncode == 0
     assert "Traceback" not in proc.stderr.read()
 

@@ -82,7 +82,7 @@ async def test_disconnect_after_chunks_is_an_incomplete_body_not_a_clean_end(pat
     else:
         assert raw.count(b"event: response.output_text.delta") == 2
         assert b"response.completed" not in raw
-    assert (exchange.fault, exchange.chunks_sent, exchange.completed) == ("disconnect", 2, False)
+    assert (exchange.faults, exchange.chunks_sent, exchange.completed) == (["disconnect"], 2, False)
     assert "fault:disconnect" in [t.what for t in exchange.ticks]
 
 
@@ -95,7 +95,7 @@ async def test_disconnect_after_seconds() -> None:
     assert isinstance(err, httpx.RemoteProtocolError | httpx.ReadError), err
     assert chat_text(raw) == TEXT[:30]  # chunks at 0, 50, 100 ms; dropped at 120 ms
     assert 0.11 <= elapsed < 1.0
-    assert exchange.fault == "disconnect" and exchange.chunks_sent == 3
+    assert exchange.faults == ["disconnect"] and exchange.chunks_sent == 3
 
 
 async def test_disconnect_after_seconds_holds_the_terminator_back() -> None:
@@ -131,7 +131,7 @@ async def test_stall_for_a_duration_then_carry_on() -> None:
     before = [t for t, p in pieces if TEXT[10:20].encode() in p]
     after = [t for t, p in pieces if TEXT[20:30].encode() in p]
     assert after[0] - before[0] >= 0.29
-    assert exchange.fault == "stall" and exchange.completed
+    assert exchange.faults == ["stall"] and exchange.completed
 
 
 async def test_stall_without_duration_until_the_client_gives_up() -> None:
@@ -144,7 +144,7 @@ async def test_stall_without_duration_until_the_client_gives_up() -> None:
                         received += piece
         exchange = await settled(srv)
     assert chat_text(bytes(received)) == TEXT[:10]
-    assert exchange.fault == "stall" and exchange.client_disconnected and not exchange.completed
+    assert exchange.faults == ["stall"] and exchange.client_disconnected and not exchange.completed
     assert exchange.chunks_sent == 1
 
 
@@ -177,7 +177,7 @@ async def test_malformed_chunk_then_carry_on(data: str | None) -> None:
     if data is not None:
         assert events[3] == data
     assert chat_text(response.content) == TEXT and events[-1] == "[DONE]"
-    assert exchange.fault == "malformedChunk" and exchange.completed and exchange.chunks_sent == 6
+    assert exchange.faults == ["malformedChunk"] and exchange.completed and exchange.chunks_sent == 6
 
 
 async def test_sdk_raises_on_the_malformed_chunk() -> None:
@@ -207,7 +207,7 @@ async def test_slow_first_token() -> None:
     assert role_at - start < 0.2
     assert first_content_at - start >= 0.29
     assert chat_text(b"".join(p for _, p in pieces)) == TEXT
-    assert exchange.fault == "slowFirstToken" and exchange.completed
+    assert exchange.faults == ["slowFirstToken"] and exchange.completed
 
 
 async def test_error_event_chat() -> None:
@@ -228,7 +228,7 @@ async def test_error_event_chat() -> None:
         "error": {"message": "upstream overloaded", "type": "server_error", "param": None, "code": "overloaded"}
     }
     assert chat_text(response.content) == TEXT[:20] and "[DONE]" not in events
-    assert exchange.fault == "errorEvent" and not exchange.completed
+    assert exchange.faults == ["errorEvent"] and not exchange.completed
 
 
 async def test_error_event_responses() -> None:
@@ -256,7 +256,7 @@ async def test_sdk_ends_silently_on_truncation() -> None:
         stream = await sdk.chat.completions.create(model="m", messages=BODY["messages"], stream=True)
         text = "".join([c.choices[0].delta.content or "" async for c in stream])
         assert text == TEXT[:20]
-        assert srv.journal.http[0].fault == "truncate"
+        assert srv.journal.http[0].faults == ["truncate"]
 
 
 async def test_client_going_away_mid_stream_is_journaled() -> None:
@@ -267,4 +267,4 @@ async def test_client_going_away_mid_stream_is_journaled() -> None:
                     break
         exchange = await settled(srv)
     assert exchange.client_disconnected and not exchange.completed
-    assert exchange.chunks_sent < 6 and exchange.fault is None
+    assert exchange.chunks_sent < 6 and exchange.faults == []

@@ -198,7 +198,7 @@ async def test_garbage_on_the_socket_does_not_kill_the_server(srv: RunningServer
 async def test_control_endpoints(srv: RunningServer, http: httpx.AsyncClient) -> None:
     await still_alive(srv, http)
     journal = (await http.get(srv.base_url + "/_dotmock/journal")).json()
-    assert journal["version"] == 1 and len(journal["http"]) == 1
+    assert journal["version"] == 2 and len(journal["http"]) == 1
     entry = journal["http"][0]
     assert (entry["fixture"], entry["status"], entry["completed"]) == ("greeting", 200, True)
     assert entry["body"] == OK_BODY and entry["started_at"] <= entry["ended_at"]

@@ -87,7 +87,7 @@ async def test_stop_with_a_stream_still_open_is_bounded_and_not_a_client_disconn
     assert stopping_took < 1.0
     assert isinstance(outcome, httpx.RemoteProtocolError | httpx.ReadError), outcome  # not a clean end
     [exchange] = srv.journal.http
-    assert exchange.fault == "stall" and not exchange.client_disconnected and not exchange.completed
+    assert exchange.faults == ["stall"] and not exchange.client_disconnected and not exchange.completed
     assert exchange.ticks[-1].what == "server_shutdown"
 
 

@@ -85,7 +85,7 @@ async def test_seed_example_three_chunks_then_clean_end_without_done() -> None:
     # role chunk + 3 content chunks, 80 ms apart
     assert len(evs) == 4
     assert pieces[-1][0] - start >= 0.15
-    assert (exchange.fault, exchange.chunks_sent, exchange.completed) == ("truncate", 3, False)
+    assert (exchange.faults, exchange.chunks_sent, exchange.completed) == (["truncate"], 3, False)
     assert not exchange.client_disconnected
     assert [t.what for t in exchange.ticks].count("chunk") == 3
 
@@ -280,7 +280,7 @@ async def test_truncate_never_sends_the_terminator(truncate: int, expected: list
     assert b"[DONE]" not in raw and b'"finish_reason":"stop"' not in raw
     assert raw_resp.count(b"event: response.output_text.delta") == len(expected)
     assert b"response.completed" not in raw_resp and b"response.output_text.done" not in raw_resp
-    assert [(e.fault, e.completed, e.chunks_sent) for e in journal] == [("truncate", False, len(expected))] * 2
+    assert [(e.faults, e.completed, e.chunks_sent) for e in journal] == [(["truncate"], False, len(expected))] * 2
 
 
 async def test_a_slow_reader_holds_the_stream_back() -> None:

@@ -103,7 +103,7 @@ async def test_seed_connection_example_envelope_in_events_out() -> None:
     (exchange,) = conn.exchanges
     assert exchange.fixture == "hello" and exchange.attempt == 1 and exchange.form == "envelope"
     assert exchange.request == envelope("Hello")["data"]
-    assert (exchange.events_sent, exchange.completed, exchange.fault) == (4, True, None)
+    assert (exchange.events_sent, exchange.completed, exchange.faults) == (4, True, [])
 
 
 async def test_several_exchanges_on_one_connection_and_attempts_count_per_message() -> None:
@@ -217,7 +217,7 @@ async def test_truncated_text_stops_without_terminator_and_the_connection_stays_
         conn = await settled(srv, 2)
     assert [e["data"]["delta"] for e in events[4:]] == [TEXT[:10], TEXT[10:20]]
     cut = conn.exchanges[0]
-    assert (cut.fault, cut.completed, cut.chunks_sent) == ("truncate", False, 2)
+    assert (cut.faults, cut.completed, cut.chunks_sent) == (["truncate"], False, 2)
 
 
 @pytest.mark.parametrize("path", ["/v1/chat", "/v1/responses"])
@@ -238,7 +238,7 @@ async def test_text_fixture_faults_carry_over_to_websocket(path: str) -> None:
     error = json.loads(frames[-1])
     assert error["type"] == "error"
     assert "overloaded" in json.dumps(error["data"])
-    assert conn.exchanges[0].fault == "malformedChunk,errorEvent"
+    assert conn.exchanges[0].faults == ["malformedChunk", "errorEvent"]
 
 
 def _is_json(text: str) -> bool:

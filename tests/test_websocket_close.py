@@ -122,7 +122,7 @@ async def test_close_after_sends_every_event_then_closes_with_1000() -> None:
         conn = await ended(srv)
     assert frames == seq_frames()
     assert isinstance(end, WebSocketDisconnect) and end.code == 1000
-    assert (conn.closed_by, conn.close_code_sent, conn.dropped, conn.fault) == ("server", 1000, False, None)
+    assert (conn.closed_by, conn.close_code_sent, conn.dropped, conn.faults) == ("server", 1000, False, [])
     assert conn.close_code_received is None  # the server closed first
     assert conn.exchanges[0].completed and conn.exchanges[0].events_sent == 2
 
@@ -158,8 +158,8 @@ async def test_close_code_1006_is_a_drop_without_a_close_frame(close_after: bool
     assert frames == seq_frames() and httpx_frames == seq_frames()  # every event arrives before the drop
     assert_abnormal(closed)
     assert isinstance(httpx_end, WebSocketNetworkError)
-    assert (conn.closed_by, conn.dropped, conn.close_code_sent, conn.fault) == ("drop", True, None, "closeCode1006")
-    assert conn.exchanges[0].completed and conn.exchanges[0].fault == "closeCode1006"
+    assert (conn.closed_by, conn.dropped, conn.close_code_sent, conn.faults) == ("drop", True, None, ["closeCode1006"])
+    assert conn.exchanges[0].completed and conn.exchanges[0].faults == ["closeCode1006"]
 
 
 async def test_without_close_knobs_the_connection_stays_open() -> None:
@@ -211,10 +211,15 @@ async def test_disconnect_after_ms_drops_mid_sequence() -> None:
     assert 0.24 <= elapsed < 0.38, elapsed
     assert [json.loads(f)["type"] for f in httpx_frames] == ["a", "b"]
     assert isinstance(httpx_end, WebSocketNetworkError)
-    assert (conn.closed_by, conn.dropped, conn.fault, conn.close_code_sent) == ("drop", True, "disconnectAfterMs", None)
+    assert (conn.closed_by, conn.dropped, conn.faults, conn.close_code_sent) == (
+        "drop",
+        True,
+        ["disconnectAfterMs"],
+        None,
+    )
     assert 0.245 <= conn.closed_at - conn.opened_at < 0.3
     exchange = conn.exchanges[0]
-    assert (exchange.events_sent, exchange.completed, exchange.fault) == (2, False, "disconnectAfterMs")
+    assert (exchange.events_sent, exchange.completed, exchange.faults) == (2, False, ["disconnectAfterMs"])
 
 
 async def test_disconnect_after_ms_drops_an_idle_connection_on_time() -> None:
@@ -224,7 +229,7 @@ async def test_disconnect_after_ms_drops_an_idle_connection_on_time() -> None:
     assert frames == seq_frames()
     assert_abnormal(closed)
     assert 0.19 <= elapsed < 0.35
-    assert conn.exchanges[0].completed and conn.exchanges[0].fault is None and conn.fault == "disconnectAfterMs"
+    assert conn.exchanges[0].completed and conn.exchanges[0].faults == [] and conn.faults == ["disconnectAfterMs"]
 
 
 async def test_disconnect_after_ms_already_past_drops_at_once() -> None:
@@ -235,7 +240,7 @@ async def test_disconnect_after_ms_already_past_drops_at_once() -> None:
         conn = await ended(srv)
     assert frames == []
     assert_abnormal(closed)
-    assert conn.exchanges[0].events_sent == 0 and conn.exchanges[0].fault == "disconnectAfterMs"
+    assert conn.exchanges[0].events_sent == 0 and conn.exchanges[0].faults == ["disconnectAfterMs"]
 
 
 async def test_disconnect_after_ms_cuts_a_streamed_text() -> None:
@@ -250,7 +255,7 @@ async def test_disconnect_after_ms_cuts_a_streamed_text() -> None:
     assert deltas == ["<00>", "<01>", "<02>"]  # due at 0, 50, 100 ms; the drop comes at 130 ms
     assert_abnormal(closed)
     exchange = conn.exchanges[0]
-    assert (exchange.completed, exchange.chunks_sent, exchange.fault) == (False, 3, "disconnectAfterMs")
+    assert (exchange.completed, exchange.chunks_sent, exchange.faults) == (False, 3, ["disconnectAfterMs"])
 
 
 async def test_disconnect_fault_in_a_text_fixture_drops_the_connection() -> None:
@@ -263,7 +268,7 @@ async def test_disconnect_fault_in_a_text_fixture_drops_the_connection() -> None
     contents = [json.loads(f)["data"]["choices"][0]["delta"].get("content") for f in frames]
     assert contents == [None, "ab", "cd"]
     assert_abnormal(closed)
-    assert (conn.closed_by, conn.fault, conn.exchanges[0].fault) == ("drop", "disconnect", "disconnect")
+    assert (conn.closed_by, conn.faults, conn.exchanges[0].faults) == ("drop", ["disconnect"], ["disconnect"])
 
 
 # -------------------------------------------------------------------------------- the client's side
@@ -347,7 +352,7 @@ async def test_without_hypercorn_a_drop_falls_back_to_1011() -> None:
     assert frames == seq_frames()
     assert isinstance(end, WebSocketDisconnect) and end.code == 1011
     conn = journal.websocket[0]
-    assert (conn.dropped, conn.close_code_sent, conn.fault) == (False, 1011, "closeCode1006,dropUnavailable")
+    assert (conn.dropped, conn.close_code_sent, conn.faults) == (False, 1011, ["closeCode1006", "dropUnavailable"])
 
 
 async def test_the_product_sketch_fixture_from_mock_text() -> None:

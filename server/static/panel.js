@@ -98,7 +98,7 @@ async function showJournal() {
   const parts = [`${j.http.length} HTTP exchange(s), ${j.websocket.length} WebSocket connection(s)`];
   if (last) {
     parts.push(`last HTTP #${last.id} ${last.path} → ${last.fixture ?? "no fixture"} ${last.status ?? ""}, ` +
-      `${last.chunks_sent} chunk(s)${last.fault ? `, fault ${last.fault}` : ""}`);
+      `${last.chunks_sent} chunk(s)${last.faults?.length ? `, fault ${last.faults.join(", ")}` : ""}`);
   }
   if (conn) parts.push(`last WebSocket #${conn.id} ${conn.path}: ${conn.frames.length} frame(s)`);
   $("journal-summary").textContent = parts.join(" · ");

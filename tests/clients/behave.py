@@ -50,7 +50,8 @@ def retry_good(attempts: int = 4) -> int:
         if r.status_code < 500 and r.status_code not in (408, 409, 429):
             print(f"error: refused with {r.status_code}", file=sys.stderr)
             return 2
-        wait = max(0.05 * 2**i, float(r.headers.get("retry-after", 0) or 0))
+        # Waits of 0.2s, 0.4s, 0.8s: growth well above the scheduling noise of a loaded machine.
+        wait = max(0.2 * 2**i, float(r.headers.get("retry-after", 0) or 0))
         if i < attempts - 1:
             time.sleep(wait)
     print("error: gave up", file=sys.stderr)
