@@ -13,7 +13,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
@@ -32,9 +32,11 @@ from dotmock.server.answers import (
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.errors import ApiError
 from dotmock.server.fastpath import Incoming, asgi_wrapper, client_link
+from dotmock.server.guard import TOKEN_KEY, Guard, new_token
 from dotmock.server.journal import HttpExchange, Journal
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
+from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.validation import parse_json, validate
 from dotmock.server.websocket import register_websocket_routes
@@ -104,7 +106,7 @@ class _HttpEndpoints:
             method=incoming.method,
             path=incoming.path,
             started_at=time.monotonic(),
-            headers=incoming.headers,
+            headers=redact_headers(incoming.headers),
         )
         return self.journal.add_http(exchange)
 
@@ -144,7 +146,7 @@ class _HttpEndpoints:
             exchange.attempt = self.journal.next_attempt(exchange.call_key)
             parsed = validate(path, body)
             exchange.stream = parsed.stream
-            match_request = MatchRequest("http", "POST", path, exchange.headers, body, exchange.attempt)
+            match_request = MatchRequest("http", "POST", path, incoming.headers, body, exchange.attempt)
             fixture = select_fixture(self.fixtures, match_request)
             if fixture is None:
                 raise ApiError(404, no_match_message(self.fixtures, match_request), code="fixture_not_found")
@@ -214,8 +216,13 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     limits: StreamLimits | None = None,
+    token: str | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> Quart:
-    """The mock server's Quart app for `scenario`, recording every request in `journal`."""
+    """The mock server's Quart app for `scenario`, recording every request in `journal`.
+
+    Every request passes `server.guard` first: loopback `Host` names (and `allowed_hosts`), no foreign
+    origins, and `token` (a fresh one if None; `app.config["DOTMOCK_TOKEN"]`) on control writes."""
     app = Quart("dotmock")
     app.config.update(MAX_CONTENT_LENGTH=None, RESPONSE_TIMEOUT=None, BODY_TIMEOUT=BODY_TIMEOUT_S)
     limits = limits or StreamLimits()
@@ -268,4 +275,7 @@ def create_app(
     _follow_websocket(app, holder)
     register_panel_routes(app, holder)
     add_middleware(app, lambda inner: asgi_wrapper(inner, endpoints))
+    token = token or new_token()
+    app.config[TOKEN_KEY] = token
+    add_middleware(app, lambda inner: Guard(inner, token, allowed_hosts))  # outermost: every request passes it
     return app

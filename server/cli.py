@@ -1,5 +1,5 @@
-"""`dotmock serve FILE [--host 127.0.0.1] [--port N] [--allow-write] [--journal-limit N]`: serve one scenario's
-fixtures until Ctrl-C."""
+"""`dotmock serve FILE [--host 127.0.0.1] [--port N] [--allow-write] [--allow-host NAME] [--token T]
+[--journal-limit N]`: serve one scenario's fixtures until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from dotmock.dsl import DslError, load_file, syntax
@@ -31,6 +31,20 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-write",
         action="store_true",
         help="let the test panel's editor (/_dotmock/) write saved changes back to FILE",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host header names NAME (repeatable); by default only loopback names "
+        "(127.0.0.1, localhost, [::1]) and --host are answered, against DNS rebinding (docs/security.md)",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="the secret control writes (POST /_dotmock/...) carry in the X-Dotmock-Token header; "
+        "default: a fresh random one, printed at start",
     )
     parser.add_argument(
         "--journal-limit",
@@ -64,7 +78,14 @@ def _journal_limit(text: str) -> int:
 
 
 async def serve(
-    scenario: Scenario, host: str, port: int, *, allow_write: bool = False, journal_limit: int = DEFAULT_JOURNAL_LIMIT
+    scenario: Scenario,
+    host: str,
+    port: int,
+    *,
+    allow_write: bool = False,
+    journal_limit: int = DEFAULT_JOURNAL_LIMIT,
+    allowed_hosts: Sequence[str] = (),
+    token: str | None = None,
 ) -> None:
     """Serve `scenario` until SIGINT or SIGTERM. `journal_limit` 0: an unbounded journal."""
     stop = asyncio.Event()
@@ -73,7 +94,9 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     try:
         journal = Journal(limit=journal_limit or None)
-        async with running_server(scenario, host, port, journal=journal) as srv:
+        async with running_server(
+            scenario, host, port, journal=journal, token=token, allowed_hosts=allowed_hosts
+        ) as srv:
             srv.app.config[ALLOW_WRITE_KEY] = allow_write
             print(srv.base_url, flush=True)
             n = len(scenario.fixtures)
@@ -85,6 +108,7 @@ async def serve(
                 file=sys.stderr,
                 flush=True,
             )
+            print(f"dotmock: control token (X-Dotmock-Token for POST /_dotmock/...): {srv.token}", file=sys.stderr)
             await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -125,6 +149,8 @@ def main(argv: list[str]) -> int:
                 args.port,
                 allow_write=args.allow_write,
                 journal_limit=args.journal_limit,
+                allowed_hosts=args.allow_host,
+                token=args.token,
             )
         )
     except OSError as err:

@@ -21,6 +21,7 @@ from quart import Quart, Response, request
 
 from dotmock.dsl.files import write_text_atomically
 from dotmock.dsl.model import Scenario
+from dotmock.server.guard import TOKEN_KEY
 from dotmock.server.panel_source import EditorSource, check_text, initial_source
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -57,14 +58,22 @@ def _json(value: Any, status: int = 200) -> Response:
     )
 
 
-def _static(name: str) -> Response:
-    path = (STATIC_DIR / name).resolve()
-    kind = STATIC_TYPES.get(path.suffix)
-    if kind is None or path.parent != STATIC_DIR or not path.is_file():
+def _panel_files() -> dict[str, Path]:
+    """The files the panel may serve, by name: only these, never a path built from the request."""
+    return {p.name: p for p in STATIC_DIR.iterdir() if p.is_file() and p.suffix in STATIC_TYPES}
+
+
+PANEL_FILES = _panel_files()
+TOKEN_META = b'<meta name="dotmock-token" content="">'
+
+
+def _static(name: str, token: str | None = None) -> Response:
+    path = PANEL_FILES.get(name)
+    if path is None:
         return _json(
             {
                 "error": {
-                    "message": f"no panel file {name!r}",
+                    "message": f"no panel file {name[:200]!r}",
                     "type": "invalid_request_error",
                     "param": None,
                     "code": "unknown_url",
@@ -72,10 +81,19 @@ def _static(name: str) -> Response:
             },
             404,
         )
+    data = path.read_bytes()
+    if token is not None:  # the page carries the server's token for its control writes (server.guard)
+        data = data.replace(TOKEN_META, f'<meta name="dotmock-token" content="{token}">'.encode())
     return Response(
-        path.read_bytes(),
-        content_type=kind,
-        headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
+        data,
+        content_type=STATIC_TYPES[path.suffix],
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+        },
     )
 
 
@@ -115,7 +133,7 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
 
     @app.get("/_dotmock/")
     async def panel_page() -> Response:
-        return _static("index.html")
+        return _static("index.html", str(app.config[TOKEN_KEY]))
 
     @app.get("/_dotmock/static/<name>")
     async def panel_static(name: str) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -22,6 +22,7 @@ from quart import Quart
 
 from dotmock.dsl.model import Scenario
 from dotmock.server.app import DEFAULT_MAX_BODY_BYTES, create_app
+from dotmock.server.guard import TOKEN_KEY
 from dotmock.server.journal import Journal
 from dotmock.server.streaming import ServerState, StreamLimits
 
@@ -34,6 +35,11 @@ class RunningServer:
     port: int
     journal: Journal
     app: Quart
+
+    @property
+    def token(self) -> str:
+        """The secret control writes (`POST /_dotmock/...`) carry in `X-Dotmock-Token` (server.guard)."""
+        return str(self.app.config[TOKEN_KEY])
 
     @property
     def base_url(self) -> str:
@@ -92,10 +98,20 @@ async def running_server(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     limits: StreamLimits | None = None,
     graceful_timeout: float = 0.5,
+    token: str | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> AsyncIterator[RunningServer]:
-    """Serve `scenario` on host:port for the duration of the block; stop cleanly and free the port after."""
+    """Serve `scenario` on host:port for the duration of the block; stop cleanly and free the port after.
+    Requests are answered for loopback `Host` names, `host` itself and `allowed_hosts` (server.guard)."""
     journal = journal if journal is not None else Journal()
-    app = create_app(scenario, journal, max_body_bytes=max_body_bytes, limits=limits)
+    app = create_app(
+        scenario,
+        journal,
+        max_body_bytes=max_body_bytes,
+        limits=limits,
+        token=token,
+        allowed_hosts=(host, *allowed_hosts),
+    )
     sock = bind_socket(host, port)
     actual_port = sock.getsockname()[1]
     config = hypercorn_config(host, actual_port, graceful_timeout=graceful_timeout, quiet=True)

@@ -22,6 +22,7 @@ from dotmock.dsl.model import Scenario
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.journal import Journal, WsConnection, WsExchange
 from dotmock.server.matching import MatchRequest, call_key, nearest_misses, no_match_message, select_fixture
+from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.ws_protocol import ENVELOPE, BadFrame, ClientMessage, MessageForm, error_frame, parse_client_frame
 from dotmock.server.ws_replay import answer
@@ -50,7 +51,9 @@ class _WsEndpoints:
         ws = websocket_ctx.websocket  # the concrete object, not the context-bound proxy: a session task keeps using it
         headers = lower_headers(ws.scope["headers"])
         connection = self.journal.add_ws(
-            WsConnection(id=self.journal.next_id(), path=path, opened_at=time.monotonic(), headers=headers)
+            WsConnection(
+                id=self.journal.next_id(), path=path, opened_at=time.monotonic(), headers=redact_headers(headers)
+            )
         )
         session = WsSession(ws, link_for(ws.scope), connection)
         try:
@@ -58,7 +61,7 @@ class _WsEndpoints:
             form: MessageForm = ENVELOPE
             while True:
                 frame = await session.receive()
-                form = await self.handle(session, path, frame.text, frame.t, form)
+                form = await self.handle(session, path, headers, frame.text, frame.t, form)
         except ConnectionEnded:
             pass
         except asyncio.CancelledError:
@@ -74,8 +77,11 @@ class _WsEndpoints:
         finally:
             await session.finish()
 
-    async def handle(self, session: WsSession, path: str, text: str | None, t: float, form: MessageForm) -> MessageForm:
-        """Answer one client frame; returns the form later error events use."""
+    async def handle(
+        self, session: WsSession, path: str, headers: dict[str, str], text: str | None, t: float, form: MessageForm
+    ) -> MessageForm:
+        """Answer one client frame (`headers`: the handshake's, unredacted, for matching); returns the form later
+        error events use."""
         exchange = WsExchange(started_at=t)
         session.connection.exchanges.append(exchange)
         parsed = parse_client_frame(text)
@@ -89,9 +95,7 @@ class _WsEndpoints:
         exchange.request = message.request
         exchange.call_key = call_key("websocket", path, message.request)
         exchange.attempt = self.journal.next_attempt(exchange.call_key)
-        match_request = MatchRequest(
-            "websocket", None, path, session.connection.headers, message.request, exchange.attempt
-        )
+        match_request = MatchRequest("websocket", None, path, headers, message.request, exchange.attempt)
         fixture = select_fixture(self.fixtures, match_request)
         if fixture is None:
             explanation = no_match_message(self.fixtures, match_request)

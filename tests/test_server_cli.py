@@ -139,7 +139,7 @@ def _hello(url: str, n: int) -> None:
 def test_serve_keeps_the_newest_journal_entries_and_counts_the_dropped(tmp_path: Path) -> None:
     path = tmp_path / "plain.mock"
     path.write_text(PLAIN_MOCK)
-    with serve(path, "--journal-limit", "3") as (_, url):
+    with serve(path, "--journal-limit", "3", "--token", "s3cret") as (_, url):
         for n in range(5):
             _hello(url, n)
         journal = httpx.get(url + "/_dotmock/journal").json()
@@ -147,7 +147,7 @@ def test_serve_keeps_the_newest_journal_entries_and_counts_the_dropped(tmp_path:
         assert [e["id"] for e in journal["http"]] == [3, 4, 5]
         assert journal["limit"] == 3
         assert journal["dropped"] == {"http": 2, "websocket": 0}
-        httpx.post(url + "/_dotmock/reset")
+        assert httpx.post(url + "/_dotmock/reset", json={}, headers={"X-Dotmock-Token": "s3cret"}).status_code == 200
         _hello(url, 5)
         journal = httpx.get(url + "/_dotmock/journal").json()
         assert len(journal["http"]) == 1 and journal["dropped"] == {"http": 0, "websocket": 0}

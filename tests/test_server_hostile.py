@@ -135,7 +135,7 @@ async def test_oversized_body_default_limit_is_10_mib(http: httpx.AsyncClient) -
 async def test_huge_declared_length_is_refused_without_reading(srv: RunningServer) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
     writer.write(
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
         b"content-length: 999999999999\r\n\r\n{"
     )
     await writer.drain()
@@ -205,6 +205,9 @@ async def test_control_endpoints(srv: RunningServer, http: httpx.AsyncClient) ->
     fixtures = (await http.get(srv.base_url + "/_dotmock/scenario")).json()["fixtures"]
     assert [f["name"] for f in fixtures] == ["greeting", "second try", "responses"]
     assert fixtures[0]["outcome"]["text"] == "Hi!"
-    assert (await http.post(srv.base_url + "/_dotmock/reset")).json() == {"ok": True}
+    assert (await http.post(srv.base_url + "/_dotmock/reset")).status_code == 403  # no token
+    assert len(srv.journal.http) == 1
+    reset = await http.post(srv.base_url + "/_dotmock/reset", json={}, headers={"X-Dotmock-Token": srv.token})
+    assert reset.json() == {"ok": True}
     assert (await http.get(srv.base_url + "/_dotmock/journal")).json()["http"] == []
     assert srv.journal.http == []  # control requests are not journaled

@@ -94,7 +94,7 @@ async def test_stop_with_a_stream_still_open_is_bounded_and_not_a_client_disconn
 async def test_stop_with_a_request_body_still_arriving_is_fast_and_journaled() -> None:
     async with running_server(scenario("never answered")) as srv:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
-        writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{")
+        writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 100\r\n\r\n{")
         await writer.drain()
         for _ in range(100):
             if srv.journal.http:

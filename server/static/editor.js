@@ -3,9 +3,14 @@
 
 const DEBOUNCE_MS = 250;
 
+// The server's secret for control writes, carried by the page the server served (docs/security.md).
+const TOKEN = document.querySelector('meta[name="dotmock-token"]')?.content ?? "";
+
 async function postJson(url, value) {
   const res = await fetch(url, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(value),
+    method: "POST",
+    headers: { "content-type": "application/json", "x-dotmock-token": TOKEN },
+    body: JSON.stringify(value),
   });
   let body = {};
   try {

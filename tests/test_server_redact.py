@@ -1,0 +1,156 @@
+"""Credentials sent to dotmock are redacted in the journal (server.redact), so no report and no panel endpoint
+shows them: a real-looking key goes through HTTP (the openai SDK) and WebSocket, then every report format,
+the journal endpoint and the panel's endpoints are searched for it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_ws import aconnect_ws
+
+from dotmock.dsl import load_text
+from dotmock.server.redact import redact_headers, redact_query, redact_secret, redact_target
+from dotmock.server.running import running_server
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk-proj-REALLOOKINGsecretKEY0123456789abcdWXYZ"
+GOOGLE = "AIzaSyREALLOOKINGgoogleKEY98765qrst"
+COOKIE = "session=COOKIEsecretVALUE424242zz"
+SECRETS = [KEY, GOOGLE, "COOKIEsecretVALUE424242", "REALLOOKING"]
+
+CLIENT = f"""\
+import asyncio, os, httpx, openai
+from httpx_ws import aconnect_ws
+
+KEY, GOOGLE, COOKIE = {KEY!r}, {GOOGLE!r}, {COOKIE!r}
+extra = {{"x-api-key": KEY, "x-goog-api-key": GOOGLE, "api-key": KEY, "cookie": COOKIE,
+         "proxy-authorization": "Basic " + KEY, "x-custom-auth-token": KEY}}
+client = openai.OpenAI(api_key=KEY, base_url=os.environ["OPENAI_BASE_URL"], default_headers=extra, max_retries=0)
+hello = [{{"role": "user", "content": "Hello"}}]
+print(client.chat.completions.create(model="m", messages=hello).choices[0].message.content)
+
+async def ws():
+    async with httpx.AsyncClient() as http, aconnect_ws(
+        os.environ["DOTMOCK_WS_URL"] + "/v1/chat?key=" + GOOGLE, http,
+        headers={{"Authorization": "Bearer " + KEY, **extra}},
+    ) as sock:
+        await sock.send_json({{"type": "message", "data": {{"model": "m", "messages": hello}}}})
+        print((await sock.receive_json())["type"])
+asyncio.run(ws())
+"""
+
+FIXTURES = """
+fixture "http" {
+  match POST /v1/chat/completions { header "Authorization" contains "Bearer sk-proj-" }
+  response "matched on the real header"
+}
+
+fixture "ws" {
+  match websocket /v1/chat
+  response "hello over ws"
+}
+"""
+MOCK = (
+    """\
+scenario "leaky ${expect}"
+client "python leaky.py"
+params {
+  | expect |
+  | 0      |
+  | 3      |
+}
+"""
+    + FIXTURES
+    + "\nexpect { client exits ${expect} }\n"
+)
+
+
+def test_a_key_sent_over_http_and_websocket_is_in_no_report(tmp_path: Path) -> None:
+    (tmp_path / "leaky.py").write_text(CLIENT, encoding="utf-8")
+    (tmp_path / "leaky.mock").write_text(MOCK, encoding="utf-8")
+    reports = ["r.xml", "r.json", "r.md", "r.html"]
+    args = ["--junit", "r.xml", "--json", "r.json", "--markdown", "r.md", "--html", "r.html", "-v"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "dotmock", "run", "leaky.mock", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GITHUB_STEP_SUMMARY": ""},
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # one row passes, the other expects exit 3
+    assert "matched on the real header" in proc.stdout + (tmp_path / "r.json").read_text()
+    outputs = {name: (tmp_path / name).read_text(encoding="utf-8") for name in reports}
+    outputs["terminal"] = proc.stdout + proc.stderr
+    for name, text in outputs.items():
+        for secret in SECRETS:
+            assert secret not in text, (name, secret)
+    journal = outputs["r.json"]
+    assert "Bearer ***…WXYZ" in journal  # the marker and the last 4 characters
+    assert "***…qrst" in journal and "***…42zz" in journal
+
+
+async def test_the_journal_and_panel_endpoints_show_only_redacted_values(tmp_path: Path) -> None:
+    scenario = load_text('scenario "served"\n' + FIXTURES, str(tmp_path / "s.mock"))
+    async with running_server(scenario.cases[0]) as srv, httpx.AsyncClient(timeout=10) as http:
+        headers = {"Authorization": f"Bearer {KEY}", "x-goog-api-key": GOOGLE, "Cookie": COOKIE}
+        body = {"model": "m", "messages": [{"role": "user", "content": "Hello"}]}
+        answer = await http.post(srv.base_url + f"/v1/chat/completions?key={GOOGLE}", json=body, headers=headers)
+        assert answer.status_code == 200 and "matched on the real header" in answer.text
+        async with aconnect_ws(srv.ws_url.replace("ws:", "http:") + f"/v1/chat?key={GOOGLE}", http, headers=headers):
+            pass
+        for path in ("/_dotmock/journal", "/_dotmock/scenario", "/_dotmock/source"):
+            text = (await http.get(srv.base_url + path)).text
+            assert KEY not in text and GOOGLE not in text and "COOKIEsecret" not in text, path
+        journal = (await http.get(srv.base_url + "/_dotmock/journal")).json()
+        assert journal["http"][0]["headers"]["authorization"] == "Bearer ***…WXYZ"
+        assert journal["websocket"][0]["headers"]["x-goog-api-key"] == "***…qrst"
+        assert journal["websocket"][0]["headers"]["cookie"] == "***…42zz"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (f"Bearer {KEY}", "Bearer ***…WXYZ"),
+        (KEY, "***…WXYZ"),
+        ("Basic dXNlcjpwYXNzd29yZA==", "Basic ***…ZA=="),
+        ("Bearer short", "Bearer ***"),
+        ("dummy", "***"),
+        ("", ""),
+    ],
+)
+def test_redact_secret(value: str, shown: str) -> None:
+    assert redact_secret(value) == shown
+
+
+def test_redact_headers_keeps_the_others() -> None:
+    headers = {
+        "authorization": f"Bearer {KEY}",
+        "x-stainless-retry-count": "1",
+        "idempotency-key": "stainless-retry-1234567890",
+        "openai-api-key": KEY,
+        "x-auth-token": KEY,
+        "content-type": "application/json",
+    }
+    assert redact_headers(headers) == {
+        "authorization": "Bearer ***…WXYZ",
+        "x-stainless-retry-count": "1",
+        "idempotency-key": "stainless-retry-1234567890",
+        "openai-api-key": "***…WXYZ",
+        "x-auth-token": "***…WXYZ",
+        "content-type": "application/json",
+    }
+
+
+def test_redact_query() -> None:
+    assert redact_query(f"alt=sse&key={GOOGLE}") == "alt=sse&key=***…qrst"
+    assert redact_target(f"/v1beta/models/x:streamGenerateContent?key={GOOGLE}&alt=sse") == (
+        "/v1beta/models/x:streamGenerateContent?key=***…qrst&alt=sse"
+    )
+    assert redact_target("/v1/chat") == "/v1/chat"
