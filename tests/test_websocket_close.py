@@ -345,7 +345,7 @@ async def test_without_hypercorn_a_drop_falls_back_to_1011() -> None:
 
     async with (
         httpx.AsyncClient(transport=ASGIWebSocketTransport(asgi_2_3)) as http,
-        aconnect_ws("ws://test/v1/chat", http) as ws,
+        aconnect_ws("ws://localhost/v1/chat", http) as ws,
     ):
         await ws.send_text(MESSAGE)
         frames, end = await drain_httpx(ws)
