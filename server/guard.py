@@ -24,15 +24,18 @@ import hmac
 import ipaddress
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from hypercorn.typing import (
+    ASGIFramework,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    Scope,
+    WebsocketResponseBodyEvent,
+    WebsocketResponseStartEvent,
+    WebsocketScope,
+)
 
 CONTROL_PREFIX = "/_dotmock/"
 PANEL_PAGE = "/_dotmock/"
@@ -140,14 +143,14 @@ class _Request:
 
     __slots__ = ("content_type", "fetch_mode", "fetch_site", "hosts", "origin", "token")
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, headers: Iterable[tuple[bytes, bytes]]) -> None:
         self.hosts: list[bytes] = []
         self.origin: str | None = None
         self.fetch_site: str | None = None
         self.fetch_mode: str | None = None
         self.content_type: str | None = None
         self.token: bytes | None = None
-        for name, value in scope.get("headers") or ():
+        for name, value in headers:
             name = name.lower()  # hypercorn lower-cases them already; other servers and tests may not
             if name == b"host":
                 self.hosts.append(value)
@@ -166,27 +169,27 @@ class _Request:
 class Guard:
     """The three rules, as an ASGI middleware around `app`."""
 
-    def __init__(self, app: AsgiApp, token: str, allowed_hosts: Iterable[str] = ()) -> None:
+    def __init__(self, app: ASGIFramework, token: str, allowed_hosts: Iterable[str] = ()) -> None:
         self.app = app
         self.token = token.encode("latin-1")
         self.hosts = HostRule(allowed_hosts)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope.get("type")
-        if kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        refusal = self.check(scope)
-        if refusal is None:
-            await self.app(scope, receive, send)
-        elif kind == "http":
-            await _refuse_http(send, refusal)
-        else:
-            await _refuse_websocket(scope, send, refusal)
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] == "http":
+            refusal = self.check(scope["headers"], scope["path"], scope["method"])
+            if refusal is not None:
+                await _refuse_http(send, refusal)
+                return
+        elif scope["type"] == "websocket":
+            refusal = self.check(scope["headers"], scope["path"], "GET")
+            if refusal is not None:
+                await _refuse_websocket(scope, send, refusal)
+                return
+        await self.app(scope, receive, send)
 
-    def check(self, scope: Scope) -> Refusal | None:
-        """Why this request or handshake is refused, or None to let it through."""
-        req = _Request(scope)
+    def check(self, headers: Iterable[tuple[bytes, bytes]], path: str, method: str) -> Refusal | None:
+        """Why this request (a WebSocket handshake: method GET) is refused, or None to let it through."""
+        req = _Request(headers)
         for raw in req.hosts:
             if not self.hosts.allows(raw):
                 shown = raw.decode("latin-1")[:100]
@@ -196,8 +199,6 @@ class Guard:
                     "a page on another domain (DNS rebinding) must not reach it. Start `dotmock serve "
                     "--allow-host NAME` to answer for another name.",
                 )
-        path: str = scope.get("path", "")
-        method: str = scope.get("method", "GET") if scope.get("type") == "http" else "GET"
         host = req.hosts[-1].decode("latin-1") if req.hosts else None
         refusal = self._check_origin(req, method, path, host)
         if refusal is not None:
@@ -252,18 +253,24 @@ def _refusal_headers(body: bytes) -> list[tuple[bytes, bytes]]:
     ]
 
 
-async def _refuse_http(send: Send, refusal: Refusal) -> None:
+async def _refuse_http(send: ASGISendCallable, refusal: Refusal) -> None:
     body = refusal.body()
     await send({"type": "http.response.start", "status": 403, "headers": _refusal_headers(body)})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _refuse_websocket(scope: Scope, send: Send, refusal: Refusal) -> None:
+async def _refuse_websocket(scope: WebsocketScope, send: ASGISendCallable, refusal: Refusal) -> None:
     """Refuse the handshake with an HTTP 403 answer (the ASGI denial-response extension where the server has
     it, as hypercorn does; else a close before accepting, which servers answer 403 too)."""
     if "websocket.http.response" in (scope.get("extensions") or {}):
         body = refusal.body()
-        await send({"type": "websocket.http.response.start", "status": 403, "headers": _refusal_headers(body)})
-        await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+        start: WebsocketResponseStartEvent = {
+            "type": "websocket.http.response.start",
+            "status": 403,
+            "headers": _refusal_headers(body),
+        }
+        await send(start)
+        end: WebsocketResponseBodyEvent = {"type": "websocket.http.response.body", "body": body, "more_body": False}
+        await send(end)
         return
-    await send({"type": "websocket.close", "code": 1008})
+    await send({"type": "websocket.close", "code": 1008, "reason": None})
