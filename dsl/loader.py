@@ -11,6 +11,7 @@ from lark import Token, Tree
 from dotmock.dsl import model as m
 from dotmock.dsl.build import Parts, build, param_table
 from dotmock.dsl.errors import DslError, DslErrors
+from dotmock.dsl.limits import INCLUDE_HINT, read_source, unusable_include_target
 from dotmock.dsl.syntax import parse_tree
 from dotmock.dsl.validate import validate
 
@@ -26,8 +27,7 @@ class _Loader:
 
     def read(self, path: str) -> str:
         if path not in self.texts:
-            with open(path, encoding="utf-8") as fh:
-                self.texts[path] = fh.read()
+            self.texts[path] = read_source(path)
         return self.texts[path]
 
     def tree(self, path: str, text: str) -> Tree[Token]:
@@ -50,7 +50,17 @@ class _Loader:
         self, target: str, where: m.Location, path: str, params: dict[str, str], stack: tuple[str, ...]
     ) -> list[m.Fixture]:
         text = self.texts.get(path, "")
-        resolved = (Path(path).parent / target).resolve()
+        unusable = unusable_include_target(target)
+        if unusable:
+            self.errors.append(DslError.at(unusable, text, path, where.line, where.column, hint=INCLUDE_HINT))
+            return []
+        try:
+            resolved = (Path(path).parent / target).resolve()
+        except (OSError, RuntimeError) as err:  # a name too long, a symlink loop
+            self.errors.append(
+                DslError.at(f"cannot resolve include {target!r}: {err}", text, path, where.line, where.column)
+            )
+            return []
         display = os.path.relpath(resolved)
         if not resolved.is_relative_to(self.root):
             self.errors.append(
@@ -71,12 +81,31 @@ class _Loader:
         if len(stack) > _MAX_INCLUDE_DEPTH:
             self.errors.append(DslError.at("includes nest too deep", text, path, where.line, where.column))
             return []
+        if resolved.suffix != ".mock":  # a link named x.mock to another file: never read (nor echo) it
+            self.errors.append(
+                DslError.at(
+                    f"include {target!r} leads to {os.path.relpath(resolved)!r}, which is not a .mock file",
+                    text,
+                    path,
+                    where.line,
+                    where.column,
+                    hint=INCLUDE_HINT,
+                )
+            )
+            return []
         try:
             inc_text = self.read(display)
         except OSError as err:
             self.errors.append(
                 DslError.at(
                     f"cannot read included file {target!r}: {err.strerror}", text, path, where.line, where.column
+                )
+            )
+            return []
+        except DslError as err:
+            self.errors.append(
+                DslError.at(
+                    f"cannot include {target!r}: {err.message}", text, path, where.line, where.column, hint=err.hint
                 )
             )
             return []
@@ -168,10 +197,7 @@ def load_text(text: str, path: str = "<text>", *, root: str | None = None) -> m.
 def load_file(path: str, *, root: str | None = None) -> m.ScenarioFile:
     """Load a `.mock` file, or a dotMock JSON fixture file (`.json`). Raises DslError(s)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except UnicodeDecodeError:
-        raise DslError("the file is not UTF-8 text", path=path) from None
+        text = read_source(path)
     except OSError as err:
         raise DslError(f"cannot read the file: {err.strerror}", path=path) from None
     if path.endswith(".json"):
@@ -199,8 +225,8 @@ def is_include_only(path: str) -> bool:
     """A file with no `scenario`, `client` or `expect` only shares fixtures with files that include it:
     discovery does not run it as a scenario of its own."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_source(path)
+    except (OSError, DslError):
         return False
     try:
         tree = parse_tree(text, path)

@@ -12,8 +12,9 @@ from collections import OrderedDict
 
 from dotmock.runner.results import CaseResult, RunReport, tail
 
-# XML 1.0 forbids most control characters; client output may contain anything.
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 forbids most control characters (and lone surrogates are no characters at all); client output,
+# case names and file names may contain anything. `]]>` needs nothing: ElementTree writes `>` as `&gt;`.
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean(text: str) -> str:
@@ -52,7 +53,7 @@ def _case_element(case: CaseResult) -> ET.Element:
             "name": _clean(case.name),
             "classname": _classname(case.file),
             "time": f"{case.duration:.3f}",
-            "file": case.file,
+            "file": _clean(case.file),
         },
     )
     failures = case.failures()
@@ -102,7 +103,7 @@ def render_junit(report: RunReport) -> str:
             root,
             "testsuite",
             {
-                "name": file,
+                "name": _clean(file),
                 "id": str(i),
                 "tests": str(len(cases)),
                 "failures": str(sum(c.outcome == "failed" for c in cases)),

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from dotmock.runner import markdown_text as md
 from dotmock.runner.results import CaseResult, RunReport, tail
 
 ICON = {"passed": "✅", "failed": "❌", "error": "💥", "not_run": "⏭️"}
 SEVERITY_ICON = {"error": "🔴", "warning": "🟠", "info": "🔵"}
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _fault_list(case: CaseResult) -> str:
@@ -17,14 +14,14 @@ def _fault_list(case: CaseResult) -> str:
     for f in case.faults:
         if f["kind"] not in kinds:
             kinds.append(f["kind"])
-    return ", ".join(kinds) or "–"
+    return ", ".join(md.text(k) for k in kinds) or "–"
 
 
 def _finding_list(case: CaseResult) -> str:
     if not case.findings:
         return "–"
     return ", ".join(
-        f"{SEVERITY_ICON[f.severity]} `{f.name}`" + (" (expected)" if f.expected_by_scenario else "")
+        f"{SEVERITY_ICON[f.severity]} {md.code(f.name)}" + (" (expected)" if f.expected_by_scenario else "")
         for f in case.findings
     )
 
@@ -43,40 +40,36 @@ def summary_line(report: RunReport) -> str:
 def _case_details(case: CaseResult) -> list[str]:
     out = [
         f"<details{' open' if case.outcome != 'passed' else ''}><summary>{ICON[case.outcome]} "
-        f"<b>{_html(case.name)}</b> — {case.outcome}</summary>",
+        f"<b>{md.html(case.name)}</b> — {case.outcome}</summary>",
         "",
     ]
     if case.message:
-        out += [f"> {line}" for line in case.message.splitlines()] + [""]
+        out += [f"> {md.text(line)}" for line in case.message.splitlines()] + [""]
     if case.client is not None:
         c = case.client
         out.append(
-            f"Client `{c.command}`: {c.describe_end()} after {c.duration:.2f}s"
-            + (f", `{c.exception}`" if c.exception else "")
+            f"Client {md.code(c.command)}: {md.text(c.describe_end())} after {c.duration:.2f}s"
+            + (f", {md.code(c.exception)}" if c.exception else "")
         )
         out.append("")
     if case.expectations:
         out += ["| | expectation | expected | observed |", "| --- | --- | --- | --- |"]
         for e in case.expectations:
             out.append(
-                f"| {'✅' if e.passed else '❌'} | `{_cell(e.text)}` | {_cell(e.expected)} | {_cell(e.observed)} |"
+                f"| {'✅' if e.passed else '❌'} | {md.code(e.text)} | {md.text(e.expected)} | {md.text(e.observed)} |"
             )
         out.append("")
     for f in case.findings:
         doc = " — *expected by the scenario*" if f.expected_by_scenario else ""
-        out.append(f"- {SEVERITY_ICON[f.severity]} **{f.name}** ({f.severity}){doc}: {f.title}  ")
-        out.append(f"  *Advice:* {f.advice}")
+        out.append(f"- {SEVERITY_ICON[f.severity]} **{md.text(f.name)}** ({f.severity}){doc}: {md.text(f.title)}  ")
+        out.append(f"  *Advice:* {md.text(f.advice)}")
     if case.findings:
         out.append("")
     if case.outcome != "passed" and case.client is not None and (case.client.stderr or case.client.stdout):
         stream = case.client.stderr or case.client.stdout
-        out += ["```", tail(stream, 1500).rstrip().replace("```", "ʼʼʼ"), "```", ""]
+        out += [*md.preformatted(tail(stream, 1500).rstrip()), ""]
     out += ["</details>", ""]
     return out
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_markdown(report: RunReport) -> str:
@@ -88,8 +81,8 @@ def render_markdown(report: RunReport) -> str:
     ]
     for case in report.cases:
         lines.append(
-            f"| {_cell(case.name)} | {ICON[case.outcome]} {case.outcome} | {case.duration:.2f}s | "
-            f"{case.attempts} | {_cell(_fault_list(case))} | {_cell(_finding_list(case))} |"
+            f"| {md.text(case.name)} | {ICON[case.outcome]} {case.outcome} | {case.duration:.2f}s | "
+            f"{case.attempts} | {_fault_list(case)} | {_finding_list(case)} |"
         )
     lines.append("")
     for case in report.cases:

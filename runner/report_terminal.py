@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from dotmock.dsl.model import Scenario
+from dotmock.runner.markdown_text import printable
 from dotmock.runner.report_markdown import summary_line
 from dotmock.runner.results import CaseResult, RunReport, tail
 
@@ -26,6 +27,11 @@ _STYLE = {
     "info": "cyan",
 }
 _MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_run": "SKIP"}
+
+
+def _name(text: str) -> str:
+    """A case or file name on one line, control characters shown as escapes."""
+    return printable(text).replace("\n", "\\n").replace("\t", " ")
 
 
 def _faults(case: CaseResult) -> str:
@@ -60,7 +66,7 @@ def case_details(case: CaseResult) -> list[str]:
     if case.outcome in ("failed", "error") and case.client is not None and case.client.stderr.strip():
         out.append("  stderr (tail):")
         out += ["    " + line for line in tail(case.client.stderr, 800).rstrip().splitlines()]
-    return out
+    return [printable(line) for line in out]
 
 
 class TerminalReporter:
@@ -101,18 +107,19 @@ class TerminalReporter:
             self.progress = None
 
     def started(self, scenario: Scenario) -> None:
-        self.running.append(scenario.name)
+        self.running.append(_name(scenario.name))
         self._describe()
 
     def finished(self, case: CaseResult) -> None:
-        if case.name in self.running:
-            self.running.remove(case.name)
-        line = f"{_MARK[case.outcome]:5} {case.name} ({case.duration:.2f}s)"
+        name = _name(case.name)
+        if name in self.running:
+            self.running.remove(name)
+        line = f"{_MARK[case.outcome]:5} {name} ({case.duration:.2f}s)"
         if case.findings:
             line += f"  [{_findings(case)}]"
         if self.tty:
             self.console.print(
-                f"[{_STYLE[case.outcome]}]{_MARK[case.outcome]:5}[/] {escape(case.name)} "
+                f"[{_STYLE[case.outcome]}]{_MARK[case.outcome]:5}[/] {escape(name)} "
                 f"[dim]({case.duration:.2f}s)[/]" + (f"  [dim]{_findings(case)}[/]" if case.findings else ""),
                 markup=True,
             )
@@ -135,7 +142,7 @@ class TerminalReporter:
                 table.add_column(col, justify="right" if col in ("duration", "attempts") else "left")
             for c in cases:
                 table.add_row(
-                    escape(c.name),
+                    escape(_name(c.name)),
                     f"[{_STYLE[c.outcome]}]{c.outcome}[/]",
                     f"{c.duration:.2f}s",
                     str(c.attempts),
@@ -149,7 +156,7 @@ class TerminalReporter:
             if self.verbose or c.outcome in ("failed", "error") or (c.outcome == "not_run" and c.message):
                 if c.outcome == "not_run" and not self.verbose:
                     continue
-                header = f"{_MARK[c.outcome]} {c.name}  ({c.file})"
+                header = f"{_MARK[c.outcome]} {_name(c.name)}  ({_name(c.file)})"
                 if self.tty:
                     self.console.print(f"\n[{_STYLE[c.outcome]}]{escape(header)}[/]", markup=True)
                     self.console.print("\n".join(case_details(c)), markup=False)
@@ -165,7 +172,7 @@ class TerminalReporter:
     def _plain_table(self, cases: list[CaseResult]) -> None:
         header = ("case", "outcome", "duration", "attempts", "faults injected", "findings")
         rows = [header] + [
-            (c.name, c.outcome, f"{c.duration:.2f}s", str(c.attempts), _faults(c), _findings(c)) for c in cases
+            (_name(c.name), c.outcome, f"{c.duration:.2f}s", str(c.attempts), _faults(c), _findings(c)) for c in cases
         ]
         widths = [min(60, max(len(r[i]) for r in rows)) for i in range(len(header) - 1)]
         print("", file=self.stream)

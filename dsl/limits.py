@@ -1,0 +1,200 @@
+"""The bounds every `.mock` (and dotMock JSON) input is held to, so that parsing stays near-linear in time
+and memory whatever the text: each limit ends in a `DslError` with a location, never a slow parse, a
+RecursionError or a traceback. docs/language.md ("Limits") lists them."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+
+from lark import Token, Tree
+
+from dotmock.dsl.errors import DslError
+
+MAX_FILE_BYTES = 1 << 20  # 1 MiB of text per file
+MAX_LINE_CHARS = 32_768
+MAX_NESTING = 64  # `{` / `[` inside one another (blocks and JSON literals together)
+MAX_PARAM_ROWS = 2_000
+MAX_ERRORS = 20  # syntax errors reported per file; the parser stops looking after that
+MAX_NUMBER_CHARS = 100  # digits of one number (Python refuses ints of over 4,300 digits)
+MAX_INCLUDE_PATH_CHARS = 1_024
+
+_LONG = re.compile(r"[^\n]{" + str(MAX_LINE_CHARS + 1) + ",}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_OPENERS = frozenset(("LBRACE", "LSQB"))
+
+
+def read_source(path: str) -> str:
+    """The UTF-8 text of a `.mock` or JSON file, refusing what is not a regular file, is larger than
+    MAX_FILE_BYTES or is not UTF-8 (a DslError naming where the first bad byte is). OSError passes through."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise DslError("not a regular file", path=path, hint="name a .mock file")
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise DslError(
+            f"the file is larger than {MAX_FILE_BYTES // 1024} KiB",
+            path=path,
+            hint="split it: shared fixtures can live in files that are included",
+        )
+    return decode_source(data, path)
+
+
+def decode_source(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise DslError(
+            f"the file is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})",
+            path=path,
+            line=line,
+            column=column,
+            hint="save it as UTF-8",
+        ) from None
+
+
+def check_text(text: str, path: str) -> None:
+    """Refuse text too large or with too long a line before the parser sees it (error recovery on a
+    megabyte of junk is what makes parsing slow), and text no file could hold (a lone surrogate)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise DslError(
+            f"the text is larger than {MAX_FILE_BYTES // 1024} KiB ({size} bytes)",
+            path=path,
+            hint="split it: shared fixtures can live in files that are included",
+        )
+    long = _LONG.search(text)
+    if long:
+        line = text.count("\n", 0, long.start()) + 1
+        raise DslError.at(
+            f"line {line} is longer than {MAX_LINE_CHARS} characters",
+            text,
+            path,
+            line,
+            MAX_LINE_CHARS + 1,
+            hint='break it up: a long text fits in a """...""" string over several lines',
+        )
+    bad = _SURROGATE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise DslError.at(
+            f"a lone surrogate (U+{ord(bad.group(0)):04X}) is not text",
+            text,
+            path,
+            line,
+            column,
+            hint="the text must be valid Unicode",
+        )
+
+
+def check_tree(tree: Tree, text: str, path: str) -> None:
+    """Walk the parse tree without recursion: refuse nesting deeper than MAX_NESTING (the tree transform
+    and the formatter recurse), numbers too long or not finite, and params tables over MAX_PARAM_ROWS."""
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data == "params":
+            rows = sum(1 for c in node.children if isinstance(c, Tree) and c.data == "param_row")
+            if rows - 1 > MAX_PARAM_ROWS:
+                raise DslError.at(
+                    f"the params table has {rows - 1} rows; at most {MAX_PARAM_ROWS} are allowed",
+                    text,
+                    path,
+                    node.meta.line,
+                    node.meta.column,
+                    hint="split the table over several files",
+                )
+        for child in node.children:
+            if isinstance(child, Tree):
+                inner = depth + (1 if _opens(child) else 0)
+                if inner > MAX_NESTING:
+                    line, column = _start(child)
+                    raise DslError.at(
+                        f"nesting deeper than {MAX_NESTING} levels",
+                        text,
+                        path,
+                        line,
+                        column,
+                        width=1,
+                        hint="flatten the JSON or the blocks",
+                    )
+                stack.append((child, inner))
+            elif isinstance(child, Token) and child.type in ("SIGNED_NUMBER", "INT"):
+                check_number(child, text, path)
+
+
+def check_number(token: Token, text: str, path: str) -> None:
+    raw = str(token)
+    line, column = token.line or 1, token.column or 1
+    if len(raw) > MAX_NUMBER_CHARS:
+        raise DslError.at(
+            f"a number of {len(raw)} characters is too long (at most {MAX_NUMBER_CHARS})",
+            text,
+            path,
+            line,
+            column,
+            width=min(len(raw), 40),
+            hint="write the value as a string if it must be this long",
+        )
+    if token.type == "SIGNED_NUMBER" and not _finite(raw):
+        raise DslError.at(
+            f"{raw} is out of range for a JSON number",
+            text,
+            path,
+            line,
+            column,
+            width=len(raw),
+            hint="a JSON number must be finite (at most about 1.8e308)",
+        )
+
+
+def _finite(raw: str) -> bool:
+    try:
+        value = float(raw)
+    except (ValueError, OverflowError):
+        return False
+    return value not in (float("inf"), float("-inf")) and value == value
+
+
+def _opens(node: Tree) -> bool:
+    return any(isinstance(c, Token) and c.type in _OPENERS for c in node.children) or node.data in (
+        "json_object",
+        "json_array",
+        "fixture",
+        "client_block",
+        "match_block",
+        "streaming",
+        "error_block",
+        "events",
+        "expect",
+        "params",
+    )
+
+
+def _start(node: Tree) -> tuple[int, int]:
+    meta = node.meta
+    return (getattr(meta, "line", 1) or 1, getattr(meta, "column", 1) or 1)
+
+
+INCLUDE_HINT = 'include a .mock file of the scenario tree by its relative path, e.g. include "common.mock"'
+
+
+def unusable_include_target(target: str) -> str | None:
+    """Why an include path cannot name a file (no such file could exist), or None."""
+    if not target:
+        return "include names no file"
+    if len(target) > MAX_INCLUDE_PATH_CHARS:
+        return f"include path is longer than {MAX_INCLUDE_PATH_CHARS} characters"
+    if "\x00" in target:
+        return "include path contains a NUL character"
+    if _SURROGATE.search(target):
+        return "include path contains a lone surrogate (not text)"
+    if not target.endswith(".mock"):
+        return f"include {target!r} is not a .mock file"
+    return None
