@@ -93,10 +93,10 @@ def check_text(text: str, path: str) -> None:
         )
 
 
-def check_tree(tree: Tree, text: str, path: str) -> None:
+def check_tree(tree: Tree[Token], text: str, path: str) -> None:
     """Walk the parse tree without recursion: refuse nesting deeper than MAX_NESTING (the tree transform
     and the formatter recurse), numbers too long or not finite, and params tables over MAX_PARAM_ROWS."""
-    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    stack: list[tuple[Tree[Token], int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         if node.data == "params":
@@ -162,7 +162,7 @@ def _finite(raw: str) -> bool:
     return value not in (float("inf"), float("-inf")) and value == value
 
 
-def _opens(node: Tree) -> bool:
+def _opens(node: Tree[Token]) -> bool:
     return any(isinstance(c, Token) and c.type in _OPENERS for c in node.children) or node.data in (
         "json_object",
         "json_array",
@@ -177,7 +177,7 @@ def _opens(node: Tree) -> bool:
     )
 
 
-def _start(node: Tree) -> tuple[int, int]:
+def _start(node: Tree[Token]) -> tuple[int, int]:
     meta = node.meta
     return (getattr(meta, "line", 1) or 1, getattr(meta, "column", 1) or 1)
 
