@@ -21,7 +21,8 @@ def _finding_list(case: CaseResult) -> str:
     if not case.findings:
         return "–"
     return ", ".join(
-        f"{SEVERITY_ICON[f.severity]} {md.code(f.name)}" + (" (expected)" if f.expected_by_scenario else "")
+        f"{SEVERITY_ICON[f.severity]} `{f.name}`"  # a catalogue name: [a-z_]+, trusted
+        + (" (expected)" if f.expected_by_scenario else "")
         for f in case.findings
     )
 
