@@ -120,11 +120,17 @@ def write_reports(
         except OSError as err:
             print(f"dotmock: cannot write {path}: {err}", file=sys.stderr)
             ok = False
+        except Exception as err:  # a bug in one writer must not cost the other reports
+            print(
+                f"dotmock: could not render {path} ({type(err).__name__}: {err}); the other reports are written",
+                file=sys.stderr,
+            )
+            ok = False
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         try:
             append_text(summary, render_markdown(report) + "\n")
-        except OSError as err:
+        except Exception as err:
             print(f"dotmock: cannot append to $GITHUB_STEP_SUMMARY ({summary}): {err}", file=sys.stderr)
     return ok
 

@@ -8,6 +8,7 @@ from typing import Any
 from dotmock import __version__
 from dotmock.runner.results import REPORT_SCHEMA_VERSION, CaseResult, RunReport
 from dotmock.server.journal import JOURNAL_VERSION
+from dotmock.server.json_input import dumps_json
 
 SCHEMA_ID = f"https://dotmock.dev/schemas/report-{REPORT_SCHEMA_VERSION}.json"
 
@@ -29,7 +30,7 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
 
 
 def render_json(report: RunReport) -> str:
-    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+    return dumps_json(report_to_json(report), indent=2, ensure_ascii=False) + "\n"
 
 
 class ReportFormatError(ValueError):

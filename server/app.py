@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -34,6 +33,7 @@ from dotmock.server.errors import ApiError
 from dotmock.server.fastpath import Incoming, asgi_wrapper, client_link
 from dotmock.server.guard import TOKEN_KEY, Guard, new_token
 from dotmock.server.journal import HttpExchange, Journal
+from dotmock.server.json_input import dumps_json
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
 from dotmock.server.redact import redact_headers
@@ -235,7 +235,7 @@ def create_app(
 
     @app.get("/_dotmock/journal")
     async def get_journal() -> Response:
-        return Response(json.dumps(journal.to_json(), default=str), content_type="application/json")
+        return Response(dumps_json(journal.to_json()), content_type="application/json")
 
     @app.post("/_dotmock/reset")
     async def reset() -> Response:
@@ -244,7 +244,7 @@ def create_app(
 
     @app.get("/_dotmock/scenario")
     async def get_scenario() -> Response:
-        return Response(json.dumps(_scenario_json(holder.scenario), default=str), content_type="application/json")
+        return Response(dumps_json(_scenario_json(holder.scenario)), content_type="application/json")
 
     @app.errorhandler(HTTPException)
     async def http_error(err: HTTPException) -> Response:

@@ -22,6 +22,7 @@ from quart import Quart, Response, request
 from dotmock.dsl.files import write_text_atomically
 from dotmock.dsl.model import Scenario
 from dotmock.server.guard import TOKEN_KEY
+from dotmock.server.json_input import dumps_json
 from dotmock.server.panel_source import EditorSource, check_text, initial_source
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -51,7 +52,7 @@ class ScenarioSlot(Protocol):
 
 def _json(value: Any, status: int = 200) -> Response:
     return Response(
-        json.dumps(value, default=str),
+        dumps_json(value),
         status=status,
         content_type="application/json",
         headers={"Cache-Control": "no-store"},

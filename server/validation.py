@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH
 from dotmock.server.errors import ApiError
+from dotmock.server.json_input import ClientJsonError, load_client_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,23 +15,6 @@ class ParsedRequest:
     body: dict[str, Any]
     stream: bool
     include_usage: bool
-
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
 
 
 def _invalid_json(detail: str) -> ApiError:
@@ -44,31 +26,12 @@ def _invalid_json(detail: str) -> ApiError:
     )
 
 
-MAX_DEPTH = 64
-
-
-def _too_deep(value: Any, depth: int = 0) -> bool:
-    if depth > MAX_DEPTH:
-        return True
-    if isinstance(value, dict):
-        return any(_too_deep(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return any(_too_deep(v, depth + 1) for v in value)
-    return False
-
-
 def parse_json(raw: bytes) -> Any:
+    """A request body as the provider reads it (`server.json_input`): a refused one is a 400."""
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise _invalid_json(str(err) or type(err).__name__) from None
-    # Deeper than any real request; the journal (and the runner reading it) copies bodies recursively.
-    if _too_deep(body):
-        raise _invalid_json(f"nested deeper than {MAX_DEPTH} levels")
-    # "\ud800" is valid JSON but not text: refuse it here rather than fail later on encoding.
-    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
-        raise _invalid_json("a string contains an unpaired surrogate escape")
-    return body
+        return load_client_json(raw)
+    except ClientJsonError as err:
+        raise _invalid_json(err.detail) from None
 
 
 def _type_name(value: Any) -> str:

@@ -24,6 +24,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from dotmock.server.json_input import ClientJsonError, load_client_json
+
 MessageForm = Literal["envelope", "response.create"]
 ENVELOPE: MessageForm = "envelope"
 RESPONSE_CREATE: MessageForm = "response.create"
@@ -57,8 +59,8 @@ def frame_type(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = load_client_json(text)
+    except ClientJsonError:
         return None
     kind = value.get("type") if isinstance(value, dict) else None
     return kind if isinstance(kind, str) else None
@@ -69,9 +71,9 @@ def parse_client_frame(frame: str | bytes | None) -> ClientMessage | BadFrame:
     if not isinstance(frame, str):
         return BadFrame("binary_frame_unsupported", f"Binary frames are not supported: {ENVELOPE_HINT}.")
     try:
-        value = json.loads(frame)
-    except ValueError as err:
-        return BadFrame("invalid_json", f"The frame is not valid JSON ({err}): {ENVELOPE_HINT}.")
+        value = load_client_json(frame)
+    except ClientJsonError as err:
+        return BadFrame("invalid_json", f"The frame is not valid JSON ({err.detail}): {ENVELOPE_HINT}.")
     if not isinstance(value, dict):
         return BadFrame("invalid_envelope", f"The frame must be a JSON object: {ENVELOPE_HINT}.")
     kind = value.get("type")
