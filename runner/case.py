@@ -43,15 +43,20 @@ def blank_result(scenario: m.Scenario, outcome: Outcome, message: str | None = N
     )
 
 
-def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: str, options: CaseOptions) -> ClientSpec:
-    cwd = os.path.normpath(os.path.join(scenario.base_dir, client.cwd or "."))
-    env = {
+def client_environment(base_url: str, ws_url: str) -> dict[str, str]:
+    """How a client finds the mock: the base URL of every API it serves, dummy keys, dotmock's own URLs.
+    The one list: the runner's client processes and the pytest fixture (`runner.inprocess`) both read it."""
+    return {
         "OPENAI_BASE_URL": base_url + "/v1",
         "OPENAI_API_KEY": DUMMY_API_KEY,
         "DOTMOCK_URL": base_url,
         "DOTMOCK_WS_URL": ws_url,
-        **dict(client.env),
     }
+
+
+def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: str, options: CaseOptions) -> ClientSpec:
+    cwd = os.path.normpath(os.path.join(scenario.base_dir, client.cwd or "."))
+    env = {**client_environment(base_url, ws_url), **dict(client.env)}
     timeout = client.timeout_s if client.timeout_s is not None else options.default_timeout_s
     return ClientSpec(
         argv=list(client.argv), cwd=cwd, env=env, timeout_s=timeout, shell=client.shell, grace_s=options.grace_s
@@ -87,12 +92,20 @@ async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Eve
     result.duration = time.monotonic() - t0
     if run is None or journal is None:
         return result
+    record_run(result, scenario, journal, run, t0)
+    return result
+
+
+def record_run(result: CaseResult, scenario: m.Scenario, journal: Journal, run: ClientRun, t0: float) -> None:
+    """Fill `result` from a finished client run: journal, calls, faults met, and the verdict (times from `t0`).
+    The runner's cases and the pytest fixture's tests (`runner.inprocess`) are judged here alike."""
     result.client = run
     result.journal = _journal_json(journal, t0)
     result.calls = [c.to_json(t0) for c in group_calls(journal)] + ws_calls(journal, t0)
     result.faults = faults_injected(journal, t0)
     if run.spawn_error:
-        result.message = f"could not start the client {list(client.argv)!r} in {run.cwd}: {run.spawn_error}"
+        argv = list(scenario.client.argv) if scenario.client is not None else run.argv
+        result.message = f"could not start the client {argv!r} in {run.cwd}: {run.spawn_error}"
     elif run.interrupted:
         result.outcome = "not_run"
         result.message = "interrupted (Ctrl-C) while the client was running"
@@ -103,4 +116,3 @@ async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Eve
         result.findings = verdict.findings
     run.started_at = round(run.started_at - t0, 6)
     run.ended_at = round(run.ended_at - t0, 6)
-    return result
