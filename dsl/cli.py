@@ -10,7 +10,10 @@ from dotmock.dsl.errors import DslError, DslErrors
 from dotmock.dsl.files import write_text_atomically
 from dotmock.dsl.fmt import format_text
 from dotmock.dsl.json_import import json_to_mock
+from dotmock.dsl.limits import read_source
 from dotmock.dsl.loader import discover, is_include_only, load_file
+from dotmock.dsl.runnable import not_runnable
+from dotmock.dsl.wording import count
 
 
 def _errors_of(err: DslError) -> list[DslError]:
@@ -47,20 +50,26 @@ def check_main(argv: list[str]) -> int:
             if is_include_only(file):
                 errors.extend(_shared_file_errors(file, root))
                 continue
-            cases += len(load_file(file, root=root).cases)
+            loaded = load_file(file, root=root)
+            cases += len(loaded.cases)
+            if file.endswith(".mock"):
+                errors.extend(not_runnable(loaded, read_source(file)))
         except DslError as err:
             errors.extend(_errors_of(err))
     for error in errors:
         print(error.render(), end="\n\n", file=sys.stderr)
     bad_files = len({e.path for e in errors})
     if errors:
-        print(f"{len(errors)} error(s) in {bad_files} file(s); {checked} file(s) checked", file=sys.stderr)
+        print(
+            f"{count(len(errors), 'error')} in {count(bad_files, 'file')}; {count(checked, 'file')} checked",
+            file=sys.stderr,
+        )
         return 1
     if missing or not checked:
         if not checked:
             print("dotmock check: no .mock files found", file=sys.stderr)
         return 1 if missing or not checked else 0
-    print(f"{checked} file(s) ok, {cases} case(s)")
+    print(f"{count(checked, 'file')} ok, {count(cases, 'case')}")
     return 0
 
 

@@ -12,6 +12,7 @@ from dotmock.dsl import model as m
 from dotmock.dsl.build import Parts, build, param_table
 from dotmock.dsl.errors import DslError, DslErrors
 from dotmock.dsl.limits import INCLUDE_HINT, read_source, unusable_include_target
+from dotmock.dsl.runnable import empty_file_error
 from dotmock.dsl.syntax import parse_tree
 from dotmock.dsl.validate import validate
 
@@ -140,6 +141,8 @@ class _Loader:
     def load(self, path: str, text: str) -> m.ScenarioFile:
         self.texts[path] = text
         tree = self.tree(path, text)
+        if not any(isinstance(c, Tree) for c in tree.children):
+            raise empty_file_error(path)
         table, table_errors = param_table(tree, text, path)
         self.errors.extend(table_errors)
         rows = table.rows if table and table.rows else [{}]
@@ -222,8 +225,8 @@ def discover(paths: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def is_include_only(path: str) -> bool:
-    """A file with no `scenario`, `client` or `expect` only shares fixtures with files that include it:
-    discovery does not run it as a scenario of its own."""
+    """A file of fixtures with no `scenario`, `client` or `expect` only shares them with files that include
+    it: discovery does not run it as a scenario of its own. An empty file is not one (it is an error)."""
     try:
         text = read_source(path)
     except (OSError, DslError):
@@ -233,7 +236,7 @@ def is_include_only(path: str) -> bool:
     except DslError:
         return False
     kinds = {c.data for c in tree.children if isinstance(c, Tree)}
-    return not kinds & {"scenario_name", "client", "expect"}
+    return bool(kinds) and not kinds & {"scenario_name", "client", "expect"}
 
 
 def load_path(paths: Iterable[str]) -> list[m.ScenarioFile]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotmock.dsl import model as m
+from dotmock.dsl.runnable import NO_CLIENT, NO_CLIENT_HINT
 from dotmock.runner.attempts import faults_injected, group_calls, ws_calls
 from dotmock.runner.process import DEFAULT_GRACE_S, ClientSpec, run_client
 from dotmock.runner.results import CaseResult, ClientRun, Outcome
@@ -75,10 +76,7 @@ async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Eve
     t0 = time.monotonic()
     client = scenario.client
     if client is None:
-        result.message = (
-            "the scenario has no `client` block, so there is nothing to run against the mock "
-            '(add `client "..."`, or serve it by hand with `dotmock serve`)'
-        )
+        result.message = f"{NO_CLIENT} ({NO_CLIENT_HINT})"
         return result
     run: ClientRun | None = None
     journal: Journal | None = None

@@ -1,8 +1,9 @@
 """`dotmock-run` / `dotmock run`, and `dotmock report merge`.
 
-Exit status: 0 every selected case passed (or none was selected); 1 some case failed, errored or was not
-run; 2 a file did not parse or the invocation was wrong; 130 the run was interrupted (Ctrl-C / SIGTERM) —
-the reports are written all the same, with the cases that did not finish marked `not_run`.
+Exit status: 0 every selected case passed; 1 some case failed, errored or was not run; 2 a file did not parse
+or the invocation was wrong; 5 no case was selected (no scenario under the paths, or `-k` matched none: a
+typo in a CI filter must not pass); 130 the run was interrupted (Ctrl-C / SIGTERM) — the reports are written
+all the same, with the cases that did not finish marked `not_run`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dotmock.dsl.errors import DslError, DslErrors
 from dotmock.dsl.loader import load_path
 from dotmock.dsl.model import DEFAULT_CLIENT_TIMEOUT_S, Scenario
 from dotmock.dsl.values import parse_duration as duration_seconds
+from dotmock.dsl.wording import count
 from dotmock.runner.atomic import append_text, write_atomic
 from dotmock.runner.case import CaseOptions, blank_result
 from dotmock.runner.execute import ExecuteOptions, execute
@@ -31,7 +33,7 @@ from dotmock.runner.report_terminal import TerminalReporter
 from dotmock.runner.results import CaseResult, RunReport
 from dotmock.runner.selection import SelectionError, parse_shard, select
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_CASES, EXIT_INTERRUPTED = 0, 1, 2, 5, 130
 DEFAULT_PATH = "scenarios"
 
 
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     except DslErrors as errs:
         for error in errs.errors:
             print(str(error), file=sys.stderr)
-        print(f"\ndotmock-run: {len(errs.errors)} error(s); nothing was run", file=sys.stderr)
+        print(f"\ndotmock-run: {count(len(errs.errors), 'error')}; nothing was run", file=sys.stderr)
         return EXIT_USAGE
     except DslError as err:
         print(str(err), file=sys.stderr)
@@ -177,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     options = ExecuteOptions(jobs=args.jobs, fail_fast=args.fail_fast, case=CaseOptions(default_timeout_s=args.timeout))
     started = time.time()
     reporter = TerminalReporter(verbose=args.verbose, total=len(cases))
-    if not cases:
-        print("dotmock-run: no cases selected", file=sys.stderr)
+    nothing_selected = _nothing_selected(every_case, paths, args.keyword)
+    if nothing_selected:
+        print(f"dotmock-run: {nothing_selected}", file=sys.stderr)
+    elif not cases:
+        print(f"dotmock-run: shard {args.shard} has no case (of {count(len(every_case), 'case')})", file=sys.stderr)
     interrupted = False
     t0 = time.monotonic()
     results: list[CaseResult]
@@ -206,7 +211,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     if not wrote:
         return EXIT_USAGE
+    if nothing_selected:
+        return EXIT_NO_CASES
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _nothing_selected(every_case: list[Scenario], paths: list[str], keyword: str | None) -> str | None:
+    """Why nothing will run, when that is the user's mistake (exit 5). A `--shard` left empty is not one: a
+    small suite split over many shards."""
+    if not every_case:
+        return f"no scenario under {', '.join(paths)} (files of shared fixtures only are not run on their own)"
+    if keyword and not select(every_case, keyword, None):
+        return f"-k {keyword!r} matches none of the {count(len(every_case), 'case')}"
+    return None
 
 
 def report_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dotmock.dsl.wording import count
 from dotmock.runner import markdown_text as md
 from dotmock.runner.results import CaseResult, RunReport, tail
 
@@ -31,10 +32,10 @@ def summary_line(report: RunReport) -> str:
     c = report.counts()
     parts = [f"{c['passed']} passed", f"{c['failed']} failed"]
     if c["error"]:
-        parts.append(f"{c['error']} errors")
+        parts.append(count(c["error"], "error"))
     if c["not_run"]:
         parts.append(f"{c['not_run']} not run")
-    line = ", ".join(parts) + f" of {len(report.cases)} cases in {report.duration:.1f}s"
+    line = ", ".join(parts) + f" of {count(len(report.cases), 'case')} in {report.duration:.1f}s"
     return line + (" (interrupted)" if report.interrupted else "")
 
 

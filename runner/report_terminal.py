@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from dotmock.dsl.model import Scenario
+from dotmock.dsl.wording import count
 from dotmock.runner.markdown_text import printable
 from dotmock.runner.report_markdown import summary_line
 from dotmock.runner.results import CaseResult, RunReport, tail
@@ -27,6 +28,9 @@ _STYLE = {
     "info": "cyan",
 }
 _MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_run": "SKIP"}
+# "dotmock ━━━━━━━━━━━━ 12/50 2 failures 0:00:13 " before the running case's name, at most.
+_PROGRESS_COUNTERS_WIDTH = 48
+_NAME_COLUMN = 50
 
 
 def _name(text: str) -> str:
@@ -84,21 +88,24 @@ class TerminalReporter:
         self.progress: Progress | None = None
         self.task_id: TaskID | None = None
         self.total = total
+        self.done = 0
+        self.failures = 0
         self.running: list[str] = []
 
     def __enter__(self) -> TerminalReporter:
         if self.tty and self.total:
             self.progress = Progress(
                 TextColumn("[bold]dotmock[/]"),
-                BarColumn(),
+                BarColumn(bar_width=12),
                 MofNCompleteColumn(),
+                TextColumn("{task.fields[failures]}"),
                 TimeElapsedColumn(),
                 TextColumn("{task.description}"),
                 console=self.console,
                 transient=True,
             )
             self.progress.start()
-            self.task_id = self.progress.add_task("", total=self.total)
+            self.task_id = self.progress.add_task("", total=self.total, failures="")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -114,7 +121,10 @@ class TerminalReporter:
         name = _name(case.name)
         if name in self.running:
             self.running.remove(name)
-        line = f"{_MARK[case.outcome]:5} {name} ({case.duration:.2f}s)"
+        self.done += 1
+        self.failures += case.outcome in ("failed", "error")
+        counter = f"[{self.done}/{self.total}] " if self.total else ""
+        line = f"{counter}{_MARK[case.outcome]:5} {name} ({case.duration:.2f}s)"
         if case.findings:
             line += f"  [{_findings(case)}]"
         if self.tty:
@@ -131,16 +141,29 @@ class TerminalReporter:
 
     def _describe(self) -> None:
         if self.progress is not None and self.task_id is not None:
-            shown = ", ".join(self.running[:2]) + (f" +{len(self.running) - 2}" if len(self.running) > 2 else "")
-            self.progress.update(self.task_id, description=escape(shown))
+            failures = f"[red]{count(self.failures, 'failure')}[/]" if self.failures else "[dim]0 failures[/]"
+            self.progress.update(self.task_id, description=escape(self._running_text()), failures=failures)
+
+    def _running_text(self) -> str:
+        """The cases running now, cut to what fits beside the counters on this terminal's width."""
+        room = max(10, self.console.width - _PROGRESS_COUNTERS_WIDTH)
+        more = len(self.running) - 1
+        first = self.running[0] if self.running else ""
+        suffix = f" +{more}" if more > 0 else ""
+        if len(first) + len(suffix) > room:
+            first = first[: max(1, room - len(suffix) - 1)] + "…"
+        return first + suffix
 
     def summary(self, report: RunReport) -> None:
+        """The cases that did not pass (every case with -v) as a table, their details, the count line.
+        Each finished case already had its line, so passed cases are not listed twice."""
         cases = report.cases
-        if self.tty:
+        listed = cases if self.verbose else [c for c in cases if c.outcome != "passed"]
+        if listed and self.tty:
             table = Table(title="dotmock resilience report", show_lines=False)
             for col in ("case", "outcome", "duration", "attempts", "faults injected", "findings"):
                 table.add_column(col, justify="right" if col in ("duration", "attempts") else "left")
-            for c in cases:
+            for c in listed:
                 table.add_row(
                     escape(_name(c.name)),
                     f"[{_STYLE[c.outcome]}]{c.outcome}[/]",
@@ -150,8 +173,8 @@ class TerminalReporter:
                     _findings(c),
                 )
             self.console.print(table)
-        else:
-            self._plain_table(cases)
+        elif listed:
+            self._plain_table(listed)
         for c in cases:
             if self.verbose or c.outcome in ("failed", "error") or (c.outcome == "not_run" and c.message):
                 if c.outcome == "not_run" and not self.verbose:
@@ -170,13 +193,20 @@ class TerminalReporter:
             print(f"\n{line}  (* = finding expected by the scenario)", file=self.stream, flush=True)
 
     def _plain_table(self, cases: list[CaseResult]) -> None:
+        """Columns as text; a name longer than its column is never cut: it gets a line of its own, the
+        row's other cells on the next line under the column."""
         header = ("case", "outcome", "duration", "attempts", "faults injected", "findings")
         rows = [header] + [
             (_name(c.name), c.outcome, f"{c.duration:.2f}s", str(c.attempts), _faults(c), _findings(c)) for c in cases
         ]
-        widths = [min(60, max(len(r[i]) for r in rows)) for i in range(len(header) - 1)]
+        name_width = min(_NAME_COLUMN, max(len(r[0]) for r in rows))
+        widths = [max(len(r[i]) for r in rows) for i in range(1, len(header) - 1)]
         print("", file=self.stream)
         for r in rows:
-            cells = [r[i][:60].ljust(widths[i]) for i in range(len(widths))]
-            print("  ".join([*cells, r[-1]]).rstrip(), file=self.stream)
+            rest = "  ".join([*(r[i + 1].ljust(widths[i]) for i in range(len(widths))), r[-1]]).rstrip()
+            if len(r[0]) > name_width:
+                print(r[0], file=self.stream)
+                print(" " * name_width + "  " + rest, file=self.stream)
+            else:
+                print(r[0].ljust(name_width) + "  " + rest, file=self.stream)
         print("", file=self.stream, end="", flush=True)
