@@ -11,6 +11,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
+from dotmock.dsl.limits import check_text, check_tree
 
 # How terminals are spoken of in "expected ..." (never `__ANON_3`).
 _TERMINAL_WORDS = {
@@ -302,6 +303,7 @@ def parse_tree(text: str, path: str) -> Tree[Token]:
     """Parse `.mock` text. Raises DslError(s) (never a Lark exception): after a mistake the parser repairs
     what it can (a misspelt keyword, a missing value or `}`) and goes on, so one run reports the first mistake
     of every line that has one, without the noise of the mistakes that follow from it."""
+    check_text(text, path)
     found: list[UnexpectedInput] = []
     stuck: list[tuple[tuple[int, ...], int]] = []  # parser stack and end offset after a dropped token
 
@@ -339,6 +341,7 @@ def parse_tree(text: str, path: str) -> Tree[Token]:
         raise DslError(f"cannot parse: {err}", path=path) from None
     if not found:
         assert tree is not None
+        check_tree(tree, text, path)
         return tree
     errors: list[DslError] = []
     lines_seen: set[int] = set()

@@ -33,13 +33,6 @@ def _at_word(text_of: dict[str, str], where: m.Location | None, word: str) -> m.
     return where if index < 0 else m.Location(where.path, where.line, index + 1)
 
 
-def _covers(earlier: m.Match, later: m.Match) -> bool:
-    """True when every request `later` could match is also matched by the catch-all `earlier`."""
-    if earlier.protocol != later.protocol or earlier.method != later.method:
-        return False
-    return earlier.path is None or earlier.path == later.path
-
-
 def _endpoint_error(protocol: str, path: str | None) -> tuple[str, tuple[str, ...]] | None:
     if path is None:
         return None
@@ -48,6 +41,59 @@ def _endpoint_error(protocol: str, path: str | None) -> tuple[str, tuple[str, ..
         return None
     kind = "HTTP" if protocol == "http" else "WebSocket"
     return f"dotmock serves no {kind} endpoint {path}", known
+
+
+def _criteria(match: m.Match) -> str:
+    """Equal for matches that are `same_criteria_except_attempt` (rule locations are not compared)."""
+    return repr((match.protocol, match.method, match.path, match.model, match.text, match.headers, match.json))
+
+
+def _unreachable(fixtures: tuple[m.Fixture, ...], text_of: dict[str, str]) -> list[DslError]:
+    """Fixtures an earlier one always answers first: shadowed by a catch-all above, or an attempt range that
+    overlaps one of an otherwise equal fixture above. Near-linear: catch-alls are looked up by endpoint,
+    attempt ranges among the fixtures of equal criteria only."""
+    errors: list[DslError] = []
+    first_catch_all: dict[tuple[str, str | None, str | None], int] = {}
+    with_attempts: dict[str, list[int]] = {}
+    for i, later in enumerate(fixtures):
+        match = later.match
+        covering = [
+            first_catch_all.get((match.protocol, match.method, path))
+            for path in {None, match.path}  # a catch-all without a path covers every path
+        ]
+        shadow = min((c for c in covering if c is not None), default=None)
+        overlap = None
+        if match.attempt is not None:
+            for j in with_attempts.get(_criteria(match), ()):
+                earlier_attempt = fixtures[j].match.attempt
+                if earlier_attempt is not None and earlier_attempt.overlaps(match.attempt):
+                    overlap = j
+                    break
+        if shadow is not None and (overlap is None or shadow < overlap):
+            errors.append(
+                _err(
+                    text_of,
+                    f"fixture {later.name!r} can never answer: {fixtures[shadow].name!r} above it matches "
+                    "every request it could",
+                    later.location,
+                    hint="move it above, or narrow the earlier match (model, message, attempt, ...)",
+                )
+            )
+        elif overlap is not None:
+            errors.append(
+                _err(
+                    text_of,
+                    f"attempt {match.attempt} of fixture {later.name!r} overlaps attempt "
+                    f"{fixtures[overlap].match.attempt} of {fixtures[overlap].name!r}",
+                    match.location,
+                    hint="the first fixture wins: make the ranges disjoint, e.g. attempt 1 and attempt 2..",
+                )
+            )
+        if match.is_catch_all:
+            first_catch_all.setdefault((match.protocol, match.method, match.path), i)
+        if match.attempt is not None:
+            with_attempts.setdefault(_criteria(match), []).append(i)
+    return errors
 
 
 def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
@@ -87,36 +133,7 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
                 )
             )
 
-    fixtures = scenario.fixtures
-    for i, later in enumerate(fixtures):
-        for earlier in fixtures[:i]:
-            if earlier.match.is_catch_all and _covers(earlier.match, later.match):
-                errors.append(
-                    _err(
-                        text_of,
-                        f"fixture {later.name!r} can never answer: {earlier.name!r} above it matches "
-                        "every request it could",
-                        later.location,
-                        hint="move it above, or narrow the earlier match (model, message, attempt, ...)",
-                    )
-                )
-                break
-            a, b = earlier.match.attempt, later.match.attempt
-            if (
-                a is not None
-                and b is not None
-                and earlier.match.same_criteria_except_attempt(later.match)
-                and a.overlaps(b)
-            ):
-                errors.append(
-                    _err(
-                        text_of,
-                        f"attempt {b} of fixture {later.name!r} overlaps attempt {a} of {earlier.name!r}",
-                        later.match.location,
-                        hint="the first fixture wins: make the ranges disjoint, e.g. attempt 1 and attempt 2..",
-                    )
-                )
-                break
+    errors.extend(_unreachable(scenario.fixtures, text_of))
 
     for expectation in scenario.expectations:
         if isinstance(expectation, m.RequestCountExpect | m.RequestFieldExpect):

@@ -13,17 +13,18 @@ Routes (all under `/_dotmock/`, never journaled as client requests):
 
 from __future__ import annotations
 
-import json
+import asyncio
 from pathlib import Path
 from typing import Any, Protocol
 
 from quart import Quart, Response, request
 
 from dotmock.dsl.files import write_text_atomically
+from dotmock.dsl.limits import MAX_FILE_BYTES
 from dotmock.dsl.model import Scenario
 from dotmock.server.guard import TOKEN_KEY
-from dotmock.server.json_input import dumps_json
-from dotmock.server.panel_source import EditorSource, check_text, initial_source
+from dotmock.server.json_input import ClientJsonError, dumps_json, load_client_json
+from dotmock.server.panel_source import Checked, EditorSource, check_text, initial_source
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {
@@ -33,7 +34,7 @@ STATIC_TYPES = {
     ".svg": "image/svg+xml",
 }
 ALLOW_WRITE_KEY = "DOTMOCK_ALLOW_WRITE"  # app.config flag set by `dotmock serve --allow-write`
-MAX_SOURCE_BYTES = 2 * 1024 * 1024
+MAX_SOURCE_BYTES = MAX_FILE_BYTES + 64 * 1024  # the largest .mock text, JSON-escaped a little
 # The page loads nothing from elsewhere: own script and style, fetch/WebSocket to this server only.
 CSP = (
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
@@ -99,24 +100,38 @@ def _static(name: str, token: str | None = None) -> Response:
 
 
 async def _posted_text() -> str | Response:
+    too_large = _json({"ok": False, "message": f"the text is over {MAX_SOURCE_BYTES // 1024} KiB"}, 413)
     if (request.content_length or 0) > MAX_SOURCE_BYTES:
-        return _json({"ok": False, "message": f"the text is over {MAX_SOURCE_BYTES} bytes"}, 413)
+        return too_large
     raw = await request.get_data()
     if len(raw) > MAX_SOURCE_BYTES:
-        return _json({"ok": False, "message": f"the text is over {MAX_SOURCE_BYTES} bytes"}, 413)
+        return too_large
     try:
-        body = json.loads(raw)
-    except ValueError:
-        return _json({"ok": False, "message": 'send JSON: {"text": "..."}'}, 400)
+        body = load_client_json(raw)
+    except ClientJsonError as err:
+        return _json({"ok": False, "message": f'send JSON: {{"text": "..."}} ({err.detail})'}, 400)
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str):
         return _json({"ok": False, "message": 'send JSON: {"text": "..."}'}, 400)
     return text
 
 
+class _Parsing:
+    """Panel parses run off the event loop, so the server keeps answering (streams included) while a large
+    text parses, and one at a time, so a burst of POSTs cannot take every core."""
+
+    def __init__(self) -> None:
+        self.slot = asyncio.Lock()
+
+    async def check(self, text: str, path: str) -> Checked:
+        async with self.slot:
+            return await asyncio.to_thread(check_text, text, path)
+
+
 def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
     """Add the test panel to `app`, editing the scenario held by `slot`."""
     source: EditorSource = initial_source(slot.scenario)
+    parsing = _Parsing()
 
     def allow_write() -> bool:
         return bool(app.config.get(ALLOW_WRITE_KEY, False))
@@ -149,7 +164,7 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
         text = await _posted_text()
         if isinstance(text, Response):
             return text
-        checked = check_text(text, source.path)
+        checked = await parsing.check(text, source.path)
         return _json(
             {
                 "ok": not checked.errors,
@@ -165,7 +180,7 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
         text = await _posted_text()
         if isinstance(text, Response):
             return text
-        checked = check_text(text, source.path)
+        checked = await parsing.check(text, source.path)
         if checked.scenario is None:
             return _json(
                 {
