@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from pathlib import Path
 
@@ -65,10 +66,11 @@ def check_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    if missing or not checked:
-        if not checked:
-            print("dotmock check: no .mock files found", file=sys.stderr)
-        return 1 if missing or not checked else 0
+    if missing:
+        return 1
+    if not checked:
+        print(f"dotmock check: no .mock files under {', '.join(args.paths)}", file=sys.stderr)
+        return 1
     print(f"{count(checked, 'file')} ok, {count(cases, 'case')}")
     return 0
 
@@ -76,6 +78,7 @@ def check_main(argv: list[str]) -> int:
 def fmt_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dotmock fmt", description="Rewrite .mock files in canonical layout.")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    parser.add_argument("--diff", action="store_true", help="with --check: show each change as a unified diff")
     parser.add_argument("paths", nargs="*", default=["scenarios"], help="files or folders (default: scenarios/)")
     args = parser.parse_args(argv)
     status = 0
@@ -98,6 +101,12 @@ def fmt_main(argv: list[str]) -> int:
         changed += 1
         if args.check:
             print(f"would reformat {file}")
+            if args.diff:
+                sys.stdout.writelines(
+                    difflib.unified_diff(
+                        text.splitlines(keepends=True), formatted.splitlines(keepends=True), file, f"{file} (formatted)"
+                    )
+                )
             status = 1
         else:
             write_text_atomically(file, formatted)

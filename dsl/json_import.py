@@ -47,16 +47,25 @@ _STREAMING_KEYS = ("chunkSize", "latencyMs", "truncateAfterChunks")
 
 
 class _Source:
-    """Finds where a key was written, so errors point into the JSON file."""
+    """Finds where a key was written, so errors point into the JSON file: within one fixture's span of the
+    text once `within` narrowed it, so the third fixture's mistake is not shown on the first one's line."""
 
-    def __init__(self, text: str, path: str) -> None:
+    def __init__(self, text: str, path: str, start: int = 0, end: int | None = None) -> None:
         self.text = text
         self.path = path
+        self.start = start
+        self.end = len(text) if end is None else end
+
+    def within(self, span: tuple[int, int] | None) -> _Source:
+        return _Source(self.text, self.path, *span) if span else self
 
     def error(self, message: str, key: str | None = None, *, hint: str | None = None) -> DslError:
         line, column = 1, 1
+        if key is None and self.start:
+            line = self.text.count("\n", 0, self.start) + 1
+            column = self.start - (self.text.rfind("\n", 0, self.start) + 1) + 1
         if key is not None:
-            m = re.search(r'"' + re.escape(key) + r'"\s*:', self.text)
+            m = re.compile(r'"' + re.escape(key) + r'"\s*:').search(self.text, self.start, self.end)
             if m:
                 line = self.text.count("\n", 0, m.start()) + 1
                 column = m.start() - (self.text.rfind("\n", 0, m.start()) + 1) + 1
@@ -74,6 +83,27 @@ def _fixtures(data: Any, src: _Source) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise src.error(f"fixture {i + 1} is not an object")
     return data
+
+
+def _element_spans(text: str) -> list[tuple[int, int]]:
+    """Where each fixture object of the file's list starts and ends in the text (empty if not found)."""
+    m = re.match(r"\s*\[", text) or re.search(r'"fixtures"\s*:\s*\[', text)
+    if not m:
+        return []
+    decoder = json.JSONDecoder()
+    spans: list[tuple[int, int]] = []
+    pos = m.end()
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            return spans
+        try:
+            _, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            return spans
+        spans.append((pos, end))
+        pos = end
 
 
 def _int(src: _Source, fixture: dict[str, Any], key: str, value: Any) -> int:
@@ -208,6 +238,18 @@ def _fixture_blocks(fixture: dict[str, Any], index: int, src: _Source, names: se
     return blocks
 
 
+def _check_blocks(blocks: list[list[str]], index: int, src: _Source) -> None:
+    """Validate one fixture's `.mock` form on its own (knob ranges, close codes ...), so its mistake is
+    reported at the fixture in the JSON, beside the other fixtures' mistakes."""
+    from dotmock.dsl.loader import load_text
+
+    mock = "\n".join(['scenario "import check"', *(line for block in blocks for line in block)]) + "\n"
+    try:
+        load_text(mock, src.path)
+    except DslError as err:
+        raise src.error(f"fixture {index + 1}: {err.message}", hint=err.hint) from None
+
+
 def json_to_mock(text: str, path: str = "<json>") -> str:
     """dotMock JSON fixtures -> `.mock` text that `dotmock check` accepts. Raises DslError."""
     src = _Source(text, path)
@@ -219,9 +261,12 @@ def json_to_mock(text: str, path: str = "<json>") -> str:
     names: set[str] = set()
     out = [f"# Imported from {Path(path).name} by `dotmock import`.", f"scenario {encode_string(Path(path).stem)}"]
     errors: list[DslError] = []
+    spans = _element_spans(text)
     for index, fixture in enumerate(fixtures):
         try:
-            blocks = _fixture_blocks(fixture, index, src, names)
+            span = spans[index] if len(spans) == len(fixtures) else None
+            blocks = _fixture_blocks(fixture, index, src.within(span), names)
+            _check_blocks(blocks, index, src.within(span))
         except DslError as err:  # one problem per fixture, but every fixture is looked at
             errors.append(err)
             continue

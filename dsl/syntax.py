@@ -11,6 +11,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
+from dotmock.dsl.hints import known_mistake
 from dotmock.dsl.limits import check_text, check_tree
 
 # How terminals are spoken of in "expected ..." (never `__ANON_3`).
@@ -135,6 +136,11 @@ def _unclosed_brace(text: str) -> tuple[int, int] | None:
     return stack[-1] if stack else None
 
 
+def _line_of(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
 def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
     """Translate a Lark exception into a DslError with expected words and a did-you-mean."""
     line = getattr(err, "line", None) or 1
@@ -161,6 +167,7 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
             )
         if re.fullmatch(r"\d+(\.\d+)?", word) and "DURATION" in expected:
             hint = f"a duration needs a unit: {word}ms or {word}s"
+        hint = known_mistake(word, expected, _line_of(text, line)) or hint
         message = f"unexpected {_describe_token(found)}"
         return DslError.at(
             message, text, path, line, column, width=width, expected=_expected_words(expected), hint=hint
@@ -171,7 +178,7 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
         m = _WORD_AT.match(text, offset)
         if m:
             word = m.group(0)
-            hint = did_you_mean(word, _keywords(expected))
+            hint = known_mistake(word, expected, _line_of(text, line)) or did_you_mean(word, _keywords(expected))
             return DslError.at(
                 f"unexpected word '{word}'",
                 text,

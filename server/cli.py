@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -125,8 +126,20 @@ def _run(main_coro: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main_coro)
 
 
+def _unusable_file(path: str) -> str | None:
+    if os.path.isdir(path):
+        return "is a directory: name one .mock file (or a dotMock JSON fixture file) to serve"
+    if not os.path.exists(path):
+        return "no such file"
+    return None
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    unusable = _unusable_file(args.file)
+    if unusable:
+        print(f"dotmock serve: {args.file}: {unusable}", file=sys.stderr)
+        return 2
     try:
         scenario_file = load_file(args.file)
     except DslError as err:

@@ -85,3 +85,13 @@ def test_no_error_output_leaks_internals(path: Path) -> None:
                 call(source, "x.mock")
             except DslError as err:
                 assert not _LEAKS.search(err.render()), err.render()
+
+
+def test_fmt_check_diff_shows_the_change(tmp_path: Path) -> None:
+    file = tmp_path / "loose.mock"
+    file.write_text('scenario   "loose"\nfixture "f" {\n  match POST /v1/chat/completions\n  response "x"\n}\n')
+    result = dotmock("fmt", "--check", "--diff", str(file))
+    assert result.returncode == 1
+    assert f"--- {file}\n" in result.stdout and f"+++ {file} (formatted)\n" in result.stdout
+    assert '-scenario   "loose"\n+scenario "loose"\n' in result.stdout
+    assert file.read_text().startswith('scenario   "loose"')  # --check changes nothing

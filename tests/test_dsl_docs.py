@@ -103,3 +103,20 @@ def test_every_fault_is_documented(kind: FaultKind) -> None:
 )
 def test_every_keyword_is_in_an_example_or_table(keyword: str) -> None:
     assert keyword in TEXT
+
+
+_DOCS = [DOC.parent.parent / "README.md", *sorted(DOC.parent.glob("*.md"))]
+LAYOUT = [
+    (doc.name, body, text.count("\n", 0, m.start()) + 1)
+    for doc in _DOCS
+    for text in [doc.read_text(encoding="utf-8")]
+    for m in _BLOCK.finditer(text)
+    if m.group(1) == "mock"
+    for body in [m.group(2)]
+]
+
+
+@pytest.mark.parametrize(("doc", "body", "line"), LAYOUT, ids=[f"{d}:{line}" for d, _b, line in LAYOUT])
+def test_every_documented_example_is_in_canonical_layout(doc: str, body: str, line: int) -> None:
+    """What users copy from the docs is what `dotmock fmt` would write (`fmt --check` passes on it)."""
+    assert format_text(body) == body, f"{doc} line {line}: run the block through `dotmock fmt`"

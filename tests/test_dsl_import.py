@@ -179,3 +179,22 @@ def test_every_bad_fixture_is_reported_not_only_the_first() -> None:
     assert "chunkSize must be a whole number" in messages[0]
     assert "has no response, status or events" in messages[1]
     assert "headers must be an object" in messages[2]
+
+
+def test_every_bad_fixture_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    fixtures = [
+        {"response": "fine"},
+        {"response": "x", "streaming": {"chunkSize": 0}},
+        {"respones": "typo"},
+        {"response": "fine too"},
+        {"response": 7},
+    ]
+    file = tmp_path / "bad.json"
+    file.write_text('{"fixtures": [\n' + ",\n".join("  " + json.dumps(f) for f in fixtures) + "\n]}\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dotmock", "import", str(file)], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 1
+    headlines = [line for line in proc.stderr.splitlines() if ": error: " in line]
+    assert [h.split(":")[1] for h in headlines] == ["3", "4", "6"], proc.stderr
+    assert "did you mean 'response'" in proc.stderr
