@@ -18,6 +18,20 @@ from dotmock.runner.report_markdown import summary_line
 from dotmock.runner.results import OUTCOMES, CaseResult, RunReport, tail
 
 _MARK = {"passed": "✔", "failed": "✘", "error": "!", "not_run": "–"}
+# Cases in the page and its summary: what needs a look first, passed cases last (and collapsed).
+_RANK = {"failed": 0, "error": 0, "not_run": 1, "passed": 2}
+
+
+def _ordered(report: RunReport) -> list[tuple[int, CaseResult]]:
+    """(index in the run, case), failures first; the index keeps each case's anchor stable."""
+    return sorted(enumerate(report.cases), key=lambda ic: _RANK.get(ic[1].outcome, 1))
+
+
+def _filter_attrs(case: CaseResult) -> str:
+    """What the page's filters look at: outcome, findings, and the text a search matches."""
+    words = [case.name, case.file, *case.tags, *_faults(case), *(f.name for f in case.findings)]
+    has_findings = "1" if case.findings else "0"
+    return f'data-outcome="{_e(case.outcome)}" data-findings="{has_findings}" data-text="{_e(" ".join(words).lower())}"'
 
 
 def _e(value: Any) -> str:
@@ -38,7 +52,7 @@ def _summary(report: RunReport) -> str:
     counts = report.counts()
     pills = "".join(f'<span class="pill {o}">{counts[o]} {o.replace("_", " ")}</span>' for o in OUTCOMES if counts[o])
     rows = []
-    for i, case in enumerate(report.cases):
+    for i, case in _ordered(report):
         findings = (
             ", ".join(
                 f'<span class="sev-{_e(f.severity)}">{_e(f.name)}</span>' + ("*" if f.expected_by_scenario else "")
@@ -47,7 +61,8 @@ def _summary(report: RunReport) -> str:
             or "–"
         )
         rows.append(
-            f'<tr class="{_e(case.outcome)}"><td data-label="case"><a href="#case-{i}">{_e(case.name)}</a></td>'
+            f'<tr class="{_e(case.outcome)}" {_filter_attrs(case)}><td data-label="case">'
+            f'<a href="#case-{i}">{_e(case.name)}</a></td>'
             f'<td data-label="outcome" class="o-{_e(case.outcome)}">{_MARK.get(case.outcome, "")} '
             f"{_e(case.outcome)}</td>"
             f'<td data-label="duration" class="num">{case.duration:.2f}s</td>'
@@ -73,6 +88,9 @@ def _summary(report: RunReport) -> str:
 <button type="button" data-filter="all" aria-pressed="true">all</button>
 <button type="button" data-filter="problems" aria-pressed="false">failed / errors</button>
 <button type="button" data-filter="findings" aria-pressed="false">with findings</button>
+<input type="search" class="case-search" aria-label="filter cases by name, file, tag, fault or finding"
+ placeholder="filter: name, tag, fault, finding">
+<span class="muted filter-count" aria-live="polite"></span>
 </div>
 <table class="summary"><thead><tr><th>case</th><th>outcome</th><th>duration</th><th>attempts</th>
 <th>faults injected</th><th>findings</th></tr></thead><tbody>
@@ -151,7 +169,6 @@ def _client(case: CaseResult) -> str:
 
 
 def _case(case: CaseResult, i: int) -> str:
-    has_findings = "1" if case.findings else "0"
     params = ", ".join(f"{k}={v}" for k, v in case.params.items())
     meta = [f"<code>{_e(case.file)}</code>", f"{case.duration:.2f}s", f"{case.attempts} attempt(s)"]
     if case.tags:
@@ -163,22 +180,24 @@ def _case(case: CaseResult, i: int) -> str:
         meta.append("faults " + _e(", ".join(faults)))
     message = f"<pre>{_e(case.message)}</pre>" if case.message else ""
     timeline = render_timeline(case, f"timeline of {case.name}")
-    return f"""<section class="case card {_e(case.outcome)}" id="case-{i}" data-outcome="{_e(case.outcome)}"
- data-findings="{has_findings}">
+    opened = "" if case.outcome == "passed" else " open"
+    return f"""<section class="case card {_e(case.outcome)}" id="case-{i}" {_filter_attrs(case)}>
+<details class="case-details"{opened}><summary>
 <h2><span class="o-{_e(case.outcome)}">{_MARK.get(case.outcome, "")} {_e(case.outcome.upper())}</span>
 {_e(case.name)}</h2>
-<p class="muted">{" · ".join(meta)}</p>
+<p class="muted">{" · ".join(meta)}</p></summary>
 {message}
 <div class="case-body">
 <div class="left"><h3>Timeline</h3>{timeline}{_calls(case)}{_client(case)}</div>
 <div class="right">{_expectations(case)}{_findings(case)}</div>
 </div>
+</details>
 </section>"""
 
 
 def render_html(report: RunReport) -> str:
     """The whole report page."""
-    cases = "\n".join(_case(c, i) for i, c in enumerate(report.cases))
+    cases = "\n".join(_case(c, i) for i, c in _ordered(report))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -46,8 +46,13 @@ pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:
 white-space:pre-wrap;overflow-wrap:anywhere}
 details>summary{cursor:pointer;color:var(--muted);margin:.3rem 0}
 figure.timeline{margin:0}
-.svgwrap{overflow-x:auto}
-figure.timeline svg{width:100%;min-width:520px;height:auto;display:block}
+.svgwrap{overflow-x:auto}.svgwrap.narrow{display:none}
+figure.timeline svg{width:100%;height:auto;display:block}
+details.case-details>summary{color:inherit;margin:0;list-style-position:outside}
+details.case-details>summary h2{display:inline-flex}
+details.case-details:not([open])>summary p{margin-bottom:0}
+.case-search{font:inherit;border:1px solid var(--line);border-radius:5px;padding:.2rem .5rem;min-width:12rem;
+flex:1 1 12rem;max-width:22rem}
 svg.legend{width:100%;max-width:760px;height:auto;display:block}
 svg text{font:12px system-ui,sans-serif;fill:var(--ink)}
 svg .axis{fill:var(--muted);font-size:11px;text-anchor:middle}
@@ -74,6 +79,7 @@ svg .start{fill:var(--ok)}svg .exit{fill:var(--ink)}
 @media (max-width:800px){.case-body{grid-template-columns:minmax(0,1fr)}}
 @media (max-width:640px){
 main{padding:.5rem}.card{padding:.7rem}
+.svgwrap.wide{display:none}.svgwrap.narrow{display:block}
 table.summary thead{display:none}
 table.summary,table.summary tbody{display:block;width:100%}
 table.summary tr{display:block;border-bottom:1px solid var(--line);padding:.3rem 0}
@@ -86,25 +92,45 @@ body{background:#fff;font-size:11pt}main{max-width:none;padding:0}
 .filters,.noprint{display:none!important}
 .card{break-inside:avoid-page;border-color:#999;margin:.6rem 0}
 figure.timeline,.case-body{break-inside:avoid}
-figure.timeline svg{min-width:0}
+.svgwrap.wide{display:block!important}.svgwrap.narrow{display:none!important}
 a{text-decoration:none;color:inherit}
 pre{max-height:none}
-.card[hidden]{display:block!important}
+.card[hidden],tr[hidden]{display:revert!important}
 }
 """
 
 # Filters by outcome, and every <details> opened for printing. The page reads fine without it.
 SCRIPT = """
 (function(){
+  var want='all', words='';
   var buttons=document.querySelectorAll('.filters button');
-  buttons.forEach(function(b){b.addEventListener('click',function(){
-    var want=b.getAttribute('data-filter');
-    buttons.forEach(function(o){o.setAttribute('aria-pressed',String(o===b));});
+  var search=document.querySelector('.case-search'), count=document.querySelector('.filter-count');
+  function shown(el){
+    var o=el.getAttribute('data-outcome'), f=el.getAttribute('data-findings')==='1';
+    var kind=want==='all'||(want==='problems'&&o!=='passed'&&o!=='not_run')||(want==='findings'&&f);
+    var text=el.getAttribute('data-text')||'';
+    return kind&&words.split(/\\s+/).every(function(w){return text.indexOf(w)>=0;});
+  }
+  function apply(){
+    var n=0, total=0;
     document.querySelectorAll('section.case').forEach(function(s){
-      var o=s.getAttribute('data-outcome'), f=s.getAttribute('data-findings')==='1';
-      s.hidden=!(want==='all'||(want==='problems'&&o!=='passed')||(want==='findings'&&f));
+      var on=shown(s); s.hidden=!on; total++; if(on){n++;}
     });
+    document.querySelectorAll('table.summary tbody tr').forEach(function(r){r.hidden=!shown(r);});
+    if(count){count.textContent=(want==='all'&&!words)?'':n+' of '+total+' cases';}
+  }
+  buttons.forEach(function(b){b.addEventListener('click',function(){
+    want=b.getAttribute('data-filter');
+    buttons.forEach(function(o){o.setAttribute('aria-pressed',String(o===b));});
+    apply();
   });});
+  if(search){search.addEventListener('input',function(){words=search.value.trim().toLowerCase();apply();});}
+  // A link from the summary to a collapsed case opens it.
+  function openTarget(){
+    var id=location.hash.slice(1), el=id&&document.getElementById(id);
+    var d=el&&el.querySelector('details.case-details'); if(d){d.open=true;}
+  }
+  window.addEventListener('hashchange',openTarget); openTarget();
   var opened=[];
   window.addEventListener('beforeprint',function(){
     document.querySelectorAll('details:not([open])').forEach(function(d){d.open=true;opened.push(d);});

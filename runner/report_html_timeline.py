@@ -21,7 +21,7 @@ from dotmock.runner.results import CaseResult
 WIDTH = 760
 LABEL_W = 178
 PAD_R = 24
-LANE_H = 30
+LANE_H = 30  # the band a lane's bar, ticks and marks are drawn in
 AXIS_H = 24
 MAX_LANES = 80
 _NICE = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
@@ -240,8 +240,25 @@ def _diamond(x: float, y: float, r: float = 5.0) -> str:
     return f"M{x:.1f} {y - r:.1f}L{x + r:.1f} {y:.1f}L{x:.1f} {y + r:.1f}L{x - r:.1f} {y:.1f}Z"
 
 
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How a timeline is laid out: wide, lane labels in a column on the left; or narrow, for a phone, each
+    label on its own line above its lane so the whole time axis fits the screen at a readable size."""
+
+    name: str
+    width: int
+    label_w: int  # the label column (0 when labels go above the lanes)
+    label_h: int  # the label line above each lane (0 when labels are in the column)
+    label_chars: int  # a longer label is shortened with an ellipsis (the full one is in the lane's title)
+
+
+WIDE = Layout("wide", WIDTH, LABEL_W, 0, 26)
+NARROW = Layout("narrow", 360, 6, 15, 46)
+
+
 def render_timeline(case: CaseResult, label: str) -> str:
-    """The `<figure class="timeline">` of one case (always present: "no traffic" when there is none)."""
+    """The `<figure class="timeline">` of one case (always present: "no traffic" when there is none), drawn
+    in both layouts; the page's style shows the one that fits the screen."""
     lanes = lanes_of(case)
     hidden = max(0, len(lanes) - MAX_LANES)
     lanes = lanes[:MAX_LANES]
@@ -249,17 +266,24 @@ def render_timeline(case: CaseResult, label: str) -> str:
     attrs = f'class="timeline" data-lanes="{len(lanes)}" data-cuts="{cuts}"'
     if not lanes:
         return f'<figure {attrs}><p class="muted">No client run and no traffic recorded.</p></figure>'
+    more = f'<figcaption class="muted">… {hidden} more attempts not drawn</figcaption>' if hidden else ""
+    drawn = "".join(f'<div class="svgwrap {lay.name}">{_svg(lanes, label, lay)}</div>' for lay in (WIDE, NARROW))
+    return f"<figure {attrs}>{drawn}{more}</figure>"
+
+
+def _svg(lanes: list[Lane], label: str, layout: Layout) -> str:
     ends = [max(lane.end, lane.start) for lane in lanes]
     ends += [lane.retry_after[0] + lane.retry_after[1] for lane in lanes if lane.retry_after]
     span = max([*ends, 0.05]) * 1.04
-    plot_w = WIDTH - LABEL_W - PAD_R
+    plot_w = layout.width - layout.label_w - PAD_R
+    stride = layout.label_h + LANE_H
 
     def x(t: float) -> float:
-        return LABEL_W + max(0.0, min(t, span)) / span * plot_w
+        return layout.label_w + max(0.0, min(t, span)) / span * plot_w
 
-    height = AXIS_H + len(lanes) * LANE_H + 8
+    height = AXIS_H + len(lanes) * stride + 8
     out = [
-        f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}" '
+        f'<svg viewBox="0 0 {layout.width} {height}" role="img" aria-label="{escape(label)}" '
         f'preserveAspectRatio="xMinYMin meet">',
         f"<title>{escape(label)}</title>",
     ]
@@ -275,13 +299,16 @@ def render_timeline(case: CaseResult, label: str) -> str:
     positions: dict[int, tuple[float, float]] = {}  # lane index -> (bar end x, bar mid y), for retry arrows
     last_of_call: dict[str, int] = {}
     for i, lane in enumerate(lanes):
-        top = AXIS_H + i * LANE_H
+        line_top = AXIS_H + i * stride
+        top = line_top + layout.label_h
         mid = top + LANE_H / 2
         bar_y, bar_h = top + 8, LANE_H - 16
-        short = lane.label if len(lane.label) <= 26 else lane.label[:25] + "…"
+        n = layout.label_chars
+        short = lane.label if len(lane.label) <= n else lane.label[: n - 1] + "…"
         prefix = "↻ " if lane.kind != "client" and lane.attempt > 1 else ""
+        label_y = line_top + 13 if layout.label_h else mid + 4
         out.append(f'<g class="lane {lane.kind}" data-kind="{lane.kind}"><title>{escape(lane.title)}</title>')
-        out.append(f'<text class="lbl" x="4" y="{mid + 4:.1f}">{escape(prefix + short)}</text>')
+        out.append(f'<text class="lbl" x="4" y="{label_y:.1f}">{escape(prefix + short)}</text>')
         if lane.retry_after:
             frm, wait, honoured = lane.retry_after
             css = "retry-after" + ("" if honoured else " violated")
@@ -334,7 +361,7 @@ def render_timeline(case: CaseResult, label: str) -> str:
             )
         end_text = lane.cut[1] if lane.cut else lane.end_label
         if end_text:
-            anchor = "end" if x1 > WIDTH - 90 else "start"
+            anchor = "end" if x1 > layout.width - 90 else "start"
             tx = x1 - 6 if anchor == "end" else x1 + 7
             css = "endlbl bad" if lane.cut else "endlbl"
             out.append(
@@ -354,8 +381,7 @@ def render_timeline(case: CaseResult, label: str) -> str:
             last_of_call[lane.call] = i
         positions[i] = (x1, mid)
     out.append("</svg>")
-    more = f'<figcaption class="muted">… {hidden} more attempts not drawn</figcaption>' if hidden else ""
-    return f'<figure {attrs}><div class="svgwrap">{"".join(out)}</div>{more}</figure>'
+    return "".join(out)
 
 
 LEGEND = f"""<svg class="legend" viewBox="0 0 {WIDTH} 34" role="img" aria-label="timeline legend">

@@ -105,13 +105,15 @@ def test_report_has_one_timeline_per_case_and_draws_the_cuts(
             assert cut.count() >= 1, cases[i]["name"]
             assert int(timeline.get_attribute("data-cuts") or 0) >= 1
             assert "ended without its terminator" in (cut.first.locator("title").text_content() or "")
-        cut = _section(page, truncated[0]).locator('path.cut[data-cut="truncate"]').first
+        _section(page, truncated[0]).locator("details.case-details").evaluate("d => d.open = true")
+        cut = _section(page, truncated[0]).locator('.svgwrap.wide path.cut[data-cut="truncate"]').first
         cut.scroll_into_view_if_needed()
         assert cut.is_visible() and (cut.bounding_box() or {}).get("height", 0) > 10
         for i in dropped:
             assert _section(page, i).locator('path.cut[data-cut="drop 1006"]').count() >= 1, cases[i]["name"]
         # Client lanes with start and exit, chunk ticks, retries and Retry-After windows are drawn.
-        assert page.locator("g.lane.client circle.start").count() == sum(1 for c in cases if c["client"])
+        wide = page.locator(".svgwrap.wide")
+        assert wide.locator("g.lane.client circle.start").count() == sum(1 for c in cases if c["client"])
         assert page.locator("line.tick.chunk").count() > 0
         assert page.locator("path.retry").count() > 0
         assert page.locator("rect.retry-after").count() > 0
@@ -124,6 +126,7 @@ def test_report_has_one_timeline_per_case_and_draws_the_cuts(
         assert not errors, errors
         # The README's screenshot: the seed's example, a cut stream and its retry.
         seed = next((i for i, c in enumerate(cases) if c["name"] == "rate limit mid-stream is retried"), truncated[0])
+        _section(page, seed).locator("details.case-details").evaluate("d => d.open = true")
         _section(page, seed).screenshot(path=str(screenshot_path("report.png", tmp_path)))
     finally:
         page.close()
@@ -137,6 +140,15 @@ def test_report_reads_on_a_phone_and_prints(browser: Browser, run: tuple[dict[st
         # Nothing but the timelines' own scroll boxes is wider than the screen.
         assert page.evaluate("document.documentElement.scrollWidth") <= 376
         assert page.locator("table.summary thead").is_hidden()  # the summary table became cards
+        # A timeline on a phone: the narrow drawing, all of it on the screen, no text under 10 px.
+        first = page.locator("section.case").first
+        first.locator("details.case-details").evaluate("d => d.open = true")
+        narrow = first.locator(".svgwrap.narrow svg")
+        assert narrow.is_visible() and first.locator(".svgwrap.wide").is_hidden()
+        box = narrow.bounding_box() or {}
+        assert box.get("x", -1) >= 0 and box.get("x", 0) + box.get("width", 999) <= 375
+        sizes = narrow.locator("text").evaluate_all("ts => ts.map(t => t.getBoundingClientRect().height)")
+        assert sizes and min(sizes) >= 10, sizes
         page.emulate_media(media="print")
         assert page.locator(".filters").is_hidden()
         assert page.locator("section.case").first.is_visible()
@@ -169,5 +181,47 @@ def test_report_escapes_what_clients_and_scenarios_wrote(browser: Browser, run: 
         assert "<img src=x" in (page.locator("section#case-0 h2").text_content() or "")
         assert page.locator("script").count() == 1  # the report's own
         assert not dialogs and not outside
+    finally:
+        page.close()
+
+
+def test_a_big_report_puts_failures_first_collapses_passes_and_filters(
+    browser: Browser, run: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
+    """At 50+ cases: what failed is on top and open, what passed is one line each, and a search narrows both
+    the summary table and the cases."""
+    data, _ = run
+    cases = [dict(c, name=f"{c['name']} #{k}", id=f"{c['id']}#{k}") for k in range(4) for c in data["cases"]]
+    assert len(cases) >= 50
+    failed = dict(cases[3], outcome="failed", name="the one that failed", id="x.mock::failed")
+    cases[-1] = failed
+    report = report_from_json(dict(data, cases=cases))
+    html = tmp_path / "big.html"
+    html.write_text(render_html(report), encoding="utf-8")
+    page, _ = offline_page(browser)
+    try:
+        page.goto(html.as_uri())
+        sections = page.locator("section.case")
+        assert sections.first.get_attribute("data-outcome") == "failed"
+        assert "the one that failed" in (page.locator("table.summary tbody tr").first.text_content() or "")
+        assert sections.first.locator("details.case-details").get_attribute("open") is not None
+        passed = page.locator('section.case[data-outcome="passed"]')
+        assert passed.count() >= 40
+        assert passed.first.locator("figure.timeline").is_hidden()  # collapsed: name and facts only
+        assert passed.first.locator("h2").is_visible()
+        page.fill(".case-search", "seed #2")
+        visible = [s for s in sections.all() if s.is_visible()]
+        assert visible and all("#2" in (s.locator("h2").text_content() or "") for s in visible)
+        rows = [r for r in page.locator("table.summary tbody tr").all() if r.is_visible()]
+        assert len(rows) == len(visible)
+        assert page.locator(".filter-count").text_content() == f"{len(visible)} of {len(cases)} cases"
+        page.fill(".case-search", "")
+        page.click('button[data-filter="problems"]')
+        assert [s.get_attribute("data-outcome") for s in sections.all() if s.is_visible()] == ["failed"]
+        # A summary link to a collapsed case opens it.
+        page.click('button[data-filter="all"]')
+        target = passed.first.get_attribute("id")
+        page.locator(f'table.summary a[href="#{target}"]').click()
+        assert page.locator(f"section#{target} figure.timeline").is_visible()
     finally:
         page.close()
