@@ -41,6 +41,7 @@ class WsSession:
         self._reader: asyncio.Task[None] | None = None
         if link is not None:
             link.on_client_close = self._client_closed
+            link.on_refused_frame = self._refused_frame
 
     # -- receiving
 
@@ -130,6 +131,15 @@ class WsSession:
         self.connection.dropped = False
         self.connection.close_code_sent = FALLBACK_DROP_CODE
         await self.websocket.close(FALLBACK_DROP_CODE, "dotmock: drop unavailable")
+
+    def _refused_frame(self, code: int, reason: str, t: float) -> None:
+        # A frame the protocol layer refused (larger than the message limit, not UTF-8, ...): the server
+        # closes with `code` (1009, 1007, 1002) at once.
+        if self.connection.closed_by is not None:
+            return
+        self.connection.close_code_sent = code
+        self.connection.error = f"frame_refused: {code} {reason}".rstrip()
+        self._mark_closed("server", t)
 
     def _client_closed(self, code: int | None, t: float) -> None:
         # The client's answer to a server close or a drop is not the client closing: ignored, so

@@ -18,6 +18,7 @@ says so (`can_drop` False, no close codes observed) and the caller falls back; n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,12 @@ from hypercorn.typing import (
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "dotmock.transport"
+# The reason sent with the close frame when the protocol layer refuses a client frame (docs/websocket.md).
+_REFUSAL_REASONS = {
+    1002: "dotmock: protocol error",
+    1007: "dotmock: text frame is not UTF-8",
+    1009: "dotmock: message too big",
+}
 FLUSH_TIMEOUT_S = 1.0
 
 
@@ -71,6 +78,8 @@ class TransportLink:
         self.client_gone = False
         self.close_code_received: int | None = None
         self.on_client_close: Callable[[int | None, float], None] | None = None
+        # Called when the server refused a client frame at the protocol level and closes with `code`.
+        self.on_refused_frame: Callable[[int, str, float], None] | None = None
 
     @property
     def can_drop(self) -> bool:
@@ -105,11 +114,17 @@ class TransportLink:
         await self._send(message)
         if message.get("type") == "websocket.accept":
             self._observe_close_frames()
+            self._bound_frame_headers()
 
     def saw_disconnect(self, code: Any) -> None:
         # hypercorn's own code is 1000/1006 whatever the client sent: trust it only when no frames are observed.
         trusted = not self._observing and isinstance(code, int) and code != 1006
         self._client_closed(code if trusted else None)
+
+    def _refused_frame(self, code: int, reason: str) -> None:
+        self.client_gone = True  # the connection is ending; the client's answer to our close is not news
+        if self.on_refused_frame is not None:
+            self.on_refused_frame(code, reason, time.monotonic())
 
     def _client_closed(self, code: int | None) -> None:
         if self.client_gone:
@@ -127,6 +142,7 @@ class TransportLink:
         if connection is None or events is None:
             return
         try:
+            from wsproto.connection import ConnectionState
             from wsproto.events import CloseConnection
         except ImportError:  # pragma: no cover - hypercorn depends on wsproto
             return
@@ -134,9 +150,18 @@ class TransportLink:
 
         def observed_events() -> Iterator[Any]:
             for event in events():
+                if isinstance(event, CloseConnection) and connection.state is ConnectionState.OPEN:
+                    # wsproto refused a frame (too large, bad UTF-8, bad opcode): this close is the server's.
+                    # As REMOTE_CLOSING, hypercorn answers it with a close frame carrying the code, at once,
+                    # instead of dropping the connection without one.
+                    reason = _REFUSAL_REASONS.get(int(event.code), "dotmock: frame refused")
+                    event = CloseConnection(code=event.code, reason=reason)
+                    link._refused_frame(int(event.code), reason)
+                    with contextlib.suppress(AttributeError):
+                        connection._state = ConnectionState.REMOTE_CLOSING
                 # wsproto reports a lost TCP connection as a CloseConnection(1006) it made up itself;
                 # a code in a real close frame can never be 1006.
-                if isinstance(event, CloseConnection) and event.code != 1006:
+                elif isinstance(event, CloseConnection) and event.code != 1006:
                     link._client_closed(int(event.code))
                 yield event
 
@@ -145,6 +170,37 @@ class TransportLink:
         except AttributeError:
             return
         self._observing = True
+
+    def _bound_frame_headers(self) -> None:
+        """Refuse a frame whose header announces more than the server's message limit as soon as the header
+        arrives (close 1009), instead of waiting for a payload that may never come (2^62 bytes announced).
+        hypercorn itself only counts the bytes that did arrive."""
+        stream = _bound_owner(self._send)
+        connection = getattr(stream, "connection", None)
+        decoder = getattr(getattr(connection, "_proto", None), "_frame_decoder", None)
+        extensions = getattr(decoder, "extensions", None)
+        limit = getattr(getattr(stream, "config", None), "websocket_max_message_size", None)
+        if not isinstance(extensions, list) or not isinstance(limit, int):
+            return
+        extensions.append(_frame_size_guard(limit))
+
+
+def _frame_size_guard(limit: int) -> Any:
+    from wsproto.extensions import Extension
+    from wsproto.frame_protocol import CloseReason, RsvBits
+
+    class FrameSizeGuard(Extension):
+        name = "dotmock-frame-size"  # never offered nor negotiated: only its inbound header check is used
+
+        def offer(self) -> bool:
+            return False
+
+        def frame_inbound_header(self, proto: Any, opcode: Any, rsv: RsvBits, payload_length: int) -> Any:
+            if payload_length > limit:
+                return CloseReason.MESSAGE_TOO_BIG
+            return RsvBits(False, False, False)
+
+    return FrameSizeGuard()
 
 
 def link_for(scope: HTTPScope | WebsocketScope) -> TransportLink | None:
