@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -334,3 +335,79 @@ def test_editor_writes_the_file_with_allow_write(browser: Browser, tmp_path: Pat
             page.close()
     finally:
         srv.stop()
+
+
+def test_reset_button_starts_attempts_again_and_the_journal_follows_by_itself(tmp_path: Path, browser: Browser) -> None:
+    mock = tmp_path / "attempts.mock"
+    mock.write_text(
+        'scenario "attempts"\n'
+        'fixture "first" {\n  match POST /v1/chat/completions { attempt 1 }\n  error 500\n}\n'
+        'fixture "later" {\n  match POST /v1/chat/completions { attempt 2.. }\n  response "second time lucky"\n}\n',
+        encoding="utf-8",
+    )
+    srv = Served(mock)
+    try:
+        page = open_panel(browser, srv)
+        # A request from another client (the same call the panel makes next): the summary shows it by itself.
+        body = json.dumps({"model": "your-model", "messages": [{"role": "user", "content": "hi"}]}).encode()
+        request = urllib.request.Request(
+            srv.url + "/v1/chat/completions", data=body, headers={"content-type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=5)
+        page.wait_for_selector("#journal-summary:has-text('1 HTTP exchange,')", timeout=WAIT_MS)
+        send_http(page, "hi", stream=False)
+        assert "second time lucky" in (page.text_content("#preview-text") or "")
+        page.click("#reset")
+        page.wait_for_selector("#journal-summary:has-text('0 HTTP exchanges')", timeout=WAIT_MS)
+        assert srv.journal()["http"] == []
+        send_http(page, "hi", stream=False)  # attempt 1 again: the 500
+        assert "HTTP 500" in (page.text_content("#stream-mark") or "")
+        page.close()
+    finally:
+        srv.stop()
+
+
+def test_status_line_tells_how_the_stream_ended(browser: Browser, server: Served) -> None:
+    page = open_panel(browser, server)
+    try:
+        send_http(page, "Hello")
+        page.wait_for_selector("#preview-status:has-text('stream complete at')", timeout=WAIT_MS)
+        assert "[DONE]" in (page.text_content("#preview-status") or "")
+        send_http(page, "cut")
+        page.wait_for_selector("#preview-status:has-text('without [DONE]')", timeout=WAIT_MS)
+    finally:
+        page.close()
+
+
+def test_a_websocket_only_scenario_opens_on_websocket(tmp_path: Path, browser: Browser) -> None:
+    mock = tmp_path / "ws_only.mock"
+    mock.write_text(
+        'scenario "sockets only"\nfixture "socket" {\n  match websocket /v1/responses\n  response "hi"\n}\n',
+        encoding="utf-8",
+    )
+    srv = Served(mock)
+    try:
+        page = open_panel(browser, srv)
+        assert page.is_checked("#proto-ws")
+        assert page.input_value("#endpoint") == "/v1/responses"
+        assert page.is_visible("#ws-connect") and not page.is_visible("#stream")
+        page.close()
+    finally:
+        srv.stop()
+
+
+def test_raw_frames_read_on_a_phone(browser: Browser, server: Served) -> None:
+    page = open_panel(browser, server, width=390, height=844)
+    try:
+        send_http(page, "Hello")
+        page.wait_for_selector("#preview-status:has-text('stream complete')", timeout=WAIT_MS)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        wrap = page.locator("#frames-card .table-wrap")
+        assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth + 1")
+        row = page.locator("#frames tr.frame").nth(1)
+        data_cell = row.locator("td").last
+        box, row_box = data_cell.bounding_box() or {}, row.bounding_box() or {}
+        assert box.get("width", 0) >= 0.8 * row_box.get("width", 1)  # the data gets the row's whole width
+    finally:
+        page.close()

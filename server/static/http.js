@@ -79,14 +79,17 @@ async function readSse(res, log, preview, endpoint) {
   if (broke && broke.name === "AbortError") {
     log.note("aborted", `aborted by you at ${t} ms`, "error");
     preview.setMark("truncated", `aborted — no ${terminator}`);
+    preview.status(`aborted by you at ${t} ms`);
   } else if (state.ended) {
     preview.setMark(state.error ? "error" : "complete", state.error ? `error event: ${state.error}` : `complete ✓ ${terminator}`);
     log.note("stream complete", `ended with ${terminator} at ${t} ms`);
+    preview.status(state.error ? `error event at ${t} ms: ${state.error}` : `stream complete at ${t} ms: ${terminator}`);
   } else {
     const why = broke ? "the connection dropped" : "the stream ended";
     const extra = state.error ? ` · error event: ${state.error}` : "";
     preview.setMark("truncated", `truncated — no ${terminator}${broke ? " (connection dropped)" : ""}${extra}`);
     log.note("truncated", `${why} at ${t} ms without ${terminator}${broke ? `: ${broke.message}` : ""}`, "truncated");
+    preview.status(`${why} at ${t} ms without ${terminator}${extra}`);
   }
   if (state.malformed) preview.status(`${preview.el.status.textContent} · ${state.malformed} malformed event(s)`);
 }

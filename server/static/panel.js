@@ -9,6 +9,8 @@ import { Preview } from "./preview.js";
 import { WsTester } from "./ws.js";
 
 const $ = (id) => document.getElementById(id);
+const TOKEN = document.querySelector('meta[name="dotmock-token"]')?.content ?? "";
+const JOURNAL_REFRESH_MS = 2000;
 
 const ENDPOINTS = {
   http: ["/v1/chat/completions", "/v1/responses"],
@@ -74,11 +76,14 @@ async function send() {
   }
 }
 
-async function loadScenario() {
+async function loadScenario({ first = false } = {}) {
   const res = await fetch("/_dotmock/scenario", { cache: "no-store" });
   const scenario = await res.json();
   $("scenario-name").textContent = `${scenario.name} — ${scenario.path} (dialect ${scenario.dialect})`;
   renderFixtures($("fixtures"), $("fixture-count"), scenario, useFixture);
+  // A scenario that only answers WebSockets opens on WebSocket, at its first fixture's path.
+  const fixtures = scenario.fixtures ?? [];
+  if (first && fixtures.length && fixtures.every((f) => f.match.protocol === "websocket")) useFixture(fixtures[0]);
 }
 
 function useFixture(fixture) {
@@ -90,18 +95,47 @@ function useFixture(fixture) {
   if (contains) $("message").value = contains.value;
 }
 
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 async function showJournal() {
   const res = await fetch("/_dotmock/journal", { cache: "no-store" });
+  if (!res.ok) return;
   const j = await res.json();
   const last = j.http.at(-1);
   const conn = j.websocket.at(-1);
-  const parts = [`${j.http.length} HTTP exchange(s), ${j.websocket.length} WebSocket connection(s)`];
+  const parts = [`${plural(j.http.length, "HTTP exchange")}, ${plural(j.websocket.length, "WebSocket connection")}`];
   if (last) {
     parts.push(`last HTTP #${last.id} ${last.path} → ${last.fixture ?? "no fixture"} ${last.status ?? ""}, ` +
-      `${last.chunks_sent} chunk(s)${last.faults?.length ? `, fault ${last.faults.join(", ")}` : ""}`);
+      `${plural(last.chunks_sent, "chunk")}${last.faults?.length ? `, fault ${last.faults.join(", ")}` : ""}`);
   }
-  if (conn) parts.push(`last WebSocket #${conn.id} ${conn.path}: ${conn.frames.length} frame(s)`);
-  $("journal-summary").textContent = parts.join(" · ");
+  if (conn) parts.push(`last WebSocket #${conn.id} ${conn.path}: ${plural(conn.frames.length, "frame")}`);
+  const text = parts.join(" · ");
+  if ($("journal-summary").textContent !== text) $("journal-summary").textContent = text;
+}
+
+async function resetServer() {
+  const res = await fetch("/_dotmock/reset", {
+    method: "POST", headers: { "content-type": "application/json", "x-dotmock-token": TOKEN }, body: "{}",
+  });
+  log.note("reset", res.ok ? "attempt counters and journal reset: the next request is attempt 1"
+    : `reset refused: HTTP ${res.status}`, res.ok ? "note" : "error");
+  await showJournal();
+}
+
+// The journal summary follows the server by itself while the page is shown (requests from other clients too).
+function followJournal() {
+  let busy = false;
+  setInterval(async () => {
+    if (busy || document.visibilityState !== "visible") return;
+    busy = true;
+    try {
+      await showJournal();
+    } catch {
+      // the server stopped: keep the last summary
+    } finally {
+      busy = false;
+    }
+  }, JOURNAL_REFRESH_MS);
 }
 
 function init() {
@@ -119,13 +153,15 @@ function init() {
   $("ws-close").addEventListener("click", () => ws.close(Number($("ws-close-code").value) || 1000));
   $("frames-clear").addEventListener("click", () => log.clear());
   $("journal-refresh").addEventListener("click", showJournal);
+  $("reset").addEventListener("click", resetServer);
   const editor = new Editor({
     textarea: $("editor"), backdrop: $("editor-backdrop"), gutter: $("editor-gutter"), errors: $("editor-errors"),
     status: $("editor-status"), save: $("editor-save"), revert: $("editor-revert"), path: $("editor-path"),
     note: $("editor-note"), box: $("editor-box"),
   }, { onApplied: loadScenario });
-  Promise.all([loadScenario(), editor.load()]).then(() => {
+  Promise.all([loadScenario({ first: true }), editor.load(), showJournal()]).then(() => {
     document.body.dataset.ready = "true";
+    followJournal();
   });
 }
 

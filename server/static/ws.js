@@ -63,8 +63,10 @@ export class WsTester {
     } else if (meaning.kind === "end") {
       this.exchange.ended = true;
       this.preview.setMark("complete", `complete ✓ ${meaning.label}`);
+      this.preview.status(`answer complete at ${t.toFixed(0)} ms: ${meaning.label}`);
     } else if (meaning.kind === "error") {
       this.preview.setMark("error", `error event: ${meaning.text}`);
+      this.preview.status(`error event at ${t.toFixed(0)} ms: ${meaning.text}`);
     }
   }
 
