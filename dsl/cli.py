@@ -84,9 +84,8 @@ def fmt_main(argv: list[str]) -> int:
     status = 0
     changed = 0
     for file, _root in discover(args.paths):
-        path = Path(file)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_source(file).replace("\r\n", "\n")  # as text mode reads it: fmt writes \n endings
             formatted = format_text(text, file)
         except OSError as err:
             print(f"dotmock fmt: {file}: {err.strerror}", file=sys.stderr)
@@ -125,7 +124,7 @@ def import_main(argv: list[str]) -> int:
     parser.add_argument("file", help='a JSON file: one fixture object, a list, or {"fixtures": [...]}')
     args = parser.parse_args(argv)
     try:
-        text = Path(args.file).read_text(encoding="utf-8")
+        text = read_source(args.file)
         sys.stdout.write(json_to_mock(text, args.file))
     except OSError as err:
         print(f"dotmock import: {args.file}: {err.strerror}", file=sys.stderr)

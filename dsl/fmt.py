@@ -17,6 +17,7 @@ from importlib import resources
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 
+from dotmock.dsl.limits import check_text, check_tree
 from dotmock.dsl.syntax import syntax_error
 
 _INDENT = "  "
@@ -231,6 +232,7 @@ def _items(block: Tree[Token]) -> list[Tree[Token]]:
 
 def format_text(text: str, path: str = "<text>") -> str:
     """The canonical layout of `text`. Raises DslError when the text does not parse."""
+    check_text(text, path)  # the language's limits first: the printer below recurses into the tree
     comments: list[Token] = []
     reset = _comment_sink.set(comments)
     try:
@@ -239,6 +241,7 @@ def format_text(text: str, path: str = "<text>") -> str:
         raise syntax_error(err, text, path) from None
     finally:
         _comment_sink.reset(reset)
+    check_tree(tree, text, path)
     printer = _Printer(comments)
     statements = [c for c in tree.children if isinstance(c, Tree)]
     printer.statements(statements, 0, top=True, closing_line=10**9)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
+from dotmock.dsl.limits import MAX_NESTING, check_text
 from dotmock.dsl.model import ScenarioFile
 from dotmock.dsl.values import encode_string, format_duration
 
@@ -250,13 +251,31 @@ def _check_blocks(blocks: list[list[str]], index: int, src: _Source) -> None:
         raise src.error(f"fixture {index + 1}: {err.message}", hint=err.hint) from None
 
 
+def _not_json(word: str) -> Any:
+    raise ValueError(f"{word} is not a JSON value")
+
+
+def _finite_float(raw: str) -> float:
+    value = float(raw)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {raw[:40]} is out of range")
+    return value
+
+
 def json_to_mock(text: str, path: str = "<json>") -> str:
     """dotMock JSON fixtures -> `.mock` text that `dotmock check` accepts. Raises DslError."""
     src = _Source(text, path)
+    check_text(text, path)
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
     except json.JSONDecodeError as err:
         raise DslError.at(f"invalid JSON: {err.msg}", text, path, err.lineno, err.colno) from None
+    except RecursionError:
+        raise DslError(
+            f"invalid JSON: nested deeper than {MAX_NESTING} levels", path=path, hint="flatten the JSON"
+        ) from None
+    except ValueError as err:  # NaN, Infinity, 1e999, an int of over 4,300 digits
+        raise DslError(f"invalid JSON: {err}", path=path, hint="a JSON number must be finite") from None
     fixtures = _fixtures(data, src)
     names: set[str] = set()
     out = [f"# Imported from {Path(path).name} by `dotmock import`.", f"scenario {encode_string(Path(path).stem)}"]

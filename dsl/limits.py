@@ -20,8 +20,9 @@ MAX_ERRORS = 20  # syntax errors reported per file; the parser stops looking aft
 MAX_NUMBER_CHARS = 100  # digits of one number (Python refuses ints of over 4,300 digits)
 MAX_INCLUDE_PATH_CHARS = 1_024
 
-_LONG = re.compile(r"[^\n]{" + str(MAX_LINE_CHARS + 1) + ",}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# What the nesting pre-scan looks at: strings and comments (skipped whole), and brackets.
+_NESTING_SCAN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[\[\]{}]')
 _OPENERS = frozenset(("LBRACE", "LSQB"))
 
 
@@ -58,6 +59,33 @@ def decode_source(data: bytes, path: str) -> str:
         ) from None
 
 
+def _long_line(text: str) -> int | None:
+    """The number of the first line longer than MAX_LINE_CHARS, or None (linear: no regex rescans)."""
+    if len(text) <= MAX_LINE_CHARS:
+        return None
+    for number, line in enumerate(text.split("\n"), 1):
+        if len(line) > MAX_LINE_CHARS:
+            return number
+    return None
+
+
+def _too_deep_at(text: str) -> int | None:
+    """The offset of the first `{` / `[` nested deeper than MAX_NESTING (strings and comments skipped), found
+    before parsing: the parser would otherwise build a tree 100,000 levels deep first."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return None
+    depth = 0
+    for found in _NESTING_SCAN.finditer(text):
+        mark = found.group()
+        if mark in ("[", "{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                return found.start()
+        elif mark in ("]", "}"):
+            depth = max(0, depth - 1)
+    return None
+
+
 def check_text(text: str, path: str) -> None:
     """Refuse text too large or with too long a line before the parser sees it (error recovery on a
     megabyte of junk is what makes parsing slow), and text no file could hold (a lone surrogate)."""
@@ -68,9 +96,9 @@ def check_text(text: str, path: str) -> None:
             path=path,
             hint="split it: shared fixtures can live in files that are included",
         )
-    long = _LONG.search(text)
+    long = _long_line(text)
     if long:
-        line = text.count("\n", 0, long.start()) + 1
+        line = long
         raise DslError.at(
             f"line {line} is longer than {MAX_LINE_CHARS} characters",
             text,
@@ -78,6 +106,19 @@ def check_text(text: str, path: str) -> None:
             line,
             MAX_LINE_CHARS + 1,
             hint='break it up: a long text fits in a """...""" string over several lines',
+        )
+    too_deep = _too_deep_at(text)
+    if too_deep is not None:
+        line = text.count("\n", 0, too_deep) + 1
+        column = too_deep - (text.rfind("\n", 0, too_deep) + 1) + 1
+        raise DslError.at(
+            f"nesting deeper than {MAX_NESTING} levels",
+            text,
+            path,
+            line,
+            column,
+            width=1,
+            hint="flatten the JSON or the blocks",
         )
     bad = _SURROGATE.search(text)
     if bad:

@@ -147,8 +147,9 @@ class _Loader:
         self.errors.extend(table_errors)
         rows = table.rows if table and table.rows else [{}]
         cases: list[m.Scenario] = []
+        body = _without_param_rows(tree)  # built once per row: the table itself is not rebuilt each time
         for row in rows:
-            parts, errors = build(tree, text, path, row)
+            parts, errors = build(body, text, path, row)
             self.errors.extend(errors)
             fixtures = self.fixtures_of(parts, path, row, (str(Path(path).resolve()),))
             name = parts.name or Path(path).stem
@@ -178,6 +179,15 @@ class _Loader:
         if unique:
             ordered = sorted(unique.values(), key=lambda e: (e.path, e.line, e.column))
             raise DslErrors(ordered)
+
+
+def _without_param_rows(tree: Tree[Token]) -> Tree[Token]:
+    """`tree` with its params tables emptied (read already by `param_table`), so building the scenario for
+    each of N rows costs the size of the rest of the file, not N times the table."""
+    if not any(isinstance(c, Tree) and c.data == "params" for c in tree.children):
+        return tree
+    children = [Tree("params", [], c.meta) if isinstance(c, Tree) and c.data == "params" else c for c in tree.children]
+    return Tree(tree.data, children, tree.meta)
 
 
 def load_text(text: str, path: str = "<text>", *, root: str | None = None) -> m.ScenarioFile:

@@ -12,7 +12,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
 from dotmock.dsl.hints import known_mistake
-from dotmock.dsl.limits import check_text, check_tree
+from dotmock.dsl.limits import MAX_ERRORS, check_text, check_tree
 
 # How terminals are spoken of in "expected ..." (never `__ANON_3`).
 _TERMINAL_WORDS = {
@@ -217,7 +217,10 @@ def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:
     return DslError.at(str(err).splitlines()[0], text, path, line, column)
 
 
-_MAX_SYNTAX_ERRORS = 20
+_MAX_SYNTAX_ERRORS = MAX_ERRORS
+# Tokens the parser may skip or repair around before it gives up on a file (each costs ~50 us): bounds the
+# time a file of junk takes to a few tenths of a second, whatever its size.
+MAX_RECOVERY_STEPS = 2_000
 
 # Stand-ins fed to the parser while recovering from a mistake (the tree is never built when there was one).
 _PLACEHOLDERS = {
@@ -315,13 +318,17 @@ def parse_tree(text: str, path: str) -> Tree[Token]:
     stuck: list[tuple[tuple[int, ...], int]] = []  # parser stack and end offset after a dropped token
 
     def recover(err: UnexpectedInput) -> bool:
+        steps[0] += 1
+        if steps[0] > MAX_RECOVERY_STEPS:
+            gave_up.append(err)
+            return False
         if isinstance(err, UnexpectedToken) and err.token.type != "$END" and err.interactive_parser:
-            _acceptable(err)  # now, before recovery moves the parser on
             stack = tuple(err.interactive_parser.parser_state.state_stack)
             start = err.token.start_pos or 0
             if stuck and stuck[-1][0] == stack and _BLANK.fullmatch(text, stuck[-1][1], start):
                 stuck[-1] = (stack, err.token.end_pos or start)  # a consequence of the last mistake
                 return True
+            _acceptable(err)  # now, before recovery moves the parser on (costly: only for reported mistakes)
             found.append(err)
             stuck.clear()
             if not _repair(err):
@@ -339,10 +346,13 @@ def parse_tree(text: str, path: str) -> Tree[Token]:
         found.append(err)
         return len(found) < _MAX_SYNTAX_ERRORS
 
+    steps = [0]
+    gave_up: list[UnexpectedInput] = []
     try:
         tree = parser().parse(text, on_error=recover)
     except UnexpectedInput as err:
-        found.append(err)
+        if not gave_up:
+            found.append(err)
         tree = None
     except LarkError as err:  # anything else Lark may raise: still the user's file, still located
         raise DslError(f"cannot parse: {err}", path=path) from None
@@ -363,6 +373,18 @@ def parse_tree(text: str, path: str) -> Tree[Token]:
             continue  # skipping ahead inside a broken line makes noise, not news
         lines_seen.add(converted.line)
         errors.append(converted)
+    if gave_up:
+        line = getattr(gave_up[0], "line", None) or 1
+        errors.append(
+            DslError.at(
+                f"too many mistakes: stopped reading after {MAX_RECOVERY_STEPS} tokens that did not fit",
+                text,
+                path,
+                line,
+                getattr(gave_up[0], "column", None) or 1,
+                hint="fix the mistakes above (is this a .mock file?) and check again",
+            )
+        )
     if len(errors) == 1:
         raise errors[0]
     raise DslErrors(errors)

@@ -1,0 +1,135 @@
+"""The language's limits (dsl/limits.py, docs/language.md "Limits"): every hostile text ends in a located
+DslError — never a RecursionError, a UnicodeError or a parse that goes on for seconds — in `load_text`,
+`dotmock fmt` and `dotmock import` alike."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dotmock.dsl import DslError, DslErrors, load_text
+from dotmock.dsl.fmt import format_text
+from dotmock.dsl.json_import import json_to_mock
+from dotmock.dsl.limits import MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_NESTING, MAX_PARAM_ROWS
+from dotmock.dsl.syntax import MAX_RECOVERY_STEPS
+
+
+def json_nested(n: int) -> str:
+    sep = "\n" if n > 10_000 else ""  # keep lines under the line limit
+    opened, closed = sep.join("[" * n), sep.join("]" * n)
+    return f'scenario "x"\nfixture "a" {{ match POST * {{ json "k" == {opened}{closed} }} response "x" }}\n'
+
+
+def messages(err: DslError) -> list[str]:
+    return [e.message for e in (err.errors if isinstance(err, DslErrors) else [err])]
+
+
+@pytest.mark.parametrize("parse", [load_text, format_text], ids=["load", "fmt"])
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 1_000, 100_000])
+def test_deep_json_is_a_located_error(parse: object, depth: int) -> None:
+    with pytest.raises(DslError) as caught:
+        parse(json_nested(depth), "x.mock")  # type: ignore[operator]
+    assert caught.value.message == f"nesting deeper than {MAX_NESTING} levels"
+    assert caught.value.line >= 2 and caught.value.column >= 1
+
+
+def test_json_nested_within_the_limit_loads() -> None:
+    depth = MAX_NESTING - 4  # the fixture and match blocks count too
+    value = load_text(json_nested(depth), "x.mock").cases[0].fixtures[0].match.json[0].value
+    levels = 0
+    while isinstance(value, list):
+        levels += 1
+        value = value[0] if value else None
+    assert levels == depth
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('scenario "x"\n' + "x" * (MAX_LINE_CHARS + 1) + "\n", f"line 2 is longer than {MAX_LINE_CHARS} characters"),
+        ("# " + "a" * 1000 + "\n" + ("#\n" * (MAX_FILE_BYTES // 2)), "the text is larger than 1024 KiB"),
+        ('scenario "x\ud800"\n', "a lone surrogate (U+D800) is not text"),
+        ('scenario "x"\nfixture "a" { match POST * { json "k" == 1e999 } response "x" }\n', "out of range"),
+        ('scenario "x"\nfixture "a" { match POST * { json "k" == ' + "9" * 5000 + ' } response "x" }\n', "too long"),
+        ('scenario "x"\ninclude "a\x00.mock"\n', "include path contains a NUL character"),
+        ('scenario "x"\ninclude "a\\udc80.mock"\n', "include path contains a lone surrogate (not text)"),
+    ],
+)
+def test_limits_end_in_a_clear_dsl_error(text: str, message: str) -> None:
+    with pytest.raises(DslError) as caught:
+        load_text(text, "x.mock")
+    assert any(message in m for m in messages(caught.value)), messages(caught.value)
+
+
+def test_a_params_table_over_the_row_limit_is_refused_and_one_within_loads() -> None:
+    def table(rows: int) -> str:
+        body = "".join(f" | {i} | v{i} |\n" for i in range(rows))
+        return (
+            f'scenario "x ${{a}}"\nparams {{\n | a | b |\n{body}}}\nfixture "f" {{ match POST * response "${{b}}" }}\n'
+        )
+
+    assert len(load_text(table(MAX_PARAM_ROWS), "x.mock").cases) == MAX_PARAM_ROWS
+    with pytest.raises(DslError, match=f"at most {MAX_PARAM_ROWS} are allowed"):
+        load_text(table(MAX_PARAM_ROWS + 1), "x.mock")
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "foo\n" * 50_000,
+        "\n".join(str(i) for i in range(20_000)),
+        "{ " * 15_000,
+        "} " * 15_000,
+        ('= [ " , : #\n' * 20_000),
+    ],
+    ids=["words", "numbers", "braces", "closers", "punctuation"],
+)
+def test_error_recovery_gives_up_with_a_clear_error(junk: str) -> None:
+    with pytest.raises(DslError) as caught:
+        load_text('scenario "x"\n' + junk + "\n", "x.mock")
+    found = messages(caught.value)
+    assert 1 <= len(found) <= 21
+    assert all(isinstance(m, str) and m for m in found)
+    assert len(junk.split()) > MAX_RECOVERY_STEPS
+    stopped = ("too many mistakes", f"nesting deeper than {MAX_NESTING}")
+    assert any(m.startswith(stopped) for m in found) or len(found) >= 20, found
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 5000, "nesting deeper than 64 levels"),
+        ('[{"name": "a", "response": "x", "body": NaN}]', "NaN is not a JSON value"),
+        ('[{"name": "a", "response": "x", "body": 1e999}]', "out of range"),
+    ],
+)
+def test_import_refuses_hostile_json_with_a_dsl_error(text: str, message: str) -> None:
+    with pytest.raises(DslError, match=message):
+        json_to_mock(text, "x.json")
+
+
+@pytest.mark.parametrize("command", [["fmt", "--check"], ["fmt"], ["check"], ["import"]])
+def test_commands_report_invalid_utf8_clearly(tmp_path: Path, command: list[str]) -> None:
+    name = "bad.json" if command == ["import"] else "bad.mock"
+    bad = tmp_path / name
+    bad.write_bytes(b'scenario "x"\n\xff\xfe\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "dotmock", *command, str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"{name}:2:1: error: the file is not UTF-8 text (byte 0xff at offset 13)" in run.stderr
+    assert bad.read_bytes() == b'scenario "x"\n\xff\xfe\n'
+
+
+def test_a_run_of_a_file_that_does_not_parse_exits_2(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.mock"
+    deep.write_text(json_nested(1000))
+    run = subprocess.run(
+        [sys.executable, "-m", "dotmock", "run", str(deep)], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr and "nesting deeper than 64 levels" in run.stderr
