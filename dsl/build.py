@@ -246,6 +246,7 @@ class _Builder(Transformer[Token, Any]):
             cwd=settings.get("cwd"),
             env=env,
             timeout_s=settings.get("timeout"),
+            read_timeout_s=settings.get("readTimeout"),
             location=self.loc(meta),
         )
 
@@ -284,6 +285,11 @@ class _Builder(Transformer[Token, Any]):
         if value[0] <= 0:
             self.error("the client timeout must be more than 0", value[1])
         return "timeout", value[0]
+
+    def client_read_timeout(self, value: Located[float]) -> tuple[str, Any]:
+        if value[0] <= 0:
+            self.error("the client's readTimeout must be more than 0", value[1])
+        return "readTimeout", value[0]
 
     def client_shell(self) -> tuple[str, Any]:
         return "shell", True

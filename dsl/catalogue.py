@@ -188,6 +188,13 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "as failures.",
     ),
     FindingKind(
+        "error_accepted",
+        "error",
+        "took an HTTP error answer as its result and exited 0",
+        "Check the HTTP status: treat 4xx/5xx as failures (retry 408/409/429/5xx with backoff, report the rest) "
+        "instead of printing or using the error body as the answer.",
+    ),
+    FindingKind(
         "fault_handled",
         "info",
         "met a fault and handled it (retried, or failed with its own message)",

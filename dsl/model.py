@@ -22,6 +22,9 @@ JsonValue: TypeAlias = Any  # a value json.loads can return
 DEFAULT_CHUNK_SIZE = 20
 DEFAULT_LATENCY_MS = 0
 DEFAULT_CLIENT_TIMEOUT_S = 60.0
+# The longest silence a client may sit through on an open stream before it should have hung up (its read
+# timeout); a longer one is `no_read_timeout`. A scenario sets its own with `readTimeout` in `client { }`.
+DEFAULT_READ_TIMEOUT_S = 5.0
 
 # Responses API SSE dialects: "openai" is what the official SDKs parse (response.output_text.delta, ...);
 # "seed" is the original description's literal seven-event sequence (response.text.delta, ...).
@@ -280,6 +283,7 @@ class Client:
     cwd: str | None = None
     env: tuple[tuple[str, str], ...] = ()
     timeout_s: float | None = None  # None: the runner's --timeout
+    read_timeout_s: float | None = None  # the silence budget; None: DEFAULT_READ_TIMEOUT_S
     location: Location | None = _loc()
 
 

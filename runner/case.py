@@ -112,5 +112,6 @@ def record_run(result: CaseResult, scenario: m.Scenario, journal: Journal, run: 
         result.outcome = verdict.outcome
         result.expectations = verdict.expectations
         result.findings = verdict.findings
+        result.message = verdict.message
     run.started_at = round(run.started_at - t0, 6)
     run.ended_at = round(run.ended_at - t0, 6)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 
 from dotmock.dsl.catalogue import FINDINGS, SEVERITIES, SILENT_FAULTS, fault_words, first_cause
+from dotmock.dsl.model import DEFAULT_READ_TIMEOUT_S
 from dotmock.runner.attempts import (
     RETRY_AFTER_TOLERANCE_S,
     Attempt,
@@ -21,6 +22,7 @@ from dotmock.runner.attempts import (
     ws_reconnected_after,
 )
 from dotmock.runner.results import ClientRun, Finding
+from dotmock.runner.silences import silences
 from dotmock.server.journal import Journal, WsConnection
 
 STORM_MAX_ATTEMPTS = 5  # more attempts of one call than this is a storm
@@ -54,10 +56,15 @@ def _exit_words(client: ClientRun) -> str:
     return client.describe_end()
 
 
+def _printed(client: ClientRun) -> bool:
+    return bool(client.stderr.strip() or client.stdout.strip())
+
+
 class _Judge:
-    def __init__(self, journal: Journal, client: ClientRun) -> None:
+    def __init__(self, journal: Journal, client: ClientRun, read_timeout_s: float) -> None:
         self.journal = journal
         self.client = client
+        self.read_timeout_s = read_timeout_s
         self.calls = group_calls(journal)
         self.findings: list[Finding] = []
 
@@ -179,6 +186,14 @@ class _Judge:
                     f"carried on past a malformed chunk in the stream of {_where(call)} and exited 0",
                     evidence,
                 )
+            elif last.status is not None and last.status >= 400 and ex.fixture is not None:
+                retried = f" after {len(call.attempts)} attempts" if call.retried else ""
+                self.add(
+                    "error_accepted",
+                    f"exited 0 with the HTTP {last.status} of {_where(call)} as its answer{retried} "
+                    "(no retry after it)",
+                    evidence,
+                )
 
     # ------------------------------------------------------------------------------------ websocket
 
@@ -242,9 +257,38 @@ class _Judge:
             return f"an HTTP {attempt.status}" + (f" after {attempt.number} attempts" if attempt.number > 1 else "")
         return attempt.why
 
+    def sat_through_silence(self) -> bool:
+        """`no_read_timeout` for a client that waited through a silence longer than the read-timeout budget
+        on an open stream, whether the stall ended before the case did or the runner killed the client."""
+        client = self.client
+        if client.spawn_error or client.interrupted:
+            return False
+        until = client.ended_at or None  # both on the monotonic clock
+        for silence in silences(self.journal):
+            if silence.ending == "hung_up":
+                continue
+            end = silence.end if silence.end is not None else until
+            if end is None:
+                continue
+            waited = end - silence.start
+            if waited <= self.read_timeout_s:
+                continue
+            how = "until it resumed" if silence.ending == "resumed" else "without hanging up"
+            killed = " and was killed at the timeout" if client.timed_out else ""
+            self.add(
+                "no_read_timeout",
+                f"sat through {_s(waited)} of silence ({silence.words()}, {silence.where}) {how}{killed}; "
+                f"a read timeout would have fired after {_s(self.read_timeout_s)}",
+                [f"{silence.where}: {silence.words()}, silent for {_s(waited)}, {silence.ending}"],
+            )
+            return True
+        return False
+
     def ending(self) -> None:
         client = self.client
         if client.spawn_error or client.interrupted:
+            return
+        if self.sat_through_silence() and (client.timed_out or client.exited_ok):
             return
         if client.timed_out:
             stalled = self._stalled_at_kill()
@@ -298,8 +342,8 @@ class _Judge:
             a.failed for c in self.calls for a in c.attempts
         ):
             return
-        if any(f.severity == "error" for f in self.findings):
-            return
+        if any(f.severity in ("error", "warning") for f in self.findings):
+            return  # one root cause, one finding: nothing "handled" about a fault something else was said of
         for call in self.calls:
             first_failed = next((a for a in call.attempts if a.failed or a.faults), None)
             if first_failed is not None and call.retried and call.succeeded:
@@ -320,14 +364,18 @@ class _Judge:
             return
         cause = self.cause() or "a fault"
         if not client.exited_ok:
-            self.add("fault_handled", f"failed with its own message ({client.describe_end()}) after {cause}")
+            said = "failed with its own message" if _printed(client) else "failed, printing nothing,"
+            self.add("fault_handled", f"{said} ({client.describe_end()}) after {cause}")
         elif not self.findings:
             self.add("fault_handled", f"rode out {cause} and finished (exit 0)")
 
 
-def compute_findings(journal: Journal, client: ClientRun) -> list[Finding]:
-    """Every built-in finding for one case, most important first."""
-    judge = _Judge(journal, client)
+def compute_findings(
+    journal: Journal, client: ClientRun, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+) -> list[Finding]:
+    """Every built-in finding for one case, most important first. `read_timeout_s` is the longest silence
+    on an open stream a client may sit through before it should have hung up."""
+    judge = _Judge(journal, client, read_timeout_s)
     judge.ending()
     judge.retries()
     judge.streams()

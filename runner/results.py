@@ -50,7 +50,7 @@ class ClientRun:
         """The short class name of the uncaught exception: `JSONDecodeError`."""
         if not self.exception:
             return None
-        return self.exception.split(":", 1)[0].strip().rsplit(".", 1)[-1] or None
+        return self.exception.split(": ", 1)[0].strip().rsplit(".", 1)[-1] or None
 
     @property
     def exited_ok(self) -> bool:

@@ -15,16 +15,41 @@ from dotmock.runner.findings import compute_findings
 from dotmock.runner.results import ClientRun, ExpectationResult, Finding, Outcome
 from dotmock.server.journal import Journal
 
+NO_MATCH_PREFIX = "dotmock: no fixture matched"
+
 
 @dataclass(slots=True)
 class Verdict:
     outcome: Outcome
     expectations: list[ExpectationResult]
     findings: list[Finding]
+    message: str | None = None  # a scenario error: why the case could not be judged
+
+
+def unmatched_requests(journal: Journal) -> list[str]:
+    """The server's explanation of every request no fixture matched (what it was, the nearest fixtures and
+    what differed), over HTTP and WebSocket."""
+    found = [ex.error for ex in journal.http if ex.error and ex.error.startswith(NO_MATCH_PREFIX)]
+    for conn in journal.websocket:
+        found += [x.error for x in conn.exchanges if x.error and x.error.startswith(NO_MATCH_PREFIX)]
+    return found
 
 
 def judge(scenario: m.Scenario, journal: Journal, client: ClientRun) -> Verdict:
-    findings = compute_findings(journal, client)
+    """The case's verdict. A request no fixture matched is a mistake of the scenario, not of the client: the
+    case is a scenario error, explained, and no client finding is drawn from traffic it did not plan."""
+    budget = scenario.client.read_timeout_s if scenario.client and scenario.client.read_timeout_s else None
+    unmatched = unmatched_requests(journal)
+    if unmatched:
+        results = check_expectations(scenario.expectations, journal, client, [])
+        more = f" (and {len(unmatched) - 1} more)" if len(unmatched) > 1 else ""
+        message = (
+            f"scenario error: a request matched no fixture{more}, so the client was not tested against what "
+            f"the scenario meant.\n{unmatched[0].removeprefix('dotmock: ')}\n"
+            "Add a fixture for it, or widen the nearest one's match (docs/language.md, Matching)."
+        )
+        return Verdict("error", results, [], message)
+    findings = compute_findings(journal, client, budget) if budget else compute_findings(journal, client)
     documented = {
         e.name for e in scenario.expectations if isinstance(e, m.FindingsExpect) and e.kind == "present" and e.name
     }

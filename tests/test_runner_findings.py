@@ -25,7 +25,7 @@ OK = 'fixture "ok" { match POST /v1/chat/completions { attempt 2.. } response "f
 ALWAYS_500 = 'fixture "down" { match POST /v1/chat/completions error 500 { message "down" } }'
 FIXTURES = {
     "429": 'fixture "limited" { match POST /v1/chat/completions { attempt 1 } '
-    'error 429 { header "Retry-After" "0.5" message "slow down" } }\n' + OK,
+    'error 429 { header "Retry-After" "1.5" message "slow down" } }\n' + OK,
     "400": 'fixture "bad" { match POST /v1/chat/completions { attempt 1 } error 400 { message "bad" } }\n' + OK,
     "500": ALWAYS_500,
     "500-once": 'fixture "once" { match POST /v1/chat/completions { attempt 1 } error 500 { message "x" } }\n' + OK,
@@ -43,6 +43,8 @@ FIXTURES = {
     "disconnectAfterMs 150 }\n"
     'fixture "ok" { match websocket /v1/chat { attempt 2.. } '
     'events { "response.text.delta" {"delta": "Hello"} "response.completed" {"id": "r2"} } }',
+    "stall-ends": 'fixture "stall" { match POST /v1/chat/completions response "0123456789abcdefghij" '
+    "streaming { chunkSize 5 } fault stall after 2 chunks for 1200ms }",
     "none": OK,
 }
 
@@ -78,6 +80,12 @@ CASES: dict[str, tuple[str, str, str]] = {
     "error_event_ignored-": ("error-event", f"{BEHAVE} stream-strict", "10s"),
     "fault_handled+": ("truncate", f"{BEHAVE} stream-strict", "10s"),
     "fault_handled-": ("malformed", f"{BEHAVE} stream-crash", "10s"),
+    # A stall the client sat through to the end is judged from the journal's silence, not from a kill.
+    "no_read_timeout+sat_through": ("stall-ends", f"{BEHAVE} stream-accept", "10s readTimeout 400ms"),
+    "no_read_timeout-within_budget": ("stall-ends", f"{BEHAVE} stream-accept", "10s readTimeout 3s"),
+    # curl-style: print the error body and exit 0.
+    "error_accepted+": ("500", f"{BEHAVE} print-any", "10s"),
+    "error_accepted-": ("500", f"{BEHAVE} retry-good", "10s"),
 }
 
 
@@ -107,7 +115,7 @@ def finding(result: CaseResult, name: str):
     return next(f for f in result.findings if f.name == name)
 
 
-TRIGGERED = sorted({n.rstrip("+-").replace("_signal", "") for n in CASES if n.endswith("+")})
+TRIGGERED = sorted({n.split("+")[0].replace("_signal", "") for n in CASES if "+" in n})
 
 
 @pytest.mark.parametrize("kind", TRIGGERED)
@@ -138,7 +146,7 @@ def test_titles_say_what_happened(results: dict[str, CaseResult]) -> None:
     assert gave_up.title == "retried POST /v1/chat/completions 3 times, then gave up loudly (exit 1)"
     assert gave_up.severity == "warning"
     ignored = finding(results["retry_after_ignored+"], "retry_after_ignored")
-    assert "Retry-After 0.5s" in ignored.title
+    assert "Retry-After 1.5s" in ignored.title
     handled = finding(results["fault_handled+"], "fault_handled")
     assert handled.severity == "info" and "own message (exit 1)" in handled.title
 
@@ -153,3 +161,26 @@ def test_verdicts_fail_only_on_unexpected_error_findings(results: dict[str, Case
     assert results["truncated_stream_accepted+"].outcome == "failed"
     assert results["gave_up+"].outcome == "passed"  # a warning alone does not fail a case
     assert results["truncated_stream_accepted-"].outcome == "passed"
+
+
+def test_a_stall_sat_through_is_no_read_timeout_even_when_it_ended(results: dict[str, CaseResult]) -> None:
+    sat = results["no_read_timeout+sat_through"]
+    assert sat.client is not None and sat.client.exit_code == 0 and not sat.client.timed_out
+    assert names(sat) == ["no_read_timeout"]  # not "rode out": one finding, no fault_handled beside it
+    assert "a read timeout would have fired after 0.40s" in finding(sat, "no_read_timeout").title
+    within = results["no_read_timeout-within_budget"]
+    assert names(within) == ["fault_handled"]
+
+
+def test_an_error_printed_as_the_answer_is_error_accepted(results: dict[str, CaseResult]) -> None:
+    accepted = results["error_accepted+"]
+    assert accepted.outcome == "failed" and names(accepted) == ["error_accepted"]
+    assert "HTTP 500" in finding(accepted, "error_accepted").title
+    assert "error_accepted" not in names(results["error_accepted-"])
+
+
+def test_a_warning_is_never_paired_with_fault_handled(results: dict[str, CaseResult]) -> None:
+    for result in results.values():
+        found = names(result)
+        if "fault_handled" in found:
+            assert not [f for f in result.findings if f.severity in ("error", "warning")], result.name

@@ -174,6 +174,9 @@ def main() -> int:
         return retry_fixed(int(args[0]), float(args[1]))
     if mode == "retry-good":
         return retry_good()
+    if mode == "print-any":  # curl without --fail: whatever came back is the answer
+        print(post().text)
+        return 0
     if mode.startswith("stream-"):
         return stream_mode(mode)
     if mode.startswith("ws-"):
