@@ -199,19 +199,19 @@ fixture "then works" {{
 
 
 def naive():
-    client = openai.OpenAI(max_retries=0)
-    stream = client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{{"role": "user", "content": "Hello"}}], stream=True
-    )
-    return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    with openai.OpenAI(max_retries=0) as client:
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{{"role": "user", "content": "Hello"}}], stream=True
+        )
+        return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
 
 async def naive_async():
-    client = openai.AsyncOpenAI(max_retries=0)
-    stream = await client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{{"role": "user", "content": "Hello"}}], stream=True
-    )
-    return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    async with openai.AsyncOpenAI(max_retries=0) as client:
+        stream = await client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{{"role": "user", "content": "Hello"}}], stream=True
+        )
+        return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
 
 @pytest.mark.dotmock(text=CUT)
@@ -259,7 +259,8 @@ def test_fixture_judges_the_tests_own_code(pytester: pytest.Pytester, monkeypatc
     monkeypatch.setenv("OPENAI_BASE_URL", "http://untouched.invalid/v1")
     pytester.makeconftest('import pytest\n\n@pytest.fixture\ndef anyio_backend():\n    return "asyncio"\n')
     pytester.makepyfile(test_wrapper=FIXTURE_TESTS)
-    out = pytester.runpytest("-p", "anyio", "-v")
+    # in a process of its own: the async clients' loops must not outlive it inside this one
+    out = pytester.runpytest_subprocess("-p", "anyio", "-v", "-p", "no:cacheprovider")
     out.assert_outcomes(passed=5, failed=2)
     text = out.stdout.str()
     out.stdout.fnmatch_lines(
@@ -296,9 +297,8 @@ def dotmock_server():
 
 
 def ask():
-    reply = openai.OpenAI(max_retries=2).chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}]
-    )
+    with openai.OpenAI(max_retries=2) as client:
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
     return reply.choices[0].message.content
 
 
@@ -323,8 +323,7 @@ def test_context_manager_outside_pytest(tmp_path: os.PathLike[str]) -> None:
     from dotmock.runner.inprocess import serve
 
     before = os.environ.get("OPENAI_BASE_URL")
-    with serve(text=CUT) as mock:
-        client = openai.OpenAI(max_retries=0)
+    with serve(text=CUT) as mock, openai.OpenAI(max_retries=0) as client:
         reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
         assert reply.choices[0].message.content == "This is a long response that will be cut short"
     assert os.environ.get("OPENAI_BASE_URL") == before
