@@ -56,8 +56,15 @@ def _exit_words(client: ClientRun) -> str:
     return client.describe_end()
 
 
-def _printed(client: ClientRun) -> bool:
-    return bool(client.stderr.strip() or client.stdout.strip())
+def _failed_words(client: ClientRun) -> str:
+    """How a client that exited non-zero said so: an error message is on stderr; output on stdout alone
+    (curl -s printing the stream it got, then exit 18) is no message of its own."""
+    end = client.describe_end()
+    if client.stderr.strip():
+        return f"failed with its own message ({end})"
+    if client.stdout.strip():
+        return f"failed ({end}) with no error message (only its output on stdout)"
+    return f"failed ({end}), printing nothing"
 
 
 class _Judge:
@@ -364,8 +371,7 @@ class _Judge:
             return
         cause = self.cause() or "a fault"
         if not client.exited_ok:
-            said = "failed with its own message" if _printed(client) else "failed, printing nothing,"
-            self.add("fault_handled", f"{said} ({client.describe_end()}) after {cause}")
+            self.add("fault_handled", f"{_failed_words(client)} after {cause}")
         elif not self.findings:
             self.add("fault_handled", f"rode out {cause} and finished (exit 0)")
 

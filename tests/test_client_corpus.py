@@ -1,0 +1,60 @@
+"""The verdict for real third-party clients (tests/corpus.py): the official openai SDKs for Python and Node,
+curl, a careful httpx client, each against every HTTP fault kind. All cells run once, concurrently.
+`python -m bench.client_matrix` publishes the same grid as docs/clients.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpus import CELLS, EXPECTED, Cell, ensure_node_packages, exit_class, main_findings, run_corpus
+
+from dotmock.runner.results import CaseResult
+
+
+def test_every_cell_has_an_expectation() -> None:
+    assert {(c.client, c.fault) for c in CELLS} == set(EXPECTED)
+
+
+def cell_problems(cell: Cell, result: CaseResult) -> list[str]:
+    """Why a cell's verdict is not the expected one (empty: right)."""
+    finding, ended = EXPECTED[(cell.client, cell.fault)]
+    if result.outcome not in ("passed", "failed"):
+        return [f"case {result.outcome}: {result.message}"]
+    found = main_findings(result)
+    problems = []
+    if exit_class(result) != ended:
+        problems.append(f"client ended {exit_class(result)}, expected {ended}")
+    if finding not in found:
+        problems.append(f"expected {finding}, got {found}")
+    if finding != "fault_handled" and "fault_handled" in found:
+        problems.append("fault_handled beside another finding for the same fault")
+    severe = any(f.severity == "error" for f in result.findings)
+    if result.outcome != ("failed" if severe else "passed"):
+        problems.append(f"outcome {result.outcome} with findings {found}")
+    return problems
+
+
+def test_every_cell_is_judged_right(tmp_path: Path) -> None:
+    """One test for the whole grid, so parallel workers do not each run the corpus again."""
+    results = run_corpus(tmp_path)
+    wrong = {cell.name: p for cell, result in results.items() if (p := cell_problems(cell, result))}
+    assert not wrong, "\n".join(f"{name}: {'; '.join(p)}" for name, p in wrong.items())
+
+    curl_drop = results[Cell("curl", "disconnect-chunks")].findings[0].title
+    assert curl_drop.startswith("failed (exit 18) with no error message"), curl_drop
+    node_drop = results[Cell("node-sdk", "disconnect-chunks")].findings[0].title
+    assert node_drop == "crashed on a dropped connection (TypeError)", node_drop
+    assert "own message (exit 1)" in results[Cell("httpx-careful", "400")].findings[0].title
+    stall = results[Cell("python-sdk", "stall")].findings[0].title
+    assert "after 2 chunks" in stall and "sat through 1.0" in stall, stall
+
+
+def test_the_node_packages_are_pinned() -> None:
+    import json
+
+    ensure_node_packages()
+    node = Path(__file__).parent / "node"
+    lock = json.loads((node / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/openai"]["version"] == "7.59.0"
+    installed = json.loads((node / "node_modules" / "openai" / "package.json").read_text())
+    assert installed["version"] == "7.59.0"
