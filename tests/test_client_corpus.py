@@ -58,3 +58,15 @@ def test_the_node_packages_are_pinned() -> None:
     assert lock["packages"]["node_modules/openai"]["version"] == "7.59.0"
     installed = json.loads((node / "node_modules" / "openai" / "package.json").read_text())
     assert installed["version"] == "7.59.0"
+
+
+def test_the_published_matrix_matches_the_expectations() -> None:
+    """docs/clients.md (python -m bench.client_matrix) shows, per cell, the finding this corpus asserts."""
+    from corpus import CLIENTS, FAULTS
+
+    doc = (Path(__file__).parent.parent / "docs" / "clients.md").read_text(encoding="utf-8")
+    rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in doc.splitlines() if line.startswith("| ")}
+    for fault, (_text, words) in FAULTS.items():
+        cells = rows[words]
+        for client, cell in zip(CLIENTS, cells, strict=True):
+            assert f"`{EXPECTED[(client, fault)][0]}`" in cell, (client, fault, cell)
