@@ -17,7 +17,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from corpus import CLIENTS, EXPECTED, FAULTS, READ_TIMEOUT, Cell, exit_class, run_corpus  # noqa: E402
+from corpus import (  # noqa: E402
+    CLIENTS,
+    EXPECTED,
+    FAULTS,
+    READ_TIMEOUT,
+    WS_CLIENTS,
+    WS_FAULTS,
+    Cell,
+    exit_class,
+    run_corpus,
+)
 
 from dotmock.runner.results import CaseResult  # noqa: E402
 
@@ -57,11 +67,12 @@ def render(results: dict[Cell, CaseResult]) -> str:
         "Clients:",
         "",
     ]
-    lines += [f"- **{name}**: {words}" for name, (_cmd, words) in CLIENTS.items()]
-    lines += ["", "| fault | " + " | ".join(CLIENTS) + " |", "| --- |" + " --- |" * len(CLIENTS)]
-    for fault, (_text, words) in FAULTS.items():
-        row = [_cell(results[Cell(client, fault)]) for client in CLIENTS]
-        lines.append(f"| {words} | " + " | ".join(row) + " |")
+    lines += [f"- **{name}**: {words}" for name, (_cmd, words) in {**CLIENTS, **WS_CLIENTS}.items()]
+    for clients, faults in ((CLIENTS, FAULTS), (WS_CLIENTS, WS_FAULTS)):
+        lines += ["", "| fault | " + " | ".join(clients) + " |", "| --- |" + " --- |" * len(clients)]
+        for fault, (_text, words) in faults.items():
+            row = [_cell(results[Cell(client, fault)]) for client in clients]
+            lines.append(f"| {words} | " + " | ".join(row) + " |")
     lines += [
         "",
         f"{right} of {len(results)} cells as the corpus expects.",
@@ -70,8 +81,8 @@ def render(results: dict[Cell, CaseResult]) -> str:
         "error on a dropped connection, a malformed chunk, an error event and a 400, sit through any silence",
         "shorter than their one timeout (20 s here; 10 minutes by default), and retry 429 and 500 on their own",
         "(Retry-After honoured). curl -s prints whatever arrives, including an error body, and exits 0 unless",
-        "the transfer itself broke (exit 18). The WebSocket faults are not in this grid: neither SDK speaks",
-        "the `/v1/chat` envelope (see docs/websocket.md and the shipped ws_* scenarios).",
+        "the transfer itself broke (exit 18). Over WebSocket (`responses.connect()`), any end but a normal",
+        "close before `response.completed` escapes as websockets' `ConnectionClosedError`.",
         "Each finding's exact trigger is in [report.md](report.md#verdict).",
         "",
     ]

@@ -31,6 +31,7 @@ STORM_BURST_WINDOW_S = 1.0
 BACKOFF_GROWTH = 1.25  # a gap must grow by this factor over the previous one to count as backing off
 BACKOFF_MIN_GROWTH_S = 0.05  # ... and by this much, so scheduling noise on short fixed waits is not a backoff
 WS_ERROR_EVENT_TYPES = ("error", "response.failed")
+WS_TERMINAL_EVENT_TYPES = ("done", "response.completed", "response.done")  # an answer's last event
 
 
 def _finding(name: str, title: str, evidence: list[str] | None = None) -> Finding:
@@ -65,6 +66,18 @@ def _failed_words(client: ClientRun) -> str:
     if client.stdout.strip():
         return f"failed ({end}) with no error message (only its output on stdout)"
     return f"failed ({end}), printing nothing"
+
+
+def _answered_in_full(conn: WsConnection) -> bool:
+    """Every message on the connection was answered, and the last frame the server sent was an answer's
+    terminal event (`response.completed`, `done`): a drop or an odd close code after it cost the client nothing."""
+    sent = [f for f in conn.frames if f.direction == "out"]
+    return (
+        bool(conn.exchanges)
+        and all(x.completed for x in conn.exchanges)
+        and bool(sent)
+        and sent[-1].type in WS_TERMINAL_EVENT_TYPES
+    )
 
 
 class _Judge:
@@ -212,6 +225,8 @@ class _Judge:
                 evidence = [
                     f"connection #{conn.id} {conn.path}: {how}; no new connection; client {client.describe_end()}"
                 ]
+                if client.exited_ok and _answered_in_full(conn):
+                    continue  # the abnormal end came after the last answer's terminal event: nothing was lost
                 if client.exited_ok:
                     self.add(
                         "ws_abnormal_close_ignored",

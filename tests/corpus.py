@@ -64,6 +64,33 @@ FAULTS: dict[str, tuple[str, str]] = {
     "500": ('error 500 { message "boom" }', "500"),
     "400": ('error 400 { message "bad request" }', "400"),
 }
+# WebSocket faults, for the clients that speak WebSocket (Responses WebSocket mode on /v1/responses).
+WS_TEXT = (
+    'events {\n    "response.created" {"id": "r1"}\n'
+    '    "response.output_text.delta" {"delta": "Partial"} after 20ms\n  }'
+)
+WS_CLIENTS: dict[str, tuple[str, str]] = {
+    "python-sdk-ws": (
+        f"{sys.executable} {HERE / 'clients' / 'corpus' / 'python_sdk_ws.py'}",
+        "official `openai` Python SDK, `responses.connect()` (Responses WebSocket mode), no error handling",
+    ),
+    "httpx-ws-careful": (
+        f"{sys.executable} {HERE.parent / 'scenarios' / 'clients' / 'resilient_ws.py'} --path /v1/responses",
+        "scenarios/clients/resilient_ws.py (httpx-ws): reconnects with backoff until a terminal event",
+    ),
+}
+WS_FAULTS: dict[str, tuple[str, str]] = {
+    "ws-drop": (
+        f'response "{TEXT}"\n  streaming {{ chunkSize 6  latencyMs 40 }}\n  disconnectAfterMs 100',
+        "drop mid-answer",
+    ),
+    "ws-close-1011": (f"{WS_TEXT}\n  closeAfter\n  closeCode 1011", "close 1011 before the terminal event"),
+    "ws-close-after-answer": (
+        f'response "{TEXT}"\n  streaming {{ chunkSize 6 }}\n  closeAfter\n  closeCode 1011',
+        "close 1011 after the whole answer",
+    ),
+    "ws-close-1006": (f"{WS_TEXT}\n  closeCode 1006", "drop (1006) before the terminal event"),
+}
 READ_TIMEOUT = "400ms"  # the scenario's read-timeout budget: the 1 s silences exceed it
 
 # (client, fault): (the finding expected, how the client ended: "0", "nonzero", or "crash" = an uncaught
@@ -99,6 +126,13 @@ EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
     ("curl", "400"): ("error_accepted", "0"),
     **{("httpx-careful", fault): ("fault_handled", "0") for fault in FAULTS if fault != "400"},
     ("httpx-careful", "400"): ("fault_handled", "nonzero"),  # not retried, its own message
+    # websockets' ConnectionClosedError escapes the SDK's `async for` on any end but a normal close.
+    ("python-sdk-ws", "ws-drop"): ("client_crashed", "crash"),
+    ("python-sdk-ws", "ws-close-1011"): ("client_crashed", "crash"),
+    ("python-sdk-ws", "ws-close-1006"): ("client_crashed", "crash"),
+    # The answer was whole (response.completed) before the odd close: nothing lost, nothing to blame.
+    ("python-sdk-ws", "ws-close-after-answer"): ("fault_handled", "0"),
+    **{("httpx-ws-careful", fault): ("fault_handled", "0") for fault in WS_FAULTS},
 }
 
 
@@ -112,19 +146,20 @@ class Cell:
         return f"{self.client} x {self.fault}"
 
 
-CELLS = [Cell(c, f) for c in CLIENTS for f in FAULTS]
+CELLS = [Cell(c, f) for c in CLIENTS for f in FAULTS] + [Cell(c, f) for c in WS_CLIENTS for f in WS_FAULTS]
 
 
 def scenario_text(cell: Cell) -> str:
-    command, _ = CLIENTS[cell.client]
-    outcome, _ = FAULTS[cell.fault]
+    command, _ = {**CLIENTS, **WS_CLIENTS}[cell.client]
+    outcome, _ = {**FAULTS, **WS_FAULTS}[cell.fault]
     shell = "\n  shell" if cell.client == "curl" else ""
+    endpoint = "websocket /v1/responses" if cell.fault in WS_FAULTS else "POST /v1/chat/completions"
     quoted = command.replace("\\", "\\\\").replace('"', '\\"')
     return (
         f'scenario "{cell.name}"\n\n'
         f'client "{quoted}" {{\n  timeout 15s\n  readTimeout {READ_TIMEOUT}{shell}\n}}\n\n'
-        f'fixture "fault" {{\n  match POST /v1/chat/completions {{ attempt 1 }}\n  {outcome}\n}}\n\n'
-        f'fixture "recovered" {{\n  match POST /v1/chat/completions {{ attempt 2.. }}\n  response "{TEXT}"\n}}\n'
+        f'fixture "fault" {{\n  match {endpoint} {{ attempt 1 }}\n  {outcome}\n}}\n\n'
+        f'fixture "recovered" {{\n  match {endpoint} {{ attempt 2.. }}\n  response "{TEXT}"\n}}\n'
     )
 
 

@@ -45,6 +45,8 @@ def test_every_cell_is_judged_right(tmp_path: Path) -> None:
     node_drop = results[Cell("node-sdk", "disconnect-chunks")].findings[0].title
     assert node_drop == "crashed on a dropped connection (TypeError)", node_drop
     assert "own message (exit 1)" in results[Cell("httpx-careful", "400")].findings[0].title
+    after = [f.name for f in results[Cell("python-sdk-ws", "ws-close-after-answer")].findings]
+    assert "ws_abnormal_close_ignored" not in after, after
     stall = results[Cell("python-sdk", "stall")].findings[0].title
     assert "after 2 chunks" in stall and "sat through 1.0" in stall, stall
 
@@ -62,11 +64,11 @@ def test_the_node_packages_are_pinned() -> None:
 
 def test_the_published_matrix_matches_the_expectations() -> None:
     """docs/clients.md (python -m bench.client_matrix) shows, per cell, the finding this corpus asserts."""
-    from corpus import CLIENTS, FAULTS
+    from corpus import CLIENTS, FAULTS, WS_CLIENTS, WS_FAULTS
 
     doc = (Path(__file__).parent.parent / "docs" / "clients.md").read_text(encoding="utf-8")
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in doc.splitlines() if line.startswith("| ")}
-    for fault, (_text, words) in FAULTS.items():
-        cells = rows[words]
-        for client, cell in zip(CLIENTS, cells, strict=True):
-            assert f"`{EXPECTED[(client, fault)][0]}`" in cell, (client, fault, cell)
+    for clients, faults in ((CLIENTS, FAULTS), (WS_CLIENTS, WS_FAULTS)):
+        for fault, (_text, words) in faults.items():
+            for client, cell in zip(clients, rows[words], strict=True):
+                assert f"`{EXPECTED[(client, fault)][0]}`" in cell, (client, fault, cell)
