@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from dotmock import __version__
+from dotmock.dsl.errors import DslError, DslErrors
 from dotmock.dsl.loader import load_file
 from dotmock.runner.cli import parse_duration, write_reports
 from dotmock.runner.inprocess import MockServer, explain, load_scenario, resolve
@@ -149,7 +150,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     path, _ = _marker_source(mark, metafunc.definition.path, metafunc.config.rootpath)
     if path is None:
         return
-    cases = load_file(str(path)).cases
+    try:
+        cases = load_file(str(path)).cases
+    except DslErrors as err:
+        pytest.fail("\n".join(str(e) for e in err.errors), pytrace=False)
+    except DslError as err:
+        pytest.fail(str(err), pytrace=False)
     if len(cases) > 1:
         ids = [",".join(f"{k}={v}" for k, v in c.params) or c.name for c in cases]
         metafunc.parametrize("dotmock_case", [c.name for c in cases], ids=ids)
@@ -173,7 +179,12 @@ def dotmock_server(request: pytest.FixtureRequest, dotmock_case: str | None) -> 
         )
     path, text = _marker_source(mark, request.path, request.config.rootpath)
     case = mark.kwargs.get("case") or dotmock_case
-    scenario = load_scenario(path, text=text, case=case, root=request.path.parent if text is not None else None)
+    try:
+        scenario = load_scenario(path, text=text, case=case, root=request.path.parent if text is not None else None)
+    except DslErrors as err:
+        pytest.fail("\n".join(str(e) for e in err.errors), pytrace=False)
+    except (DslError, ValueError) as err:
+        pytest.fail(str(err), pytrace=False)
     with MockServer(scenario, patch_env=False, name=request.node.nodeid) as server:
         yield server
 

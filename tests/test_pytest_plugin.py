@@ -331,3 +331,14 @@ def test_context_manager_outside_pytest(tmp_path: os.PathLike[str]) -> None:
     assert [x.path for x in mock.requests] == ["/v1/chat/completions"]
     with pytest.raises(RuntimeError, match="not running"):
         _ = mock.base_url
+
+
+def test_the_shipped_example_folder_passes(pytester: pytest.Pytester) -> None:
+    import shutil
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "pytest"
+    for f in example.iterdir():
+        if f.suffix in (".py", ".mock"):
+            shutil.copy(f, pytester.path / f.name)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=4)
