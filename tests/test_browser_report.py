@@ -202,8 +202,14 @@ def test_a_big_report_puts_failures_first_collapses_passes_and_filters(
     try:
         page.goto(html.as_uri())
         sections = page.locator("section.case")
-        assert sections.first.get_attribute("data-outcome") == "failed"
-        assert "the one that failed" in (page.locator("table.summary tbody tr").first.text_content() or "")
+        # Failures first (a live case of the shipped run may have failed too on a loaded machine).
+        outcomes = [s.get_attribute("data-outcome") for s in sections.all()]
+        first_pass = outcomes.index("passed")
+        assert set(outcomes[:first_pass]) <= {"failed", "error", "not_run"} and outcomes[0] in ("failed", "error")
+        assert all(o == "passed" for o in outcomes[first_pass:])
+        rows = page.locator("table.summary tbody tr")
+        top = [rows.nth(i).text_content() or "" for i in range(first_pass)]
+        assert any("the one that failed" in row for row in top)
         assert sections.first.locator("details.case-details").get_attribute("open") is not None
         passed = page.locator('section.case[data-outcome="passed"]')
         assert passed.count() >= 40
@@ -217,7 +223,8 @@ def test_a_big_report_puts_failures_first_collapses_passes_and_filters(
         assert page.locator(".filter-count").text_content() == f"{len(visible)} of {len(cases)} cases"
         page.fill(".case-search", "")
         page.click('button[data-filter="problems"]')
-        assert [s.get_attribute("data-outcome") for s in sections.all() if s.is_visible()] == ["failed"]
+        shown = [s.get_attribute("data-outcome") for s in sections.all() if s.is_visible()]
+        assert shown and set(shown) <= {"failed", "error"} and len(shown) == first_pass - outcomes.count("not_run")
         # A summary link to a collapsed case opens it.
         page.click('button[data-filter="all"]')
         target = passed.first.get_attribute("id")

@@ -46,7 +46,9 @@ async def test_many_servers_concurrently_each_with_its_own_journal() -> None:
         assert f"server {i}".replace(" ", "")[:3] in text.replace(" ", "")
 
 
-async def test_start_and_stop_are_fast_and_free_the_port() -> None:
+async def test_start_and_stop_free_the_port_without_hanging() -> None:
+    """Ten start/stop cycles, each port free again at once. Speed is bench/'s business (perf_servers);
+    the bound here only says a stop never hangs."""
     timings = []
     for _ in range(10):
         start = time.monotonic()
@@ -57,7 +59,7 @@ async def test_start_and_stop_are_fast_and_free_the_port() -> None:
         with socket.socket() as probe:  # the port is free again
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", port))
-    assert sorted(timings)[len(timings) // 2] < 0.1, timings
+    assert max(timings) < 10, timings
 
 
 async def test_fixed_port_can_be_reused_at_once() -> None:
