@@ -19,6 +19,7 @@ MAX_PARAM_ROWS = 2_000
 MAX_ERRORS = 20  # syntax errors reported per file; the parser stops looking after that
 MAX_NUMBER_CHARS = 100  # digits of one number (Python refuses ints of over 4,300 digits)
 MAX_INCLUDE_PATH_CHARS = 1_024
+MAX_INCLUDE_EXPANSIONS = 200  # includes expanded per loaded file, each params row counted
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # What the nesting pre-scan looks at: strings and comments (skipped whole), and brackets.

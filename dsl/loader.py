@@ -11,7 +11,7 @@ from lark import Token, Tree
 from dotmock.dsl import model as m
 from dotmock.dsl.build import Parts, build, param_table
 from dotmock.dsl.errors import DslError, DslErrors
-from dotmock.dsl.limits import INCLUDE_HINT, read_source, unusable_include_target
+from dotmock.dsl.limits import INCLUDE_HINT, MAX_INCLUDE_EXPANSIONS, read_source, unusable_include_target
 from dotmock.dsl.runnable import empty_file_error
 from dotmock.dsl.syntax import parse_tree
 from dotmock.dsl.validate import validate
@@ -25,6 +25,7 @@ class _Loader:
         self.texts: dict[str, str] = {}
         self.trees: dict[str, Tree[Token]] = {}
         self.errors: list[DslError] = []
+        self.expansions = 0  # includes expanded so far, every params row counted
 
     def read(self, path: str) -> str:
         if path not in self.texts:
@@ -51,6 +52,20 @@ class _Loader:
         self, target: str, where: m.Location, path: str, params: dict[str, str], stack: tuple[str, ...]
     ) -> list[m.Fixture]:
         text = self.texts.get(path, "")
+        self.expansions += 1
+        if self.expansions > MAX_INCLUDE_EXPANSIONS:
+            if self.expansions == MAX_INCLUDE_EXPANSIONS + 1:
+                self.errors.append(
+                    DslError.at(
+                        f"too many includes: more than {MAX_INCLUDE_EXPANSIONS} expanded (every params row counts)",
+                        text,
+                        path,
+                        where.line,
+                        where.column,
+                        hint="include each shared file once; put the fixtures it shares in it",
+                    )
+                )
+            return []
         unusable = unusable_include_target(target)
         if unusable:
             self.errors.append(DslError.at(unusable, text, path, where.line, where.column, hint=INCLUDE_HINT))
