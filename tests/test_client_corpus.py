@@ -4,6 +4,7 @@ curl, a careful httpx client, each against every HTTP fault kind. All cells run 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from corpus import CELLS, EXPECTED, Cell, ensure_node_packages, exit_class, main_findings, run_corpus
@@ -48,7 +49,8 @@ def test_every_cell_is_judged_right(tmp_path: Path) -> None:
     after = [f.name for f in results[Cell("python-sdk-ws", "ws-close-after-answer")].findings]
     assert "ws_abnormal_close_ignored" not in after, after
     stall = results[Cell("python-sdk", "stall")].findings[0].title
-    assert "after 2 chunks" in stall and "sat through 1.0" in stall, stall
+    waited = re.search(r"sat through (\d+\.\d+)s", stall)
+    assert "after 2 chunks" in stall and waited and float(waited.group(1)) >= 1.0, stall  # the 1 s stall, or more
 
 
 def test_the_node_packages_are_pinned() -> None:
