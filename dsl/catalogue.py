@@ -51,10 +51,11 @@ class FaultKind:
 
 _STREAMS: frozenset[Surface] = frozenset({"stream", "websocket"})
 _WS: frozenset[Surface] = frozenset({"websocket"})
+_ANY: frozenset[Surface] = frozenset({"stream", "websocket", "json"})  # also a non-streamed JSON answer
 
 # In order of precedence: when a client met several, the first of them is the one named as the cause.
 FAULT_KINDS: tuple[FaultKind, ...] = (
-    FaultKind("malformedChunk", "a malformed chunk", "(after N chunks)? STRING?", _STREAMS),
+    FaultKind("malformedChunk", "a malformed chunk", "(after N chunks)? STRING?", _ANY),
     FaultKind(
         "errorEvent",
         "an error event mid-stream",
@@ -62,10 +63,10 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
         _STREAMS,
         ends_stream=True,
     ),
-    FaultKind("disconnect", "a dropped connection", "after (N chunks | DURATION)", _STREAMS, ends_stream=True),
+    FaultKind("disconnect", "a dropped connection", "after (N chunks | DURATION)", _ANY, ends_stream=True),
     FaultKind("truncate", "a truncated stream", "", _STREAMS, ends_stream=True, written=False),
-    FaultKind("stall", "a stalled stream", "(after N chunks)? (for DURATION)?", _STREAMS, silent=True),
-    FaultKind("slowFirstToken", "a slow first token", "DURATION", _STREAMS, silent=True),
+    FaultKind("stall", "a stalled stream", "(after N chunks)? (for DURATION)?", _ANY, silent=True),
+    FaultKind("slowFirstToken", "a slow first token", "DURATION", _ANY, silent=True),
     FaultKind("disconnectAfterMs", "a dropped WebSocket", "", _WS, ends_stream=True, written=False),
     FaultKind("closeCode1006", "a dropped WebSocket", "", _WS, ends_stream=True, written=False),
 )

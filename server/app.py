@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
 from dotmock.dsl.model import ErrorOutcome, Fixture, Scenario, TextOutcome
+from dotmock.server import json_faults
 from dotmock.server.answers import (
     Answer,
     api_error_response,
@@ -165,7 +166,10 @@ class _HttpEndpoints:
         if isinstance(outcome, ErrorOutcome):
             return error_outcome_response(exchange, outcome)
         if isinstance(outcome, TextOutcome):
-            return text_response(exchange, path, outcome, parsed, self.scenario.dialect, self.limits, incoming.client)
+            answer = text_response(exchange, path, outcome, parsed, self.scenario.dialect, self.limits, incoming.client)
+            if not parsed.stream and json_faults.applies(outcome.faults):
+                return await json_faults.faulted_json(exchange, answer, outcome.faults, self.limits, incoming.client)
+            return answer
         message = f"dotmock: fixture {fixture.name!r} answers WebSocket messages, not HTTP requests."
         exchange.error = message
         return json_response(exchange, 500, ApiError(500, message, code="fixture_misconfigured").body())
