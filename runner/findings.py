@@ -30,6 +30,7 @@ STORM_BURST_ATTEMPTS = 5  # ... and so is this many within STORM_BURST_WINDOW_S
 STORM_BURST_WINDOW_S = 1.0
 BACKOFF_GROWTH = 1.25  # a gap must grow by this factor over the previous one to count as backing off
 BACKOFF_MIN_GROWTH_S = 0.05  # ... and by this much, so scheduling noise on short fixed waits is not a backoff
+PACING_FINDINGS = ("no_backoff",)
 WS_ERROR_EVENT_TYPES = ("error", "response.failed")
 WS_TERMINAL_EVENT_TYPES = ("done", "response.completed", "response.done")  # an answer's last event
 
@@ -364,8 +365,10 @@ class _Judge:
             a.failed for c in self.calls for a in c.attempts
         ):
             return
-        if any(f.severity in ("error", "warning") for f in self.findings):
-            return  # one root cause, one finding: nothing "handled" about a fault something else was said of
+        # One root cause, one finding: nothing "handled" about a fault something else was said of. Retry
+        # pacing (`no_backoff`) is a finding about the retries, not the fault, so it does not count here.
+        if any(f.severity in ("error", "warning") and f.name not in PACING_FINDINGS for f in self.findings):
+            return
         for call in self.calls:
             first_failed = next((a for a in call.attempts if a.failed or a.faults), None)
             if first_failed is not None and call.retried and call.succeeded:

@@ -183,4 +183,5 @@ def test_a_warning_is_never_paired_with_fault_handled(results: dict[str, CaseRes
     for result in results.values():
         found = names(result)
         if "fault_handled" in found:
-            assert not [f for f in result.findings if f.severity in ("error", "warning")], result.name
+            said = [f for f in result.findings if f.severity in ("error", "warning") and f.name != "no_backoff"]
+            assert not said, result.name
