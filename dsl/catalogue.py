@@ -18,9 +18,10 @@ from typing import Literal, TypeAlias
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 RESPONSES_PATH = "/v1/responses"
+MESSAGES_PATH = "/v1/messages"  # Anthropic Messages (server.apis.messages)
 WS_CHAT_PATH = "/v1/chat"
 WS_RESPONSES_PATH = "/v1/responses"
-HTTP_ENDPOINTS = (CHAT_COMPLETIONS_PATH, RESPONSES_PATH)
+HTTP_ENDPOINTS = (CHAT_COMPLETIONS_PATH, RESPONSES_PATH, MESSAGES_PATH)
 WS_ENDPOINTS = (WS_CHAT_PATH, WS_RESPONSES_PATH)
 
 # ---------------------------------------------------------------------------------------------- faults

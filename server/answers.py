@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from quart import Response
 
-from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH
+from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, MESSAGES_PATH
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
+from dotmock.server.apis import messages
 from dotmock.server.errors import ApiError, outcome_body, retry_after_seconds
 from dotmock.server.journal import HttpExchange
 from dotmock.server.payloads import Reply, chat_completion, prompt_tokens, request_model, response_object
@@ -75,11 +76,21 @@ def json_response(
 
 def api_error_response(exchange: HttpExchange, err: ApiError) -> Answer:
     exchange.error = err.message
+    if exchange.path == MESSAGES_PATH:
+        body = messages.error_body(err.status, err.message)
+        return json_response(exchange, err.status, body, (("request-id", _request_id()),))
     return json_response(exchange, err.status, err.body())
 
 
 def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Answer:
     exchange.retry_after_s = retry_after_seconds(outcome.headers)
+    if exchange.path == MESSAGES_PATH:
+        body = outcome_body(outcome) if outcome.body is not None else b""
+        if not body:
+            message = outcome.message if outcome.message is not None else f"Error {outcome.status}."
+            body = messages.error_body(outcome.status, message, outcome.error_type)
+        headers = (("request-id", _request_id()), *outcome.headers)
+        return json_response(exchange, outcome.status, body, headers)
     return json_response(exchange, outcome.status, outcome_body(outcome), outcome.headers)
 
 
@@ -87,6 +98,8 @@ def renderer_for(path: str, dialect: Dialect, reply: Reply, outcome: TextOutcome
     """The SSE renderer for an endpoint: chat chunks, or Responses events in the given dialect."""
     if path == CHAT_COMPLETIONS_PATH:
         return ChatRenderer(reply, outcome.finish_reason, request.include_usage)
+    if path == MESSAGES_PATH:
+        return messages.MessagesRenderer(reply, outcome.finish_reason)
     if dialect == "seed":
         return SeedResponsesRenderer(reply)
     return ResponsesRenderer(reply)
@@ -109,6 +122,8 @@ def text_response(
     if not request.stream:
         if path == CHAT_COMPLETIONS_PATH:
             payload = chat_completion(reply, outcome.text, outcome.finish_reason)
+        elif path == MESSAGES_PATH:
+            payload = messages.message_object(reply, outcome.text, outcome.finish_reason)
         else:
             payload = response_object(reply, "completed", outcome.text)
         return json_response(exchange, 200, json.dumps(payload, ensure_ascii=False).encode())

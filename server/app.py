@@ -18,7 +18,7 @@ from typing import Any
 from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
 from werkzeug.exceptions import HTTPException
 
-from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
+from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, MESSAGES_PATH, RESPONSES_PATH
 from dotmock.dsl.model import ErrorOutcome, Fixture, Scenario, TextOutcome
 from dotmock.server import json_faults
 from dotmock.server.answers import (
@@ -29,6 +29,7 @@ from dotmock.server.answers import (
     quart_response,
     text_response,
 )
+from dotmock.server.apis.messages import check_body as check_messages_body
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.errors import ApiError
 from dotmock.server.fastpath import Incoming, asgi_wrapper, client_link
@@ -146,6 +147,9 @@ class _HttpEndpoints:
             exchange.call_key = call_key("http", path, body)
             exchange.attempt = self.journal.next_attempt(exchange.call_key)
             parsed = validate(path, body)
+            problem = check_messages_body(body) if path == MESSAGES_PATH else None
+            if problem is not None:
+                raise ApiError(400, problem)
             exchange.stream = parsed.stream
             match_request = MatchRequest("http", "POST", path, incoming.headers, body, exchange.attempt)
             fixture = select_fixture(self.fixtures, match_request)
@@ -179,6 +183,9 @@ class _HttpEndpoints:
 
     async def responses(self) -> Response:
         return quart_response(await self.handle(RESPONSES_PATH, _quart_incoming()))
+
+    async def messages(self) -> Response:
+        return quart_response(await self.handle(MESSAGES_PATH, _quart_incoming()))
 
     def refuse_answer(self, incoming: Incoming, status: int, message: str, code: str | None) -> Answer:
         """Answer a request no route took (unknown path, wrong method, ...), journaled."""
@@ -236,6 +243,7 @@ def create_app(
     endpoints = _HttpEndpoints(holder, journal, max_body_bytes, limits)
     app.add_url_rule(CHAT_COMPLETIONS_PATH, "chat_completions", endpoints.chat_completions, methods=["POST"])
     app.add_url_rule(RESPONSES_PATH, "responses", endpoints.responses, methods=["POST"])
+    app.add_url_rule(MESSAGES_PATH, "messages", endpoints.messages, methods=["POST"])
 
     @app.get("/_dotmock/journal")
     async def get_journal() -> Response:

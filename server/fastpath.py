@@ -24,13 +24,13 @@ from typing import Any, Protocol
 
 from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope, WebsocketScope
 
-from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, RESPONSES_PATH
+from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, MESSAGES_PATH, RESPONSES_PATH
 from dotmock.server.answers import Answer
 from dotmock.server.asgi import lower_headers
 from dotmock.server.streaming import ClientLink, StreamAborted
 
 CLIENT_LINK_KEY = "dotmock.client"  # the scope extension under which a routed request's `ClientLink` travels
-FAST_PATHS = frozenset({CHAT_COMPLETIONS_PATH, RESPONSES_PATH})
+FAST_PATHS = frozenset({CHAT_COMPLETIONS_PATH, RESPONSES_PATH, MESSAGES_PATH})
 log = logging.getLogger("dotmock.server")
 
 

@@ -1,0 +1,183 @@
+"""Anthropic Messages (`POST /v1/messages`) against the official anthropic SDK: create, stream=True, the
+`messages.stream()` helper, and what each raises under every stream fault and error status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anthropic
+import httpx
+import httpx2
+import pytest
+
+from dotmock.dsl.model import ErrorOutcome, Fault, Fixture, Match, Scenario, Streaming, TextOutcome, TextRule
+from dotmock.server.running import RunningServer, running_server
+
+pytestmark = pytest.mark.anyio
+
+TEXT = "Hello from dotmock on the Messages API, streamed in small pieces."
+USER = [{"role": "user", "content": "hi"}]
+FAST = Streaming(chunk_size=8, latency_ms=1)
+
+
+def fixture(name: str, outcome: TextOutcome | ErrorOutcome, word: str | None = None) -> Fixture:
+    rules = (TextRule("contains", word),) if word else ()
+    return Fixture(name, Match("http", "POST", None, text=rules), outcome)
+
+
+FIXTURES = (
+    fixture("disconnect", TextOutcome(TEXT, FAST, (Fault("disconnect", after_chunks=2),)), "disconnect"),
+    fixture("truncate", TextOutcome(TEXT, Streaming(chunk_size=8, latency_ms=1, truncate_after_chunks=2)), "truncate"),
+    fixture("malformed", TextOutcome(TEXT, FAST, (Fault("malformedChunk", after_chunks=2),)), "malformed"),
+    fixture(
+        "overloaded",
+        TextOutcome(
+            TEXT, FAST, (Fault("errorEvent", after_chunks=2, message="Overloaded", error_type="overloaded_error"),)
+        ),
+        "overloaded",
+    ),
+    fixture("stall", TextOutcome(TEXT, FAST, (Fault("stall", after_chunks=1, duration_s=0.05),)), "stall"),
+    fixture("slow", TextOutcome(TEXT, FAST, (Fault("slowFirstToken", duration_s=0.05),)), "slow"),
+    fixture("rate limited", ErrorOutcome(429, "Slow down", headers=(("retry-after", "0"),)), "ratelimit"),
+    fixture("server error", ErrorOutcome(500), "servererror"),
+    fixture("overloaded status", ErrorOutcome(529), "status529"),
+    fixture("length", TextOutcome(TEXT, FAST, finish_reason="length"), "length"),
+    fixture("default", TextOutcome(TEXT, FAST)),
+)
+
+
+@pytest.fixture
+async def srv() -> AsyncIterator[RunningServer]:
+    async with running_server(Scenario(name="messages", path="m.mock", base_dir=".", fixtures=FIXTURES)) as server:
+        yield server
+
+
+def client(server: RunningServer, retries: int = 0) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(base_url=server.base_url, api_key="sk-ant-test", max_retries=retries)
+
+
+def ask(word: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": f"please {word}"}]
+
+
+async def test_create_json(srv: RunningServer) -> None:
+    async with client(srv) as sdk:
+        message = await sdk.messages.create(model="claude-test", max_tokens=64, messages=USER)
+    assert message.content[0].type == "text" and message.content[0].text == TEXT
+    assert message.stop_reason == "end_turn" and message.model == "claude-test"
+    assert message.usage.output_tokens > 0
+
+
+async def test_finish_length_is_max_tokens(srv: RunningServer) -> None:
+    async with client(srv) as sdk:
+        message = await sdk.messages.create(model="c", max_tokens=64, messages=ask("length"))
+    assert message.stop_reason == "max_tokens"
+
+
+async def test_stream_true_events_in_api_order(srv: RunningServer) -> None:
+    async with client(srv) as sdk:
+        stream = await sdk.messages.create(model="c", max_tokens=64, messages=USER, stream=True)
+        kinds = [event.type async for event in stream]
+    assert kinds[:2] == ["message_start", "content_block_start"]  # the SDK drops `ping` (on the wire: below)
+    assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert set(kinds[2:-3]) == {"content_block_delta"}
+
+
+async def test_stream_helper_final_message(srv: RunningServer) -> None:
+    async with client(srv) as sdk, sdk.messages.stream(model="c", max_tokens=64, messages=USER) as stream:
+        text = "".join([piece async for piece in stream.text_stream])
+        final = await stream.get_final_message()
+    assert text == TEXT and final.content[0].text == TEXT  # type: ignore[union-attr]
+    assert final.stop_reason == "end_turn"
+
+
+async def test_raw_wire_has_event_lines_and_request_id(srv: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=srv.base_url) as http:
+        body = {"model": "c", "max_tokens": 8, "messages": USER, "stream": True}
+        response = await http.post("/v1/messages", json=body)
+    frames = response.text.split("\n\n")
+    assert response.headers["request-id"] if "request-id" in response.headers else response.headers["x-request-id"]
+    assert frames[2] == 'event: ping\ndata: {"type":"ping"}'
+    assert frames[0].startswith('event: message_start\ndata: {"type":"message_start"')
+    assert frames[-2] == 'event: message_stop\ndata: {"type":"message_stop"}'
+
+
+@pytest.mark.parametrize("word", ["stall", "slow"])
+async def test_stall_and_slow_first_token_still_complete(srv: RunningServer, word: str) -> None:
+    async with client(srv) as sdk, sdk.messages.stream(model="c", max_tokens=64, messages=ask(word)) as stream:
+        final = await stream.get_final_message()
+    assert final.content[0].text == TEXT  # type: ignore[union-attr]
+
+
+async def test_disconnect_raises_transport_error(srv: RunningServer) -> None:
+    """Mid-stream, the SDK does not wrap the transport's error in APIConnectionError (as openai's does not)."""
+    async with client(srv) as sdk:
+        with pytest.raises(httpx2.RemoteProtocolError):
+            async with sdk.messages.stream(model="c", max_tokens=64, messages=ask("disconnect")) as stream:
+                await stream.get_final_message()
+
+
+async def test_truncated_stream_is_accepted_silently(srv: RunningServer) -> None:
+    """No message_stop: the SDK ends the iteration without complaint and returns the partial text."""
+    async with client(srv) as sdk, sdk.messages.stream(model="c", max_tokens=64, messages=ask("truncate")) as stream:
+        final = await stream.get_final_message()
+    assert final.content[0].text == TEXT[:16]  # type: ignore[union-attr]
+    assert final.stop_reason is None
+
+
+async def test_malformed_event_raises(srv: RunningServer) -> None:
+    async with client(srv) as sdk:
+        stream = await sdk.messages.create(model="c", max_tokens=64, messages=ask("malformed"), stream=True)
+        with pytest.raises(ValueError):
+            [event async for event in stream]
+
+
+async def test_error_event_raises_overloaded(srv: RunningServer) -> None:
+    async with client(srv) as sdk:
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            async with sdk.messages.stream(model="c", max_tokens=64, messages=ask("overloaded")) as stream:
+                await stream.get_final_message()
+    assert "overloaded_error" in str(caught.value.body) or "Overloaded" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("word", "status", "error", "kind"),
+    [
+        ("ratelimit", 429, anthropic.RateLimitError, "rate_limit_error"),
+        ("servererror", 500, anthropic.InternalServerError, "api_error"),
+        ("status529", 529, anthropic.InternalServerError, "overloaded_error"),
+    ],
+)
+async def test_error_status_in_anthropic_shape(
+    srv: RunningServer, word: str, status: int, error: type[Exception], kind: str
+) -> None:
+    async with client(srv) as sdk:
+        with pytest.raises(error) as caught:
+            await sdk.messages.create(model="c", max_tokens=64, messages=ask(word))
+    assert isinstance(caught.value, anthropic.APIStatusError)
+    assert caught.value.status_code == status
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": kind, "message": caught.value.body["error"]["message"]},
+    }  # type: ignore[index]
+    assert caught.value.response.headers["request-id"]
+
+
+async def test_sdk_retries_429_then_gives_up(srv: RunningServer) -> None:
+    async with client(srv, retries=2) as sdk:
+        with pytest.raises(anthropic.RateLimitError):
+            await sdk.messages.create(model="c", max_tokens=64, messages=ask("ratelimit"))
+    async with httpx.AsyncClient(base_url=srv.base_url) as http:
+        journal = (await http.get("/_dotmock/journal")).json()
+    attempts = [e for e in journal["http"] if e.get("fixture") == "rate limited"]
+    assert len(attempts) == 3
+
+
+async def test_missing_max_tokens_is_invalid_request(srv: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=srv.base_url) as http:
+        response = await http.post("/v1/messages", json={"model": "c", "messages": USER})
+    assert response.status_code == 400
+    assert response.json() == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "max_tokens: Field required"},
+    }
