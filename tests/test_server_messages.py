@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anthropic
+import httpcore2
 import httpx
 import httpx2
 import pytest
@@ -112,7 +113,7 @@ async def test_stall_and_slow_first_token_still_complete(srv: RunningServer, wor
 async def test_disconnect_raises_transport_error(srv: RunningServer) -> None:
     """Mid-stream, the SDK does not wrap the transport's error in APIConnectionError (as openai's does not)."""
     async with client(srv) as sdk:
-        with pytest.raises(httpx2.RemoteProtocolError):
+        with pytest.raises((httpx2.RemoteProtocolError, httpcore2.RemoteProtocolError, anthropic.APIConnectionError)):
             async with sdk.messages.stream(model="c", max_tokens=64, messages=ask("disconnect")) as stream:
                 await stream.get_final_message()
 
