@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
 import os
 import threading
@@ -24,7 +25,9 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+
+import anyio
 
 from dotmock.dsl import model as m
 from dotmock.dsl.loader import load_file, load_text
@@ -36,6 +39,11 @@ from dotmock.server.journal import HttpExchange, Journal, WsConnection
 from dotmock.server.running import RunningServer, running_server
 
 T = TypeVar("T")
+
+
+class CallTimedOut(Exception):
+    """The code under test did not return within the call's timeout (`MockServer.timeout_s`)."""
+
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
@@ -135,8 +143,11 @@ class MockServer:
     Use it as a context manager (`with` or `async with`), or `start()` / `stop()`. Between uses of one
     server (one test after another) `reset()` clears the journal and the attempt counters."""
 
-    def __init__(self, scenario: m.Scenario, *, patch_env: bool = True, name: str | None = None) -> None:
+    def __init__(
+        self, scenario: m.Scenario, *, patch_env: bool = True, name: str | None = None, timeout: float | None = None
+    ) -> None:
         self.scenario = scenario
+        self.timeout = timeout
         self.patch_env = patch_env
         self.name = name or scenario.name
         self._srv: RunningServer | None = None
@@ -152,6 +163,7 @@ class MockServer:
         self._returned: Any = None
         self._raised: BaseException | None = None
         self._called = False
+        self._timed_out_call = False
         self._final: Journal | None = None
 
     # ------------------------------------------------------------------------------------ life cycle
@@ -280,29 +292,70 @@ class MockServer:
         self._returned = None
         self._raised = None
         self._called = False
+        self._timed_out_call = False
+
+    @property
+    def timeout_s(self) -> float:
+        """How long `call` / `acall` wait for the code under test: `timeout=` given to `serve` (or the
+        `dotmock` marker), else the scenario's `client { timeout }`, else the runner's default. A call still
+        running then is judged as a client killed at its timeout."""
+        if self.timeout is not None:
+            return self.timeout
+        client = self.scenario.client
+        if client is not None and client.timeout_s is not None:
+            return client.timeout_s
+        return m.DEFAULT_CLIENT_TIMEOUT_S
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run the code under test: what it returns or raises is judged as the client's outcome. Exceptions
-        are raised again (for `pytest.raises`)."""
+        are raised again (for `pytest.raises`). It runs in a worker thread so that a call that never returns
+        ends at `timeout_s` with `CallTimedOut` (and a verdict: `no_read_timeout` on a stall it sat through,
+        else `client_hung`) instead of hanging the test run; the thread is left to end when the server stops."""
         self._begin()
-        try:
-            value = fn(*args, **kwargs)
-        except BaseException as err:
-            self._end(None, err)
-            raise
-        self._end(value, None)
-        return value
+        box: dict[str, Any] = {}
+        context = contextvars.copy_context()
+
+        def work() -> None:
+            try:
+                box["value"] = context.run(fn, *args, **kwargs)
+            except BaseException as err:  # handed to the caller's thread below
+                box["error"] = err
+
+        worker = threading.Thread(target=work, name=f"dotmock call {self.name}", daemon=True)
+        worker.start()
+        worker.join(self.timeout_s)
+        if worker.is_alive():
+            raise self._timed_out(fn)
+        if "error" in box:
+            self._end(None, box["error"])
+            raise box["error"]
+        self._end(box["value"], None)
+        return cast(T, box["value"])
 
     async def acall(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        """`call` for a coroutine function (or anything returning an awaitable)."""
+        """`call` for a coroutine function (or anything returning an awaitable), on asyncio or trio: at
+        `timeout_s` the awaitable is cancelled and `CallTimedOut` raised."""
         self._begin()
+        value: T | None = None
         try:
-            value = await fn(*args, **kwargs)
+            with anyio.move_on_after(self.timeout_s) as scope:
+                value = await fn(*args, **kwargs)
         except BaseException as err:
             self._end(None, err)
             raise
+        if scope.cancelled_caught:
+            raise self._timed_out(fn)
         self._end(value, None)
-        return value
+        return cast(T, value)
+
+    def _timed_out(self, fn: Callable[..., object]) -> CallTimedOut:
+        self._ended_at = time.monotonic()
+        self._returned, self._raised, self._timed_out_call = None, None, True
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        return CallTimedOut(
+            f"{name} did not return within {self.timeout_s:g}s (dotmock's timeout for the call: the scenario's "
+            "timeout= or client { timeout }); the verdict says why: dotmock.result()"
+        )
 
     def _begin(self) -> None:
         if not self._called:
@@ -311,7 +364,7 @@ class MockServer:
 
     def _end(self, value: Any, err: BaseException | None) -> None:
         self._ended_at = time.monotonic()
-        self._returned, self._raised = value, err
+        self._returned, self._raised, self._timed_out_call = value, err, False
 
     @property
     def called(self) -> bool:
@@ -334,7 +387,8 @@ class MockServer:
 
     async def _settled_copy(self) -> Journal:
         journal = self.server.journal
-        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        # A call that timed out is a killed client: what it left open stays open, nothing more will end.
+        deadline = time.monotonic() + (0.0 if self._timed_out_call else SETTLE_TIMEOUT_S)
         while time.monotonic() < deadline and not _settled(journal):
             await asyncio.sleep(_SETTLE_POLL_S)
         copied = Journal()
@@ -367,7 +421,8 @@ class MockServer:
         run = ClientRun(
             argv=[self.name],
             cwd=os.getcwd(),
-            exit_code=0 if raised is None else 1,
+            exit_code=None if self._timed_out_call else 0 if raised is None else 1,
+            timed_out=self._timed_out_call,
             started_at=self._started_at,
             ended_at=ended,
             stdout=_text(self._returned),
@@ -425,6 +480,7 @@ def serve(
     case: str | None = None,
     patch_env: bool = True,
     root: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
 ) -> MockServer:
     """Serve a scenario file (or inline `.mock` text) for code in this process:
 
@@ -433,7 +489,7 @@ def serve(
     mock.result()  # CaseResult: findings, expectations, outcome
     """
     scenario = load_scenario(path, text=text, case=case, root=root)
-    return MockServer(scenario, patch_env=patch_env)
+    return MockServer(scenario, patch_env=patch_env, timeout=timeout)
 
 
 def resolve(path: str | os.PathLike[str], *bases: Path) -> Path:

@@ -185,7 +185,10 @@ def dotmock_server(request: pytest.FixtureRequest, dotmock_case: str | None) -> 
         pytest.fail("\n".join(str(e) for e in err.errors), pytrace=False)
     except (DslError, ValueError) as err:
         pytest.fail(str(err), pytrace=False)
-    with MockServer(scenario, patch_env=False, name=request.node.nodeid) as server:
+    timeout = mark.kwargs.get("timeout")
+    if timeout is not None and not isinstance(timeout, int | float):
+        raise pytest.UsageError(f"{request.node.nodeid}: @pytest.mark.{MARKER}(timeout=...) takes seconds (a number)")
+    with MockServer(scenario, patch_env=False, name=request.node.nodeid, timeout=timeout) as server:
         yield server
 
 
