@@ -162,13 +162,4 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
     for e in names:
         if e.kind == "absent" and e.name in present:
             errors.append(_err(text_of, f"'finding {e.name}' and 'no finding {e.name}' contradict", e.location))
-    if scenario.expectations and scenario.client is None:
-        errors.append(
-            _err(
-                text_of,
-                "expectations need a client to judge: add a `client` line",
-                scenario.expectations[0].location,
-                hint='e.g. client "python clients/chat.py"',
-            )
-        )
     return errors

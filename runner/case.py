@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotmock.dsl import model as m
-from dotmock.dsl.runnable import NO_CLIENT, NO_CLIENT_HINT
+from dotmock.dsl.runnable import no_client_problem
 from dotmock.runner.attempts import faults_injected, group_calls, ws_calls
 from dotmock.runner.process import DEFAULT_GRACE_S, ClientSpec, run_client
 from dotmock.runner.results import CaseResult, ClientRun, Outcome
@@ -79,7 +79,8 @@ async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Eve
     t0 = time.monotonic()
     client = scenario.client
     if client is None:
-        result.message = f"{NO_CLIENT} ({NO_CLIENT_HINT})"
+        message, hint, _ = no_client_problem(scenario)
+        result.message = f"{message} ({hint})"
         return result
     run: ClientRun | None = None
     journal: Journal | None = None

@@ -95,3 +95,17 @@ def test_fmt_check_diff_shows_the_change(tmp_path: Path) -> None:
     assert f"--- {file}\n" in result.stdout and f"+++ {file} (formatted)\n" in result.stdout
     assert '-scenario   "loose"\n+scenario "loose"\n' in result.stdout
     assert file.read_text().startswith('scenario   "loose"')  # --check changes nothing
+
+
+def test_expectations_without_a_client_are_for_the_pytest_fixture_only() -> None:
+    """`dotmock check` (and `dotmock-run`) refuse them where they point; loading them works, for `serve`."""
+    path = "tests/data/expect_without_client.mock"
+    result = dotmock("check", path)
+    assert result.returncode == 1
+    assert f"{path}:9:3: error: expectations need a client to judge: add a `client` line" in result.stderr
+    assert "or judge your own code with the pytest fixture (docs/pytest.md)" in result.stderr
+    run = subprocess.run(
+        [sys.executable, "-m", "dotmock", "run", path], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode != 0
+    assert "expectations need a client to judge" in run.stdout + run.stderr

@@ -77,3 +77,17 @@ def test_a_call_that_returns_in_time_is_judged_on_its_value() -> None:
     with serve(text=WHOLE, timeout=5) as mock:
         assert mock.call(_stream_without_timeout) == "Fine."
         assert mock.result().outcome == "passed"
+
+
+def test_an_expect_block_without_a_client_judges_the_code_under_test() -> None:
+    """The fixture's own use of `expect`: the test's code is the client, so no `client` line is needed."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "expect_without_client.mock"
+    with serve(path, timeout=5) as mock:
+        assert mock.call(_stream_without_timeout) == "Hello there"
+        assert [(e.passed, e.observed) for e in mock.expectations] == [(True, "1 request")]
+    with serve(path, timeout=5) as mock:
+        mock.call(lambda: None)  # never asks: the expectation fails
+        assert [e.passed for e in mock.expectations] == [False]
+        assert mock.result().outcome == "failed"
