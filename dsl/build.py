@@ -1,9 +1,13 @@
-"""Parse tree -> model, one parameter row at a time. Mistakes are collected, not raised, so that
-`dotmock check` can report all of them."""
+"""Parse tree -> model, one parameter row at a time. This module converts; what a value or fixture may be is
+checked by `dsl/checks.py` (one statement) and `dsl/validate.py` (the whole scenario). Mistakes are collected,
+not raised, so that `dotmock check` can report all of them.
+
+A rule with nothing to convert has no method here: it stays a `Tree` named after the rule, and the block that
+holds it reads its children (as lark's own examples do), so no method exists only to tag a value."""
 
 from __future__ import annotations
 
-import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, TypeVar, get_args
 
@@ -11,29 +15,21 @@ from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
 from lark.tree import Meta
 
-from dotmock.dsl import catalogue
 from dotmock.dsl import model as m
+from dotmock.dsl.checks import CLOSE_KNOBS, KNOB_WORDS, Checks
 from dotmock.dsl.errors import DslError, did_you_mean
 from dotmock.dsl.values import decode_string, parse_duration, substitute
-
-_CLOSE_KNOBS = ("close_after", "close_code", "disconnect_after_ms")
 
 T = TypeVar("T")
 L = TypeVar("L", bound=str)
 Located: TypeAlias = tuple[T, m.Location]  # a value and where it was written
 Endpoint: TypeAlias = tuple[Literal["http", "websocket"], str | None, str | None]  # protocol, method, path
+JsonKind: TypeAlias = Literal["==", "!=", "contains", "matches", "present", "absent"]
 
 _COMPARE_OPS: tuple[m.CompareOp, ...] = get_args(m.CompareOp)
 _TEXT_OPS: tuple[Literal["contains", "matches"], ...] = ("contains", "matches")
 _HEADER_OPS: tuple[Literal["==", "contains", "matches", "present"], ...] = ("==", "contains", "matches", "present")
-_JSON_OPS: tuple[Literal["==", "!=", "contains", "matches", "present", "absent"], ...] = (
-    "==",
-    "!=",
-    "contains",
-    "matches",
-    "present",
-    "absent",
-)
+_JSON_OPS: tuple[JsonKind, ...] = get_args(JsonKind)
 _STREAMS: tuple[Literal["stdout", "stderr"], ...] = ("stdout", "stderr")
 
 
@@ -65,14 +61,17 @@ class Parts:
     expect_blocks: int = 0
 
 
+def _subtrees(tree: Tree[Token] | None) -> list[Tree[Token]]:
+    return [c for c in tree.children if isinstance(c, Tree)] if tree is not None else []
+
+
 @v_args(inline=True)
 class _Builder(Transformer[Token, Any]):
     def __init__(self, text: str, path: str, params: dict[str, str]) -> None:
         super().__init__(visit_tokens=True)
-        self.text = text
         self.path = path
         self.row = params
-        self.errors: list[DslError] = []
+        self.check = Checks(text, path)
 
     # ------------------------------------------------------------------ helpers
     def loc(self, item: Token | Meta | Tree[Token]) -> m.Location:
@@ -82,25 +81,11 @@ class _Builder(Transformer[Token, Any]):
         column = getattr(item, "column", 1) or 1
         return m.Location(self.path, line, column)
 
-    def error(
-        self,
-        message: str,
-        where: m.Location | None,
-        *,
-        width: int = 0,
-        hint: str | None = None,
-        expected: tuple[str, ...] = (),
-    ) -> None:
-        line, column = (where.line, where.column) if where else (1, 1)
-        self.errors.append(
-            DslError.at(message, self.text, self.path, line, column, width=width, hint=hint, expected=expected)
-        )
-
     def param(self, token: Token) -> str:
         name = str(token)[2:-1]
         if name not in self.row:
             known = ", ".join(sorted(self.row)) or "none: add a params table"
-            self.error(
+            self.check.error(
                 f"unknown parameter '{name}'",
                 self.loc(token),
                 width=len(token),
@@ -109,19 +94,21 @@ class _Builder(Transformer[Token, Any]):
             return "0"
         return self.row[name]
 
-    def as_int(self, raw: str, where: m.Location, what: str) -> int:
-        try:
-            return int(raw)
-        except ValueError:
-            self.error(f"{what} must be a whole number, got {raw!r}", where)
-            return 0
+    def raw(self, token: Token) -> str:
+        return self.param(token) if token.type == "PARAM" else str(token)
+
+    def dialect_of(self, tree: Tree[Token]) -> Located[m.Dialect | None]:
+        token = tree.children[0]
+        assert isinstance(token, Token)
+        known = self.check.dialect(token)
+        return (_literal(str(token), m.DIALECTS) if known else None), self.loc(token)
 
     # ------------------------------------------------------------------ values
     def string(self, token: Token) -> Located[str]:
         value = decode_string(str(token))
         value, missing = substitute(value, self.row)
         for name in missing:
-            self.error(
+            self.check.error(
                 f"unknown parameter '{name}' in string",
                 self.loc(token),
                 width=len(token),
@@ -131,37 +118,41 @@ class _Builder(Transformer[Token, Any]):
 
     def whole(self, token: Token) -> Located[int]:
         where = self.loc(token)
-        raw = self.param(token) if token.type == "PARAM" else str(token)
-        return self.as_int(raw, where, "this value"), where
+        raw = self.raw(token)
+        try:
+            return int(raw), where
+        except ValueError:
+            self.check.error(f"this value must be a whole number, got {raw!r}", where)
+            return 0, where
 
     def number(self, token: Token) -> str:
-        return self.param(token) if token.type == "PARAM" else str(token)
+        return self.raw(token)
 
     def duration(self, token: Token) -> Located[float]:
         where = self.loc(token)
-        raw = self.param(token) if token.type == "PARAM" else str(token)
+        raw = self.raw(token)
         try:
             return parse_duration(raw), where
         except ValueError:
-            self.error(f"expected a duration like 80ms or 2s, got {raw!r}", where, width=len(token))
+            self.check.error(f"expected a duration like 80ms or 2s, got {raw!r}", where, width=len(token))
             return 0.0, where
 
     def millis(self, token: Token) -> Located[int]:
         where = self.loc(token)
-        raw = self.param(token) if token.type == "PARAM" else str(token)
+        raw = self.raw(token)
         if raw.isdigit():
             return int(raw), where
         try:
             seconds = parse_duration(raw)
         except ValueError:
-            self.error(f"expected milliseconds (a whole number, or a duration like 80ms), got {raw!r}", where)
+            self.check.error(f"expected milliseconds (a whole number, or a duration like 80ms), got {raw!r}", where)
             return 0, where
         return round(seconds * 1000), where
 
     def boolean(self, token: Token) -> bool:
-        raw = self.param(token) if token.type == "PARAM" else str(token)
+        raw = self.raw(token)
         if raw not in ("true", "false"):
-            self.error(f"expected true or false, got {raw!r}", self.loc(token))
+            self.check.error(f"expected true or false, got {raw!r}", self.loc(token))
         return raw == "true"
 
     def json_value(self, item: Any) -> Any:
@@ -173,8 +164,7 @@ class _Builder(Transformer[Token, Any]):
             if item.type == "NULL":
                 return None
             if item.type == "PARAM":
-                raw = self.param(item)
-                return _number_or_text(raw)
+                return _number_or_text(self.param(item))
             return _number(str(item))
         if isinstance(item, tuple):  # a string
             return item[0]
@@ -189,110 +179,54 @@ class _Builder(Transformer[Token, Any]):
     def json_array(self, *items: Any) -> list[Any]:
         return list(items)
 
-    # ------------------------------------------------------------------ header statements
-    @v_args(meta=True, inline=True)
-    def scenario_name(self, meta: Meta, name: Located[str]) -> tuple[str, Any]:
-        return "scenario", (name[0], self.loc(meta))
-
-    def description(self, text: Located[str]) -> tuple[str, Any]:
-        return "description", text[0]
-
-    def tag(self, item: Token | Located[str]) -> str:
-        return item[0] if isinstance(item, tuple) else str(item)
-
-    def tags(self, *tags: str) -> tuple[str, Any]:
-        return "tags", list(tags)
-
-    def dialect(self, name: Token) -> tuple[str, Any]:
-        value = str(name)
-        if value not in m.DIALECTS:
-            self.error(
-                f"unknown dialect '{value}'",
-                self.loc(name),
-                width=len(value),
-                hint=did_you_mean(value, m.DIALECTS),
-                expected=m.DIALECTS,
-            )
-            return "dialect", (None, self.loc(name))
-        return "dialect", (_literal(value, m.DIALECTS), self.loc(name))
-
-    def include(self, target: Located[str]) -> tuple[str, Any]:
-        return "include", target
-
-    def params(self, *rows: Any) -> tuple[str, Any]:
-        return "params", None  # the table is read from the tree before building (see `param_rows`)
-
-    def param_row(self, *cells: Any) -> None:
-        return None
-
     # ------------------------------------------------------------------ client
     @v_args(meta=True, inline=True)
     def client(
-        self, meta: Meta, command: tuple[tuple[str, ...], bool, str], block: list[Any] | None = None
-    ) -> tuple[str, Any]:
+        self, meta: Meta, command: tuple[tuple[str, ...], bool, str], block: Tree[Token] | None = None
+    ) -> m.Client:
         argv, is_array, raw = command
-        settings = dict(block or [])
-        env = tuple(settings.get("env", []))
+        settings: dict[str, Any] = {}
+        env: list[tuple[str, str]] = []
+        for item in _subtrees(block):
+            values = item.children
+            if item.data == "client_env":
+                env.append((str(values[0]), _located(item, 1)[0]))  # NAME, then a string
+            elif item.data == "client_shell":
+                settings["shell"] = True
+            else:
+                located = _located(item)
+                if item.data == "client_timeout":
+                    self.check.positive_timeout(located, "the client timeout")
+                elif item.data == "client_read_timeout":
+                    self.check.positive_timeout(located, "the client's readTimeout")
+                settings[item.data] = located[0]
         shell = settings.get("shell", False)
-        if shell and is_array:
-            self.error("'shell' runs one command string; give the command as a string, not a list", self.loc(meta))
-        elif shell:
+        if shell and not is_array:
             argv = (raw,)  # the whole line, for /bin/sh -c
-        if not argv or not any(a.strip() for a in argv):
-            self.error("the client command is empty", self.loc(meta), hint='e.g. client "python client.py"')
-        return "client", m.Client(
+        self.check.client(argv, shell, is_array, self.loc(meta))
+        return m.Client(
             argv=argv,
             shell=shell,
-            cwd=settings.get("cwd"),
-            env=env,
-            timeout_s=settings.get("timeout"),
-            read_timeout_s=settings.get("readTimeout"),
+            cwd=settings.get("client_cwd"),
+            env=tuple(env),
+            timeout_s=settings.get("client_timeout"),
+            read_timeout_s=settings.get("client_read_timeout"),
             location=self.loc(meta),
         )
 
     def command(self, item: Any) -> tuple[tuple[str, ...], bool, str]:
-        import shlex
-
         if isinstance(item, tuple):
             text, where = item
             try:
                 return tuple(shlex.split(text)), False, text
             except ValueError as err:
-                self.error(
+                self.check.error(
                     f"cannot split the command into words: {err}", where, hint="check the quotes inside the command"
                 )
                 return (text,), False, text
         if not all(isinstance(a, str) for a in item):
-            self.error("a client command list holds strings only", None)
+            self.check.error("a client command list holds strings only", None)
         return tuple(str(a) for a in item), True, ""
-
-    def client_block(self, *items: tuple[str, Any]) -> list[tuple[str, Any]]:
-        merged: dict[str, Any] = {"env": []}
-        for key, value in items:
-            if key == "env":
-                merged["env"].append(value)
-            else:
-                merged[key] = value
-        return list(merged.items())
-
-    def client_cwd(self, path: Located[str]) -> tuple[str, Any]:
-        return "cwd", path[0]
-
-    def client_env(self, name: Token, value: Located[str]) -> tuple[str, Any]:
-        return "env", (str(name), value[0])
-
-    def client_timeout(self, value: Located[float]) -> tuple[str, Any]:
-        if value[0] <= 0:
-            self.error("the client timeout must be more than 0", value[1])
-        return "timeout", value[0]
-
-    def client_read_timeout(self, value: Located[float]) -> tuple[str, Any]:
-        if value[0] <= 0:
-            self.error("the client's readTimeout must be more than 0", value[1])
-        return "readTimeout", value[0]
-
-    def client_shell(self) -> tuple[str, Any]:
-        return "shell", True
 
     # ------------------------------------------------------------------ match
     def endpoint_path(self, token: Token) -> str | None:
@@ -305,170 +239,116 @@ class _Builder(Transformer[Token, Any]):
         return "websocket", None, path
 
     @v_args(meta=True, inline=True)
-    def match(self, meta: Meta, endpoint: Endpoint, rules: list[tuple[str, Any]] | None = None) -> tuple[str, Any]:
+    def match(self, meta: Meta, endpoint: Endpoint, block: Tree[Token] | None = None) -> m.Match:
         protocol, method, path = endpoint
-        fields: dict[str, Any] = {"text": [], "headers": [], "json": []}
-        for key, value in rules or []:
-            if key in ("model", "attempt"):
-                if fields.get(key) is not None:
-                    self.error(f"'{key}' is given twice in one match", value[1])
-                fields[key] = value
-            else:
-                fields[key].append(value)
-        return "match", m.Match(
+        once: dict[str, Any] = {}  # model, attempt
+        rules: list[Any] = list(block.children) if block is not None else []
+        for rule in rules:
+            if isinstance(rule, Tree):  # match_model or match_attempt: one Located value
+                key = rule.data.removeprefix("match_")
+                value = rule.children[0]
+                assert isinstance(value, tuple)
+                if key in once:
+                    self.check.twice(key, value[1], " in one match")
+                once[key] = value[0]
+        return m.Match(
             protocol=protocol,
             method=method,
             path=path,
-            model=fields["model"][0] if fields.get("model") else None,
-            text=tuple(fields["text"]),
-            headers=tuple(fields["headers"]),
-            json=tuple(fields["json"]),
-            attempt=fields["attempt"][0] if fields.get("attempt") else None,
+            model=once.get("model"),
+            text=tuple(r for r in rules if isinstance(r, m.TextRule)),
+            headers=tuple(r for r in rules if isinstance(r, m.HeaderRule)),
+            json=tuple(r for r in rules if isinstance(r, m.JsonRule)),
+            attempt=once.get("attempt"),
             location=self.loc(meta),
         )
 
-    def match_block(self, *rules: tuple[str, Any]) -> list[tuple[str, Any]]:
-        return list(rules)
-
-    def match_model(self, name: Located[str]) -> tuple[str, Any]:
-        return "model", name
-
-    def match_message(self, op: Token, value: Located[str]) -> tuple[str, Any]:
+    def match_message(self, op: Token, value: Located[str]) -> m.TextRule:
         if op.type == "MATCHES":
-            self.check_regex(value)
-        return "text", m.TextRule(_literal(op, _TEXT_OPS), value[0], location=value[1])
+            self.check.regex(value)
+        return m.TextRule(_literal(op, _TEXT_OPS), value[0], location=value[1])
 
-    def match_header(self, name: Located[str], op: Token, value: Any = None) -> tuple[str, Any]:
+    def match_header(self, name: Located[str], op: Token, value: Any = None) -> m.HeaderRule:
         if op not in _HEADER_OPS:
-            self.error(f"a header is compared with ==, contains, matches or present, not '{op}'", self.loc(op))
+            self.check.error(f"a header is compared with ==, contains, matches or present, not '{op}'", self.loc(op))
         kind = _literal(op, _HEADER_OPS) if op in _HEADER_OPS else "=="
         if kind == "matches":
-            self.check_regex(value)
-        return "headers", m.HeaderRule(name[0], kind, value[0] if value else None, location=name[1])
+            self.check.regex(value)
+        return m.HeaderRule(name[0], kind, value[0] if value else None, location=name[1])
 
-    def match_json(self, path: Located[str], op: Token, value: Any = None) -> tuple[str, Any]:
-        return "json", m.JsonRule(path[0], self.json_kind(op), value, location=path[1])
+    def match_json(self, path: Located[str], op: Token, value: Any = None) -> m.JsonRule:
+        return m.JsonRule(path[0], self.json_kind(op), value, location=path[1])
 
-    def json_kind(self, op: Token) -> Literal["==", "!=", "contains", "matches", "present", "absent"]:
+    def json_kind(self, op: Token) -> JsonKind:
         if op not in _JSON_OPS:
-            self.error(
+            self.check.error(
                 f"a JSON field is compared with ==, !=, contains, matches, present or absent, not '{op}'",
                 self.loc(op),
             )
             return "=="
         return _literal(op, _JSON_OPS)
 
-    def match_attempt(self, attempts: tuple[m.AttemptRange, m.Location]) -> tuple[str, Any]:
-        return "attempt", attempts
-
-    def attempt_one(self, n: Located[int]) -> tuple[m.AttemptRange, m.Location]:
-        self.check_attempt(n)
+    def attempt_one(self, n: Located[int]) -> Located[m.AttemptRange]:
+        self.check.attempt(n)
         return m.AttemptRange(n[0], n[0]), n[1]
 
-    def attempt_from(self, n: Located[int]) -> tuple[m.AttemptRange, m.Location]:
-        self.check_attempt(n)
+    def attempt_from(self, n: Located[int]) -> Located[m.AttemptRange]:
+        self.check.attempt(n)
         return m.AttemptRange(n[0], None), n[1]
 
     def attempt_between(self, a: Located[int], b: Located[int]) -> Located[m.AttemptRange]:
-        self.check_attempt(a)
-        if b[0] < a[0]:
-            self.error(f"the attempt range {a[0]}..{b[0]} is empty", a[1], hint=f"write {b[0]}..{a[0]}")
+        self.check.attempt_range(a, b)
         return m.AttemptRange(a[0], max(a[0], b[0])), a[1]
 
-    def check_attempt(self, n: Located[int]) -> None:
-        if n[0] < 1:
-            self.error("attempts count from 1", n[1])
-
-    def check_regex(self, value: Located[str] | None) -> None:
-        if value is None:
-            return
-        try:
-            re.compile(value[0])
-        except re.error as err:
-            self.error(f"invalid regular expression: {err}", value[1])
-
     # ------------------------------------------------------------------ outcomes
-    def response(self, text: Located[str]) -> tuple[str, Any]:
-        return "response", text
-
-    def finish_reason(self, value: Located[str]) -> tuple[str, Any]:
-        return "finish_reason", value
-
-    def streaming(self, *knobs: tuple[str, Any]) -> tuple[str, Any]:
+    def streaming(self, *knobs: Tree[Token]) -> m.Streaming:
         values: dict[str, Any] = {}
-        for key, (value, where) in knobs:
-            if key in values:
-                self.error(f"'{_KNOB_WORDS[key]}' is given twice", where)
-            values[key] = value
-        return "streaming", m.Streaming(
+        for knob in knobs:
+            value, where = _located(knob)
+            self.check.streaming_knob(knob.data, (value, where))
+            if knob.data in values:
+                self.check.twice(KNOB_WORDS[knob.data], where)
+            values[knob.data] = value
+        return m.Streaming(
             chunk_size=values.get("chunk_size", m.DEFAULT_CHUNK_SIZE),
             latency_ms=values.get("latency_ms", m.DEFAULT_LATENCY_MS),
             truncate_after_chunks=values.get("truncate_after_chunks"),
         )
 
-    def chunk_size(self, n: Located[int]) -> tuple[str, Any]:
-        if not 1 <= n[0] <= 1_000_000:
-            self.error(f"chunkSize must be between 1 and 1000000 characters, got {n[0]}", n[1])
-        return "chunk_size", n
-
-    def latency_ms(self, n: Located[int]) -> tuple[str, Any]:
-        if not 0 <= n[0] <= 600_000:
-            self.error(f"latencyMs must be between 0 and 600000, got {n[0]}", n[1])
-        return "latency_ms", n
-
-    def truncate_after_chunks(self, n: Located[int]) -> tuple[str, Any]:
-        if n[0] < 0:
-            self.error("truncateAfterChunks cannot be negative", n[1])
-        return "truncate_after_chunks", n
-
     def after_chunks_count(self, n: Located[int], _unit: Token) -> Located[int]:
         return n
 
-    def after_chunks(self, n: Located[int]) -> tuple[str, Any]:
-        return "after_chunks", n[0]
-
-    def stall_for(self, d: Located[float]) -> tuple[str, Any]:
-        return "duration", d[0]
-
     @v_args(meta=True, inline=True)
-    def fault_disconnect(self, meta: Meta, point: tuple[Any, m.Location]) -> tuple[str, Any]:
-        value, _where = point
+    def fault_disconnect(self, meta: Meta, point: Located[Any]) -> m.Fault:
+        value = point[0]
         if isinstance(value, float):
-            return "fault", m.Fault("disconnect", after_s=value, location=self.loc(meta))
-        return "fault", m.Fault("disconnect", after_chunks=value, location=self.loc(meta))
+            return m.Fault("disconnect", after_s=value, location=self.loc(meta))
+        return m.Fault("disconnect", after_chunks=value, location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def fault_stall(self, meta: Meta, *parts: tuple[str, Any]) -> tuple[str, Any]:
-        d = dict(parts)
-        return "fault", m.Fault(
-            "stall", after_chunks=d.get("after_chunks", 0), duration_s=d.get("duration"), location=self.loc(meta)
+    def fault_stall(self, meta: Meta, *parts: Tree[Token]) -> m.Fault:
+        d = _first_values(parts)
+        return m.Fault(
+            "stall", after_chunks=d.get("after_chunks", 0), duration_s=d.get("stall_for"), location=self.loc(meta)
         )
 
     @v_args(meta=True, inline=True)
-    def fault_malformed(self, meta: Meta, *parts: Any) -> tuple[str, Any]:
-        after, data = 0, None
-        for part in parts:
-            if isinstance(part, tuple) and part[0] == "after_chunks":
-                after = part[1]
-            elif isinstance(part, tuple):
-                data = part[0]
-        return "fault", m.Fault("malformedChunk", after_chunks=after, data=data, location=self.loc(meta))
+    def fault_malformed(self, meta: Meta, *parts: Any) -> m.Fault:
+        after = _first_values(p for p in parts if isinstance(p, Tree)).get("after_chunks", 0)
+        data = next((p[0] for p in parts if isinstance(p, tuple)), None)
+        return m.Fault("malformedChunk", after_chunks=after, data=data, location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def fault_slow_first_token(self, meta: Meta, d: Located[float]) -> tuple[str, Any]:
-        return "fault", m.Fault("slowFirstToken", duration_s=d[0], location=self.loc(meta))
+    def fault_slow_first_token(self, meta: Meta, d: Located[float]) -> m.Fault:
+        return m.Fault("slowFirstToken", duration_s=d[0], location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
-    def fault_error_event(self, meta: Meta, *parts: Any) -> tuple[str, Any]:
-        after, body = 0, {}
-        for part in parts:
-            if isinstance(part, tuple) and part[0] == "after_chunks":
-                after = part[1]
-            elif isinstance(part, dict):
-                body = part
-        if "headers" in body or "body" in body:
-            self.error("an error event has a message, type, code and param only", self.loc(meta))
-        return "fault", m.Fault(
+    def fault_error_event(self, meta: Meta, *parts: Tree[Token]) -> m.Fault:
+        after = _first_values(p for p in parts if p.data == "after_chunks").get("after_chunks", 0)
+        block = next((p for p in parts if p.data == "error_block"), None)
+        body = self.error_fields(block)
+        self.check.error_event(body, self.loc(meta))
+        return m.Fault(
             "errorEvent",
             after_chunks=after,
             message=body.get("message"),
@@ -477,212 +357,124 @@ class _Builder(Transformer[Token, Any]):
             location=self.loc(meta),
         )
 
+    def error_fields(self, block: Tree[Token] | None) -> dict[str, Any]:
+        """An `error { ... }` block: message, type, code, param and body (last one wins), headers in order."""
+        fields: dict[str, Any] = {}
+        headers: list[tuple[str, str]] = []
+        for item in _subtrees(block):
+            if item.data == "error_header":
+                name, value = item.children
+                assert isinstance(name, tuple) and isinstance(value, tuple)
+                self.check.header(name, value)
+                headers.append((name[0], value[0]))
+            elif item.data == "error_body":
+                fields["body"] = item.children[0]
+            else:  # error_message, error_type, error_code, error_param: one Located string
+                located = item.children[0]
+                assert isinstance(located, tuple)
+                fields[item.data.removeprefix("error_")] = located[0]
+        if headers:
+            fields["headers"] = headers
+        return fields
+
     @v_args(meta=True, inline=True)
-    def error_response(self, meta: Meta, status: Located[int], block: dict[str, Any] | None = None) -> tuple[str, Any]:
-        if not 400 <= status[0] <= 599:
-            self.error(f"an error status is between 400 and 599, got {status[0]}", status[1])
-        block = block or {}
-        return "error", (
-            m.ErrorOutcome(
-                status=status[0],
-                message=block.get("message"),
-                error_type=block.get("type"),
-                code=block.get("code"),
-                param=block.get("param"),
-                headers=tuple(block.get("headers", ())),
-                body=block.get("body"),
-            ),
-            self.loc(meta),
+    def event(self, meta: Meta, kind: Located[str], data: Any, delay: Tree[Token] | None = None) -> m.WsEvent:
+        self.check.event_type(kind)
+        seconds = _located(delay)[0] if delay is not None else 0.0
+        return m.WsEvent(kind[0], data, seconds or 0.0, location=self.loc(meta))
+
+    # ------------------------------------------------------------------ fixture
+    def fixture_item(self, item: Any) -> tuple[str, Any, m.Location | None]:
+        """One fixture item as (key, value, where it was written: None for a block)."""
+        if isinstance(item, m.Match):
+            return "match", item, item.location
+        if isinstance(item, m.Fault):
+            return "fault", item, item.location
+        if isinstance(item, m.Streaming):
+            return "streaming", item, None
+        assert isinstance(item, Tree)
+        if item.data == "dialect":
+            return ("dialect", *self.dialect_of(item))
+        if item.data == "events":
+            return "events", tuple(item.children), None
+        if item.data == "error_response":
+            return "error", self.error_outcome(item), self.loc(item)
+        if item.data == "close_after":
+            flag = item.children[0] if item.children else True
+            return "close_after", flag, self.loc(item)
+        value, where = _located(item)  # response, finish_reason, close_code, disconnect_after_ms
+        if item.data == "close_code":
+            self.check.close_code((value, where))
+        elif item.data == "disconnect_after_ms":
+            self.check.not_negative((value, where), "disconnectAfterMs")
+        return item.data, value, where
+
+    def error_outcome(self, tree: Tree[Token]) -> m.ErrorOutcome:
+        status = tree.children[0]
+        assert isinstance(status, tuple)
+        self.check.in_range(status, 400, 599, "an error status is between 400 and 599, got {value}")
+        block = self.error_fields(_subtrees(tree)[0] if _subtrees(tree) else None)
+        return m.ErrorOutcome(
+            status=status[0],
+            message=block.get("message"),
+            error_type=block.get("type"),
+            code=block.get("code"),
+            param=block.get("param"),
+            headers=tuple(block.get("headers", ())),
+            body=block.get("body"),
         )
 
-    def error_block(self, *items: tuple[str, Any]) -> dict[str, Any]:
-        block: dict[str, Any] = {"headers": []}
-        for key, value in items:
-            if key == "headers":
-                block["headers"].append(value)
-            else:
-                block[key] = value
-        if not block["headers"]:
-            del block["headers"]
-        return block
-
-    def error_message(self, v: Located[str]) -> tuple[str, Any]:
-        return "message", v[0]
-
-    def error_type(self, v: Located[str]) -> tuple[str, Any]:
-        return "type", v[0]
-
-    def error_code(self, v: Located[str]) -> tuple[str, Any]:
-        return "code", v[0]
-
-    def error_param(self, v: Located[str]) -> tuple[str, Any]:
-        return "param", v[0]
-
-    def error_header(self, name: Located[str], value: Located[str]) -> tuple[str, Any]:
-        if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", name[0]):
-            self.error(f"{name[0]!r} is not a valid HTTP header name", name[1])
-        if "\n" in value[0] or "\r" in value[0]:
-            self.error("a header value cannot hold a line break", value[1])
-        return "headers", (name[0], value[0])
-
-    def error_body(self, value: Any) -> tuple[str, Any]:
-        return "body", value
-
-    def events(self, *events: m.WsEvent) -> tuple[str, Any]:
-        return "events", events
-
     @v_args(meta=True, inline=True)
-    def event(self, meta: Meta, kind: Located[str], data: Any, delay: float | None = None) -> m.WsEvent:
-        if not kind[0]:
-            self.error("an event type cannot be empty", kind[1])
-        return m.WsEvent(kind[0], data, delay or 0.0, location=self.loc(meta))
-
-    def event_delay(self, d: Located[float]) -> float:
-        return d[0]
-
-    @v_args(meta=True, inline=True)
-    def close_after(self, meta: Meta, flag: bool = True) -> tuple[str, Any]:
-        return "close_after", (flag, self.loc(meta))
-
-    def close_code(self, code: Located[int]) -> tuple[str, Any]:
-        value, where = code
-        if not 1000 <= value <= 4999:
-            self.error(f"a close code is between 1000 and 4999, got {value}", where)
-        elif value in (1004, 1005, 1015) or 1016 <= value <= 2999:
-            self.error(
-                f"close code {value} is reserved and cannot be sent",
-                where,
-                hint="use 1000-1003, 1007-1014, 3000-4999, or 1006 for an abrupt drop",
-            )
-        return "close_code", code
-
-    def disconnect_after_ms(self, ms: Located[int]) -> tuple[str, Any]:
-        if ms[0] < 0:
-            self.error("disconnectAfterMs cannot be negative", ms[1])
-        return "disconnect_after_ms", ms
-
-    @v_args(meta=True, inline=True)
-    def fixture(self, meta: Meta, name: Located[str], *items: tuple[str, Any]) -> tuple[str, Any]:
-        return "fixture", self.assemble_fixture(name, items, self.loc(meta))
-
-    def assemble_fixture(self, name: Located[str], items: tuple[tuple[str, Any], ...], where: m.Location) -> m.Fixture:
-        single: dict[str, Any] = {}
+    def fixture(self, meta: Meta, name: Located[str], *items: Any) -> m.Fixture:
+        where = self.loc(meta)
+        single: dict[str, tuple[Any, m.Location | None]] = {}
         faults: list[m.Fault] = []
-        for key, value in items:
+        for key, value, at in map(self.fixture_item, items):
             if key == "fault":
                 faults.append(value)
-                continue
-            if key in single:
-                what = {
-                    "match": "a match",
-                    "response": "a response",
-                    "error": "an error",
-                    "events": "events",
-                    "streaming": "a streaming block",
-                }.get(key, f"'{key}'")
-                self.error(f"fixture {name[0]!r} has {what} twice", _where(value) or where)
-                continue
-            single[key] = value
-        match = single.get("match")
-        if match is None:
-            self.error(
-                f"fixture {name[0]!r} has no match",
-                where,
-                hint="add e.g. `match POST /v1/chat/completions` (or `match POST *` for every endpoint)",
-            )
-            match = m.Match("http", "POST", None)
-        outcomes = [k for k in ("response", "error", "events") if k in single]
-        if len(outcomes) > 1:
-            self.error(f"fixture {name[0]!r} has {' and '.join(outcomes)}: a fixture has one outcome", where)
+            elif key in single:
+                self.check.twice_in_fixture(name[0], key, at or where)
+            else:
+                single[key] = value, at
+        match = single["match"][0] if "match" in single else m.Match("http", "POST", None)
         is_ws = match.protocol == "websocket"
-        close = {k: single[k][0] for k in _CLOSE_KNOBS if k in single}
-        if close and not is_ws:
-            word = {"close_after": "closeAfter", "close_code": "closeCode", "disconnect_after_ms": "disconnectAfterMs"}[
-                next(iter(close))
-            ]
-            first_knob = single[next(iter(close))]
-            self.error(f"'{word}' applies to WebSocket fixtures; this one matches HTTP", _where(first_knob))
-        ws = m.WsOutcome(
-            close_after=close.get("close_after", False),
-            close_code=close.get("close_code"),
-            disconnect_after_ms=close.get("disconnect_after_ms"),
+        self.check.fixture(name[0], single, faults, is_ws, where)
+        value = {key: v for key, (v, _at) in single.items()}
+        close = {k: value[k] for k in CLOSE_KNOBS if k in value}
+        ws = (
+            m.WsOutcome(
+                close_after=close.get("close_after", False),
+                close_code=close.get("close_code"),
+                disconnect_after_ms=close.get("disconnect_after_ms"),
+            )
+            if is_ws and close
+            else None
         )
-        outcome: m.Outcome
-        if "events" in single:
-            if not is_ws:
-                self.error(
-                    "events are sent over WebSocket; this fixture matches HTTP",
-                    where,
-                    hint='use `match websocket /v1/chat`, or `response "..."` for HTTP',
-                )
-            for extra in ("streaming", "dialect", "finish_reason"):
-                if extra in single:
-                    self.error(
-                        "streaming knobs, dialect and finishReason apply to a `response` text, not events",
-                        _where(single[extra]) or where,
-                    )
-                    break
-            if faults:
-                self.error(
-                    "faults apply to a streamed `response` text; for events use disconnectAfterMs / closeCode",
-                    faults[0].location,
-                )
-            outcome = m.WsOutcome(
-                events=tuple(single["events"]),
-                close_after=ws.close_after,
-                close_code=ws.close_code,
-                disconnect_after_ms=ws.disconnect_after_ms,
+        if "events" in value:
+            events = m.WsOutcome(
+                events=value["events"],
+                close_after=close.get("close_after", False),
+                close_code=close.get("close_code"),
+                disconnect_after_ms=close.get("disconnect_after_ms"),
             )
-            return m.Fixture(name[0], match, outcome, ws=None, location=where)
-        if "error" in single:
-            err, err_where = single["error"]
-            for extra in ("streaming", "finish_reason"):
-                if extra in single:
-                    self.error(
-                        "an error fixture sends no text: drop the streaming block / finishReason",
-                        _where(single[extra]) or err_where,
-                    )
-            if faults:
-                self.error("faults apply to a streamed `response` text, not to an error", faults[0].location)
-            return m.Fixture(name[0], match, err, ws=ws if is_ws and close else None, location=where)
-        if "response" not in single:
-            self.error(
-                f"fixture {name[0]!r} has no outcome",
-                where,
-                hint='add `response "text"`, `error 429`, or `events { ... }` (WebSocket)',
-            )
-            text = ""
-        else:
-            text = single["response"][0]
-        dialect = single["dialect"][0] if "dialect" in single else None
-        streaming = single.get("streaming", m.Streaming())
-        self.check_faults(faults)
+            return m.Fixture(name[0], match, events, ws=None, location=where)
+        if "error" in value:
+            return m.Fixture(name[0], match, value["error"], ws=ws, location=where)
         outcome = m.TextOutcome(
-            text=text,
-            streaming=streaming,
+            text=value.get("response", ""),
+            streaming=value.get("streaming", m.Streaming()),
             faults=tuple(faults),
-            dialect=dialect,
-            finish_reason=single["finish_reason"][0] if "finish_reason" in single else "stop",
+            dialect=value.get("dialect"),
+            finish_reason=value.get("finish_reason", "stop"),
         )
-        return m.Fixture(name[0], match, outcome, ws=ws if is_ws and close else None, location=where)
-
-    def check_faults(self, faults: list[m.Fault]) -> None:
-        seen: dict[str, m.Fault] = {}
-        for fault in faults:
-            if fault.kind in seen:
-                self.error(f"fault {fault.kind} is given twice in one fixture", fault.location)
-            seen[fault.kind] = fault
-        ending = [f for f in faults if f.kind in catalogue.ENDING_FAULTS]
-        if len(ending) > 1:
-            self.error("a stream can end only once: choose disconnect or errorEvent", ending[1].location)
+        return m.Fixture(name[0], match, outcome, ws=ws, location=where)
 
     # ------------------------------------------------------------------ expectations
     @v_args(meta=True, inline=True)
     def expect_exit(self, meta: Meta, code: Any) -> m.ExitExpect:
         if isinstance(code, Token):
             return m.ExitExpect("!=", 0, location=self.loc(meta))
-        if not 0 <= code[0] <= 255:
-            self.error(f"an exit status is between 0 and 255, got {code[0]}", code[1])
+        self.check.in_range(code, 0, 255, "an exit status is between 0 and 255, got {value}")
         return m.ExitExpect("==", code[0], location=self.loc(meta))
 
     @v_args(meta=True, inline=True)
@@ -690,7 +482,7 @@ class _Builder(Transformer[Token, Any]):
         negated = isinstance(rest[0], Token) and rest[0].type == "NOT"
         op, value = rest[-2], rest[-1]
         if op.type == "MATCHES":
-            self.check_regex(value)
+            self.check.regex(value)
         kind = _literal(op, _TEXT_OPS)
         return m.OutputExpect(_literal(stream, _STREAMS), kind, value[0], negated, location=self.loc(meta))
 
@@ -708,14 +500,12 @@ class _Builder(Transformer[Token, Any]):
         index = None
         rest = list(parts)
         if isinstance(rest[0], tuple) and isinstance(rest[0][0], int):
-            index = rest.pop(0)
-            if index[0] < 1:
-                self.error("requests are counted from 1", index[1])
-            index = index[0]
+            located_index = rest.pop(0)
+            self.check.request_index(located_index)
+            index = located_index[0]
         (protocol, method, path), field_path, op = rest[0], rest[1], rest[2]
         value = rest[3] if len(rest) > 3 else None
-        if protocol != "http":
-            self.error("request fields are checked on HTTP requests; for WebSocket use `ws messages`", self.loc(meta))
+        self.check.request_field_protocol(protocol, self.loc(meta))
         return m.RequestFieldExpect(
             method or "POST",
             path,
@@ -761,57 +551,62 @@ class _Builder(Transformer[Token, Any]):
         return m.FindingsExpect("absent", name, location=self.loc(meta))
 
     def finding_name(self, token: Token) -> str:
-        name = self.param(token) if token.type == "PARAM" else str(token)
-        if name not in catalogue.FINDING_NAMES:
-            self.error(
-                f"unknown finding '{name}'",
-                self.loc(token),
-                width=len(token),
-                hint=did_you_mean(name, catalogue.FINDING_NAMES) or "see docs/language.md#findings",
-            )
+        name = self.raw(token)
+        self.check.finding_name(name, token)
         return name
 
-    def expect(self, *expectations: m.Expectation) -> tuple[str, Any]:
-        return "expect", list(expectations)
-
-    def start(self, *statements: tuple[str, Any]) -> Parts:
+    # ------------------------------------------------------------------ the file
+    def start(self, *statements: Any) -> Parts:
         parts = Parts()
-        for key, value in statements:
-            if key == "scenario":
-                if parts.name is not None:
-                    self.error("a file names one scenario; this is a second `scenario` line", value[1])
-                parts.name, parts.name_loc = value
-            elif key == "description":
-                parts.description = value
-            elif key == "tags":
-                parts.tags.extend(value)
-            elif key == "dialect":
-                parts.dialect, parts.dialect_loc = value
-            elif key == "include":
-                parts.includes.append(value)
-                parts.sequence.append(value)
-            elif key == "params":
+        scenarios: list[m.Location] = []
+        for item in statements:
+            if isinstance(item, m.Client):
+                parts.clients.append(item)
+                continue
+            if isinstance(item, m.Fixture):
+                parts.fixtures.append(item)
+                parts.sequence.append(item)
+                continue
+            assert isinstance(item, Tree)
+            values: list[Any] = list(item.children)
+            if item.data == "scenario_name":
+                scenarios.append(self.loc(item))
+                parts.name, parts.name_loc = values[0][0], self.loc(item)
+            elif item.data == "description":
+                parts.description = values[0][0]
+            elif item.data == "tags":
+                parts.tags.extend(_tag(t.children[0]) for t in values)
+            elif item.data == "dialect":
+                parts.dialect, parts.dialect_loc = self.dialect_of(item)
+            elif item.data == "include":
+                parts.includes.append(values[0])
+                parts.sequence.append(values[0])
+            elif item.data == "params":  # the table is read from the tree before building (dsl/param_table.py)
                 parts.has_params = True
-            elif key == "client":
-                parts.clients.append(value)
-            elif key == "fixture":
-                parts.fixtures.append(value)
-                parts.sequence.append(value)
-            elif key == "expect":
-                parts.expectations.extend(value)
+            elif item.data == "expect":
+                parts.expectations.extend(values)
                 parts.expect_blocks += 1
-        if len(parts.clients) > 1:
-            self.error("a scenario runs one client; this is a second `client`", parts.clients[1].location)
+        self.check.file(scenarios, parts.clients)
         return parts
 
 
-_KNOB_WORDS = {"chunk_size": "chunkSize", "latency_ms": "latencyMs", "truncate_after_chunks": "truncateAfterChunks"}
+def _located(tree: Tree[Token], index: int = 0) -> Located[Any]:
+    """The (value, location) a rule such as `client_cwd` or `chunk_size` holds as its `index`-th child."""
+    value = tree.children[index]
+    assert isinstance(value, tuple)
+    return value
 
 
-def _where(value: Any) -> m.Location | None:
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], m.Location):
-        return value[1]
-    return getattr(value, "location", None)
+def _first_values(trees: Any) -> dict[str, Any]:
+    """{rule name: the value its first child holds} for trees like `after_chunks` and `stall_for`."""
+    out: dict[str, Any] = {}
+    for tree in trees:
+        out[tree.data] = _located(tree)[0]
+    return out
+
+
+def _tag(item: Any) -> str:
+    return item[0] if isinstance(item, tuple) else str(item)
 
 
 def _number(raw: str) -> int | float:
@@ -841,85 +636,4 @@ def build(tree: Tree[Token], text: str, path: str, params: dict[str, str]) -> tu
             getattr(meta, "line", None) or 1,
             getattr(meta, "column", None) or 1,
         ) from None
-    return parts, builder.errors
-
-
-@dataclass
-class ParamTable:
-    names: list[str]
-    rows: list[dict[str, str]]
-    location: m.Location | None
-
-
-def param_table(tree: Tree[Token], text: str, path: str) -> tuple[ParamTable | None, list[DslError]]:
-    """Read the `params` table straight from the tree: header row of names, then rows of values."""
-    errors: list[DslError] = []
-    tables = [t for t in tree.children if isinstance(t, Tree) and t.data == "params"]
-    if not tables:
-        return None, errors
-    for extra in tables[1:]:
-        errors.append(
-            DslError.at(
-                "a file has one params table; merge the rows into the first",
-                text,
-                path,
-                extra.meta.line,
-                extra.meta.column,
-            )
-        )
-    table = tables[0]
-    rows = [r for r in table.children if isinstance(r, Tree) and r.data == "param_row"]
-    header = rows[0]
-    names: list[str] = []
-    for cell in header.children:
-        token = cell if isinstance(cell, Token) else None
-        if token is None or token.type != "NAME":
-            where = cell.meta if isinstance(cell, Tree) else cell
-            errors.append(
-                DslError.at(
-                    "the first row of params names the columns: write plain names",
-                    text,
-                    path,
-                    where.line or 1,
-                    where.column or 1,
-                    hint="e.g. | client | cut |",
-                )
-            )
-            continue
-        if str(token) in names:
-            errors.append(
-                DslError.at(
-                    f"column '{token}' is named twice", text, path, token.line or 1, token.column or 1, width=len(token)
-                )
-            )
-        names.append(str(token))
-    values: list[dict[str, str]] = []
-    if len(rows) == 1:
-        errors.append(
-            DslError.at("the params table has no rows under its header", text, path, table.meta.line, table.meta.column)
-        )
-    for row in rows[1:]:
-        cells = [_cell_text(c) for c in row.children]
-        if len(cells) != len(names):
-            plural = "" if len(cells) == 1 else "s"
-            errors.append(
-                DslError.at(
-                    f"this row has {len(cells)} value{plural} for {len(names)} columns",
-                    text,
-                    path,
-                    row.meta.line,
-                    row.meta.column,
-                )
-            )
-            continue
-        values.append(dict(zip(names, cells, strict=True)))
-    return ParamTable(names, values, m.Location(path, table.meta.line, table.meta.column)), errors
-
-
-def _cell_text(cell: Token | Tree[Token]) -> str:
-    if isinstance(cell, Tree):  # string or number
-        token = cell.children[0]
-        if cell.data == "string":
-            return decode_string(str(token))
-        return str(token)
-    return str(cell)
+    return parts, builder.check.errors

@@ -9,9 +9,10 @@ from pathlib import Path
 from lark import Token, Tree
 
 from dotmock.dsl import model as m
-from dotmock.dsl.build import Parts, build, param_table
+from dotmock.dsl.build import Parts, build
 from dotmock.dsl.errors import DslError, DslErrors
 from dotmock.dsl.limits import INCLUDE_HINT, MAX_INCLUDE_EXPANSIONS, read_source, unusable_include_target
+from dotmock.dsl.param_table import param_table
 from dotmock.dsl.runnable import empty_file_error
 from dotmock.dsl.syntax import parse_tree
 from dotmock.dsl.validate import validate

@@ -1,4 +1,5 @@
-"""Checks that need the whole scenario: names, reachability, endpoints, expectations."""
+"""Checks that need the whole scenario: names, reachability, endpoints, expectations. A check of one statement
+or one fixture goes in `dsl/checks.py`, which runs while the file is built."""
 
 from __future__ import annotations
 
