@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import shutil
 import subprocess
 import sys
@@ -163,17 +164,23 @@ def scenario_text(cell: Cell) -> str:
     )
 
 
+def _node_packages_present() -> bool:
+    """Every dependency package.json names is installed (a folder installed before one was added is not)."""
+    wanted = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
+    return all((NODE_DIR / "node_modules" / name / "package.json").exists() for name in wanted)
+
+
 def ensure_node_packages() -> None:
     """`npm ci` in tests/node when its packages are missing (a fresh checkout running plain pytest);
     one process at a time (xdist workers share the folder)."""
-    if (NODE_DIR / "node_modules" / "openai" / "package.json").exists():
+    if _node_packages_present():
         return
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError("the client corpus needs Node.js and npm (Debian: apt-get install nodejs npm)")
     with open(NODE_DIR / ".npm-ci.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (NODE_DIR / "node_modules" / "openai" / "package.json").exists():
+        if not _node_packages_present():
             subprocess.run(
                 [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--loglevel=error"],
                 check=True,

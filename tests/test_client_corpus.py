@@ -59,9 +59,12 @@ def test_the_node_packages_are_pinned() -> None:
     ensure_node_packages()
     node = Path(__file__).parent / "node"
     lock = json.loads((node / "package-lock.json").read_text())
-    assert lock["packages"]["node_modules/openai"]["version"] == "7.59.0"
-    installed = json.loads((node / "node_modules" / "openai" / "package.json").read_text())
-    assert installed["version"] == "7.59.0"
+    wanted = json.loads((node / "package.json").read_text())["dependencies"]
+    assert wanted == {"openai": "7.59.0", "@anthropic-ai/sdk": "1.16.0", "ws": "8.23.1"}  # exact pins, no ranges
+    for name, version in wanted.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
+        installed = json.loads((node / "node_modules" / name / "package.json").read_text())
+        assert installed["version"] == version
 
 
 def test_the_published_matrix_matches_the_expectations() -> None:
