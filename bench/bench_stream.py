@@ -64,14 +64,15 @@ async def _serve_dotmock() -> None:
 
 
 def _frames(text: str) -> list[tuple[bool, bytes]]:
+    from dotmock.server.apis.chat_completions import ChatRenderer
+    from dotmock.server.events import encode_sse_event
     from dotmock.server.payloads import Reply
-    from dotmock.server.sse import ChatRenderer
     from dotmock.server.streaming import split_text
 
     renderer = ChatRenderer(Reply(model="bench", prompt_tokens=3), "stop", include_usage=False)
-    frames = [(False, f) for f in renderer.opening()]
-    frames += [(True, renderer.delta(piece)) for piece in split_text(text, CHUNK)]
-    return frames + [(False, f) for f in renderer.closing()]
+    frames = [(False, encode_sse_event(e)) for e in renderer.opening()]
+    frames += [(True, encode_sse_event(renderer.delta(piece))) for piece in split_text(text, CHUNK)]
+    return frames + [(False, encode_sse_event(e)) for e in renderer.closing()]
 
 
 async def _serve_baseline() -> None:

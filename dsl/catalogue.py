@@ -13,15 +13,68 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-# ---------------------------------------------------------------------------------------------- endpoints
-# Until the provider registry owns them: the paths the server answers on.
+# ---------------------------------------------------------------------------------------------- APIs
 
-CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
-RESPONSES_PATH = "/v1/responses"
-MESSAGES_PATH = "/v1/messages"  # Anthropic Messages (server.apis.messages)
+
+@dataclass(frozen=True, slots=True)
+class ApiKind:
+    """One provider API the server speaks over HTTP. `name` is its module, `dotmock.server.apis.<name>`,
+    which owns everything about its wire; this entry is what the language, the runner and the docs need.
+    `paths` are the paths it answers (`{model}` stands for one path segment's model part); `family` groups
+    the APIs one SDK speaks (a fixture miss on one is explained with fixtures of the same family only);
+    `base_url_env` (+ `base_url_suffix`) and `key_envs` are how its SDKs find the mock; `terminator` is what
+    marks a complete stream, the thing a truncation withholds."""
+
+    name: str
+    title: str
+    family: str
+    paths: tuple[str, ...]
+    base_url_env: str
+    base_url_suffix: str
+    key_envs: tuple[str, ...]
+    terminator: str
+
+
+API_KINDS: tuple[ApiKind, ...] = (
+    ApiKind(
+        "chat_completions",
+        "OpenAI Chat Completions",
+        "openai",
+        ("/v1/chat/completions",),
+        "OPENAI_BASE_URL",
+        "/v1",
+        ("OPENAI_API_KEY",),
+        "data: [DONE]",
+    ),
+    ApiKind(
+        "responses",
+        "OpenAI Responses",
+        "openai",
+        ("/v1/responses",),
+        "OPENAI_BASE_URL",
+        "/v1",
+        ("OPENAI_API_KEY",),
+        "response.completed",
+    ),
+    ApiKind(
+        "messages",
+        "Anthropic Messages",
+        "anthropic",
+        ("/v1/messages",),
+        "ANTHROPIC_BASE_URL",
+        "",
+        ("ANTHROPIC_API_KEY",),
+        "message_stop",
+    ),
+)
+APIS_BY_NAME: dict[str, ApiKind] = {k.name: k for k in API_KINDS}
+
+CHAT_COMPLETIONS_PATH = APIS_BY_NAME["chat_completions"].paths[0]
+RESPONSES_PATH = APIS_BY_NAME["responses"].paths[0]
+MESSAGES_PATH = APIS_BY_NAME["messages"].paths[0]
 WS_CHAT_PATH = "/v1/chat"
 WS_RESPONSES_PATH = "/v1/responses"
-HTTP_ENDPOINTS = (CHAT_COMPLETIONS_PATH, RESPONSES_PATH, MESSAGES_PATH)
+HTTP_ENDPOINTS: tuple[str, ...] = tuple(path for k in API_KINDS for path in k.paths)
 WS_ENDPOINTS = (WS_CHAT_PATH, WS_RESPONSES_PATH)
 
 # ---------------------------------------------------------------------------------------------- faults

@@ -48,14 +48,9 @@ def blank_result(scenario: m.Scenario, outcome: Outcome, message: str | None = N
 def client_environment(base_url: str, ws_url: str) -> dict[str, str]:
     """How a client finds the mock: the base URL of every API it serves, dummy keys, dotmock's own URLs.
     The one list: the runner's client processes and the pytest fixture (`runner.inprocess`) both read it."""
-    env = {api.base_url_env: base_url + api.base_url_suffix for api in APIS}  # OPENAI_, ANTHROPIC_BASE_URL
-    return {
-        **env,
-        "OPENAI_API_KEY": DUMMY_API_KEY,
-        "ANTHROPIC_API_KEY": DUMMY_API_KEY,
-        "DOTMOCK_URL": base_url,
-        "DOTMOCK_WS_URL": ws_url,
-    }
+    env = {api.kind.base_url_env: base_url + api.kind.base_url_suffix for api in APIS}
+    keys = {name: DUMMY_API_KEY for api in APIS for name in api.kind.key_envs}
+    return {**env, **keys, "DOTMOCK_URL": base_url, "DOTMOCK_WS_URL": ws_url}
 
 
 def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: str, options: CaseOptions) -> ClientSpec:

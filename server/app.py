@@ -18,7 +18,6 @@ from typing import Any
 from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
 from werkzeug.exceptions import HTTPException
 
-from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, MESSAGES_PATH, RESPONSES_PATH
 from dotmock.dsl.model import ErrorOutcome, Fixture, Scenario, TextOutcome
 from dotmock.server import json_faults
 from dotmock.server.answers import (
@@ -29,7 +28,8 @@ from dotmock.server.answers import (
     quart_response,
     text_response,
 )
-from dotmock.server.apis.messages import check_body as check_messages_body
+from dotmock.server.apis import APIS, api_for, family_of
+from dotmock.server.apis.base import Api
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.errors import ApiError
 from dotmock.server.fastpath import Incoming, asgi_wrapper, client_link
@@ -40,7 +40,7 @@ from dotmock.server.matching import MatchRequest, call_key, no_match_message, se
 from dotmock.server.panel import register_panel_routes
 from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
-from dotmock.server.validation import parse_json, validate
+from dotmock.server.validation import parse_json
 from dotmock.server.websocket import register_websocket_routes
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -59,6 +59,7 @@ def _quart_incoming() -> Incoming:
         content_length,
         request.body,
         client_link(request.scope),
+        request.scope.get("query_string", b"").decode("latin-1"),
     )
 
 
@@ -136,7 +137,8 @@ class _HttpEndpoints:
             raise too_large
         return bytes(data)
 
-    async def handle(self, path: str, incoming: Incoming) -> Answer:
+    async def handle(self, api: Api, incoming: Incoming) -> Answer:
+        path = incoming.path
         exchange = self.open_exchange(incoming)
         try:
             with self.limits.state.tracking():
@@ -146,15 +148,14 @@ class _HttpEndpoints:
             exchange.body = body
             exchange.call_key = call_key("http", path, body)
             exchange.attempt = self.journal.next_attempt(exchange.call_key)
-            parsed = validate(path, body)
-            problem = check_messages_body(body) if path == MESSAGES_PATH else None
-            if problem is not None:
-                raise ApiError(400, problem)
+            parsed = api.parse(path, incoming.query, body)
             exchange.stream = parsed.stream
             match_request = MatchRequest("http", "POST", path, incoming.headers, body, exchange.attempt)
             fixture = select_fixture(self.fixtures, match_request)
             if fixture is None:
-                raise ApiError(404, no_match_message(self.fixtures, match_request), code="fixture_not_found")
+                nearest = [f for f in self.fixtures if family_of(f.match.path) in (None, api.family)]
+                message = no_match_message(self.fixtures, match_request, nearest, api.kind.title)
+                raise ApiError(404, message, code="fixture_not_found")
         except ApiError as err:
             return api_error_response(exchange, err)
         except asyncio.CancelledError:
@@ -170,7 +171,7 @@ class _HttpEndpoints:
         if isinstance(outcome, ErrorOutcome):
             return error_outcome_response(exchange, outcome)
         if isinstance(outcome, TextOutcome):
-            answer = text_response(exchange, path, outcome, parsed, self.scenario.dialect, self.limits, incoming.client)
+            answer = text_response(exchange, api, outcome, parsed, self.scenario.dialect, self.limits, incoming.client)
             if not parsed.stream and json_faults.applies(outcome.faults):
                 return await json_faults.faulted_json(exchange, answer, outcome.faults, self.limits, incoming.client)
             return answer
@@ -178,14 +179,13 @@ class _HttpEndpoints:
         exchange.error = message
         return json_response(exchange, 500, ApiError(500, message, code="fixture_misconfigured").body())
 
-    async def chat_completions(self) -> Response:
-        return quart_response(await self.handle(CHAT_COMPLETIONS_PATH, _quart_incoming()))
-
-    async def responses(self) -> Response:
-        return quart_response(await self.handle(RESPONSES_PATH, _quart_incoming()))
-
-    async def messages(self) -> Response:
-        return quart_response(await self.handle(MESSAGES_PATH, _quart_incoming()))
+    async def route(self, **_: str) -> Response:
+        """The Quart view of every API's routes (the fast path answers them first, `server.fastpath`)."""
+        incoming = _quart_incoming()
+        api = api_for(incoming.path)
+        if api is None:
+            return quart_response(self.refuse_answer(incoming, 404, _unknown_url(incoming), "unknown_url"))
+        return quart_response(await self.handle(api, incoming))
 
     def refuse_answer(self, incoming: Incoming, status: int, message: str, code: str | None) -> Answer:
         """Answer a request no route took (unknown path, wrong method, ...), journaled."""
@@ -197,6 +197,10 @@ class _HttpEndpoints:
             err = ApiError(status, message, code=code)
             return Response(err.body(), status=status, content_type="application/json")
         return quart_response(self.refuse_answer(_quart_incoming(), status, message, code))
+
+
+def _unknown_url(incoming: Incoming) -> str:
+    return f"Unknown request URL: {incoming.method} {incoming.path}."
 
 
 def _refuse_websocket(status: int, err: Exception) -> Response:
@@ -218,6 +222,7 @@ def _scenario_json(scenario: Scenario) -> dict[str, Any]:
         "path": scenario.path,
         "dialect": scenario.dialect,
         "fixtures": [{**plain(f), "outcome_kind": type(f.outcome).__name__} for f in scenario.fixtures],
+        "apis": [plain(api.kind) for api in APIS],  # the panel's endpoint list and terminators
     }
 
 
@@ -241,9 +246,9 @@ def create_app(
     holder = ScenarioHolder(scenario)
     app.config["DOTMOCK_SCENARIO"] = holder
     endpoints = _HttpEndpoints(holder, journal, max_body_bytes, limits)
-    app.add_url_rule(CHAT_COMPLETIONS_PATH, "chat_completions", endpoints.chat_completions, methods=["POST"])
-    app.add_url_rule(RESPONSES_PATH, "responses", endpoints.responses, methods=["POST"])
-    app.add_url_rule(MESSAGES_PATH, "messages", endpoints.messages, methods=["POST"])
+    for api in APIS:
+        for i, rule in enumerate(api.routes):
+            app.add_url_rule(rule, f"{api.name}_{i}", endpoints.route, methods=["POST"])
 
     @app.get("/_dotmock/journal")
     async def get_journal() -> Response:
@@ -264,8 +269,7 @@ def create_app(
         if not has_request_context():  # a WebSocket handshake no route took: refuse it with an HTTP answer
             return _refuse_websocket(status, err)
         if status == 404:
-            message = f"Unknown request URL: {request.method} {request.path}."
-            return endpoints.refuse(404, message, "unknown_url")
+            return endpoints.refuse(404, _unknown_url(_quart_incoming()), "unknown_url")
         if status == 405:
             message = f"Method {request.method} is not allowed for {request.path}."
             response = endpoints.refuse(405, message, "method_not_allowed")

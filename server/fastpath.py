@@ -1,6 +1,6 @@
 """The ASGI layer in front of the Quart app.
 
-`POST /v1/chat/completions` and `POST /v1/responses` are answered here, straight from ASGI: the same
+A `POST` to a path an API of the registry (`server.apis`) owns is answered here, straight from ASGI: the same
 endpoint code as the Quart routes (`app._HttpEndpoints.handle`), without Quart's request and response objects,
 routing and contexts, which cost about as much as the rest of the request. The handling mirrors Quart's
 own: one task receives (body parts, then the client's disconnect), another handles and sends; whichever
@@ -24,13 +24,13 @@ from typing import Any, Protocol
 
 from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope, WebsocketScope
 
-from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, MESSAGES_PATH, RESPONSES_PATH
 from dotmock.server.answers import Answer
+from dotmock.server.apis import api_for
+from dotmock.server.apis.base import Api
 from dotmock.server.asgi import lower_headers
 from dotmock.server.streaming import ClientLink, StreamAborted
 
 CLIENT_LINK_KEY = "dotmock.client"  # the scope extension under which a routed request's `ClientLink` travels
-FAST_PATHS = frozenset({CHAT_COMPLETIONS_PATH, RESPONSES_PATH, MESSAGES_PATH})
 log = logging.getLogger("dotmock.server")
 
 
@@ -44,10 +44,11 @@ class Incoming:
     content_length: int | None
     body: AsyncIterable[bytes]
     client: ClientLink | None
+    query: str = ""  # the query string as sent (it may hold a key: journal it only through server.redact)
 
 
 class Endpoints(Protocol):
-    async def handle(self, path: str, incoming: Incoming) -> Answer: ...
+    async def handle(self, api: Api, incoming: Incoming) -> Answer: ...
 
     def refuse_answer(self, incoming: Incoming, status: int, message: str, code: str | None) -> Answer: ...
 
@@ -106,9 +107,9 @@ async def _receive(receive: ASGIReceiveCallable, body: _Body, link: ClientLink) 
             return
 
 
-async def _respond(endpoints: Endpoints, incoming: Incoming, send: ASGISendCallable) -> None:
+async def _respond(endpoints: Endpoints, api: Api, incoming: Incoming, send: ASGISendCallable) -> None:
     try:
-        answer = await endpoints.handle(incoming.path, incoming)
+        answer = await endpoints.handle(api, incoming)
     except Exception as err:  # what Quart's error handler does for the routes
         log.exception("dotmock: error while answering %s %s", incoming.method, incoming.path)
         answer = endpoints.refuse_answer(
@@ -132,14 +133,15 @@ async def _respond(endpoints: Endpoints, incoming: Incoming, send: ASGISendCalla
 
 
 async def _serve_fast(
-    endpoints: Endpoints, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    endpoints: Endpoints, api: Api, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
 ) -> None:
     link = ClientLink()
     headers = lower_headers(scope["headers"])
     body = _Body()
-    incoming = Incoming(scope["method"], scope["path"], headers, _content_length(headers), body, link)
+    query = scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
+    incoming = Incoming(scope["method"], scope["path"], headers, _content_length(headers), body, link, query)
     receiver = asyncio.ensure_future(_receive(receive, body, link))
-    handler = asyncio.ensure_future(_respond(endpoints, incoming, send))
+    handler = asyncio.ensure_future(_respond(endpoints, api, incoming, send))
     done, pending = await asyncio.wait((handler, receiver), return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
@@ -162,8 +164,9 @@ def asgi_wrapper(asgi_app: ASGIFramework, endpoints: Endpoints) -> ASGIFramework
         if scope["type"] != "http":
             await asgi_app(scope, receive, send)
             return
-        if scope["method"] == "POST" and scope["path"] in FAST_PATHS and not scope.get("root_path"):
-            await _serve_fast(endpoints, scope, receive, send)
+        api = api_for(scope["path"]) if scope["method"] == "POST" and not scope.get("root_path") else None
+        if api is not None:
+            await _serve_fast(endpoints, api, scope, receive, send)
             return
         link = ClientLink()
 

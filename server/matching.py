@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -211,9 +212,15 @@ def nearest_misses(fixtures: tuple[Fixture, ...], request: MatchRequest, limit: 
     return misses[:limit]
 
 
-def no_match_message(fixtures: tuple[Fixture, ...], request: MatchRequest) -> str:
+def no_match_message(
+    fixtures: tuple[Fixture, ...],
+    request: MatchRequest,
+    candidates: Sequence[Fixture] | None = None,
+    api_title: str = "this API",
+) -> str:
     """The message of the 404 answered when nothing matched: what the request was, and the nearest fixtures
-    with what differed."""
+    with what differed, among `candidates` when given (the fixtures of the request's own API family, so a
+    miss on one provider never suggests another provider's endpoint)."""
     body = request.body if isinstance(request.body, dict) else {}
     facts = [f"attempt {request.attempt}"]
     if isinstance(body.get("model"), str):
@@ -227,6 +234,9 @@ def no_match_message(fixtures: tuple[Fixture, ...], request: MatchRequest) -> st
     if not fixtures:
         kind = "HTTP" if request.protocol == "http" else "WebSocket"
         return f"{head} The scenario has no {kind} fixtures."
-    misses = nearest_misses(fixtures, request)
+    pool = fixtures if candidates is None else tuple(candidates)
+    if not pool:
+        return f"{head} No fixture of the scenario answers {api_title}."
+    misses = nearest_misses(pool, request)
     nearest = "; ".join(f"{m.fixture!r}: {', '.join(m.reasons)}" for m in misses)
     return f"{head} Nearest: {nearest}."

@@ -1,14 +1,18 @@
 """Streaming a text answer: chunking, absolute-deadline pacing, faults, and the journal's ticks.
 
-`stream_body()` is the async generator a streamed HTTP response iterates. Content chunk `i` is due at
-`base + i * latency` where `base` is the stream's start (moved only by a slowFirstToken or stall wait), so
-late wake-ups never accumulate into drift. Frames are coalesced into one write while nothing has to wait
-(latency 0 sends a whole answer in a few writes); every write goes through the server's flow control, so a
-slow reader holds the generator back instead of growing a buffer.
+`stream_events()` yields a stream's events in batches, as they fall due; `stream_body()` encodes them for a
+streamed HTTP response (SSE or a JSON array), and the WebSocket replay sends each event as a frame.
+Content chunk `i` is due at `base + i * latency` where `base` is the stream's start (moved only by a
+slowFirstToken or stall wait), so late wake-ups never accumulate into drift. Events are coalesced into one
+write while nothing has to wait (latency 0 sends a whole answer in a few writes); every write goes through
+the server's flow control, so a slow reader holds the generator back instead of growing a buffer.
 
 Faults take effect at chunk boundaries: a fault with `after_chunks=k` fires once `k` content chunks are out
 (clamped to the number of chunks, default `DEFAULT_AFTER_CHUNKS`). A time-based disconnect (`after_s`) fires
 at `start + after_s` wherever the stream is, holding back the terminator if the text ran out first.
+
+What a fault does is one handler in `FAULT_HANDLERS` (fault kind -> handler): a new fault kind is its
+`dsl.catalogue` entry plus its handler here (and in `server.json_faults` if it applies to JSON answers).
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ import contextlib
 import functools
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from dotmock.dsl.model import Fault, TextOutcome
+from dotmock.server.apis.base import Renderer
+from dotmock.server.events import Event, encode_sse
 from dotmock.server.journal import HttpExchange, add_fault
-from dotmock.server.sse import Renderer
 
 DEFAULT_AFTER_CHUNKS = 1
 COALESCE_BYTES = 16 * 1024
 DEFAULT_MAX_STALL_S = 300.0  # a stall without a duration lasts until the client leaves, but not forever
+_FRAME_OVERHEAD = 16  # what an encoder adds around an event's payload, near enough for coalescing
 
 
 class StreamAborted(Exception):
@@ -143,27 +149,27 @@ class _Stream:
             ),
             None,
         )
-        self.buffer: list[bytes] = []
+        self.buffer: list[Event] = []
         self.buffered = 0
         self.pending_chunks = 0
         self.terminated = False
+        self.base, self.base_index = 0.0, 0  # content chunk i is due at base + (i - base_index) * latency
 
     # -- bookkeeping
 
-    def add(self, frame: bytes, *, content: bool = False) -> None:
-        self.buffer.append(frame)
-        self.buffered += len(frame)
+    def add(self, event: Event, *, content: bool = False) -> None:
+        self.buffer.append(event)
+        self.buffered += len(event.data) + _FRAME_OVERHEAD
         if content:
             self.pending_chunks += 1
 
-    def take(self) -> bytes:
-        data = b"".join(self.buffer)
-        self.buffer.clear()
+    def take(self) -> list[Event]:
+        events = self.buffer
+        self.buffer = []
         self.buffered = 0
-        return data
+        return events
 
-    def sent(self, size: int) -> None:
-        self.exchange.bytes_sent += size
+    def sent(self) -> None:
         self.exchange.chunks_sent += self.pending_chunks
         self.pending_chunks = 0
 
@@ -186,12 +192,12 @@ class _Stream:
 
     # -- the stream
 
-    async def run(self) -> AsyncGenerator[bytes]:
+    async def run(self) -> AsyncGenerator[list[Event]]:
         try:
             with self.limits.state.tracking():
-                async for data in self._frames():
-                    yield data
-                    self.sent(len(data))
+                async for events in self._events():
+                    yield events
+                    self.sent()
                     if self.client is not None:
                         await asyncio.sleep(0)  # let a pending disconnect notice reach the link
                         if self.client.gone:
@@ -214,45 +220,26 @@ class _Stream:
         finally:
             self.exchange.ended_at = time.monotonic()
 
-    async def _frames(self) -> AsyncIterator[bytes]:
+    async def _events(self) -> AsyncIterator[list[Event]]:
         start = time.monotonic()
         self.exchange.ticks.add(start, "headers")
         if self._timed_disconnect is not None:
             self.disconnect_at = start + self._timed_disconnect
-        for frame in self.renderer.opening():
-            self.add(frame)
-        base, base_index = start, 0
+        for event in self.renderer.opening():
+            self.add(event)
+        self.base, self.base_index = start, 0
         n = len(self.chunks)
         i = 0
         while True:
             for fault in self.faults.get(i, ()):
-                if fault.kind in ("slowFirstToken", "stall"):
-                    if self.buffer:
-                        yield self.take()
-                    self.mark_fault(fault.kind)
-                    wait = self.limits.max_stall_s if fault.duration_s is None else fault.duration_s
-                    await self.wait_until(time.monotonic() + min(wait, self.limits.max_stall_s))
-                    self.tick("resume")
-                    base, base_index = time.monotonic(), i
-                elif fault.kind == "malformedChunk":
-                    self.add(self.renderer.malformed(fault.data))
-                    self.mark_fault(fault.kind)
-                elif fault.kind == "errorEvent":
-                    self.add(
-                        self.renderer.error_event(
-                            fault.message or "The server had an error while processing your request.",
-                            fault.error_type or "server_error",
-                            fault.code,
-                        )
-                    )
-                    self.mark_fault(fault.kind)
+                handler = FAULT_HANDLERS[fault.kind]
+                if handler.flush and self.buffer:
+                    yield self.take()
+                await handler.act(self, fault, i)
+                if handler.ends:
                     yield self.take()
                     return
-                elif fault.kind == "disconnect":
-                    if self.buffer:
-                        yield self.take()
-                    raise _Disconnect
-            due = base + (i - base_index) * self.latency
+            due = self.base + (i - self.base_index) * self.latency
             if due > time.monotonic():
                 if self.buffer:
                     yield self.take()
@@ -265,8 +252,8 @@ class _Stream:
                     if self.buffer:
                         yield self.take()
                     await self.wait_until(math.inf)
-                for frame in self.renderer.closing():
-                    self.add(frame)
+                for event in self.renderer.closing():
+                    self.add(event)
                 self.terminated = True
                 self.tick("terminator")
                 break
@@ -279,13 +266,104 @@ class _Stream:
             yield self.take()
 
 
+# ---------------------------------------------------------------------------------------------- faults
+
+
+@dataclass(frozen=True, slots=True)
+class FaultHandler:
+    """What a fault does when it falls due (before content chunk `i`): `flush` sends what is buffered first
+    (before a wait or a drop), `act` does the fault (adds events, waits, or raises `_Disconnect`), and `ends`
+    ends the stream right after it (no terminator)."""
+
+    act: Callable[[_Stream, Fault, int], Awaitable[None]]
+    flush: bool = False
+    ends: bool = False
+
+
+async def _pause(stream: _Stream, fault: Fault, i: int) -> None:
+    """slowFirstToken, stall: nothing for the duration (or until the client leaves, bounded by the server's
+    limit); the cadence restarts from the resume."""
+    stream.mark_fault(fault.kind)
+    wait = stream.limits.max_stall_s if fault.duration_s is None else fault.duration_s
+    await stream.wait_until(time.monotonic() + min(wait, stream.limits.max_stall_s))
+    stream.tick("resume")
+    stream.base, stream.base_index = time.monotonic(), i
+
+
+async def _malformed(stream: _Stream, fault: Fault, i: int) -> None:
+    """malformedChunk: one event that is not valid JSON (the fault's text, or a chunk cut in half)."""
+    stream.add(stream.renderer.malformed(fault.data))
+    stream.mark_fault(fault.kind)
+
+
+async def _error_event(stream: _Stream, fault: Fault, i: int) -> None:
+    """errorEvent: the API's error event."""
+    stream.add(
+        stream.renderer.error_event(
+            fault.message or "The server had an error while processing your request.",
+            fault.error_type or "server_error",
+            fault.code,
+        )
+    )
+    stream.mark_fault(fault.kind)
+
+
+async def _disconnect(stream: _Stream, fault: Fault, i: int) -> None:
+    """disconnect (after N chunks): drop the connection."""
+    raise _Disconnect
+
+
+FAULT_HANDLERS: dict[str, FaultHandler] = {
+    "slowFirstToken": FaultHandler(_pause, flush=True),
+    "stall": FaultHandler(_pause, flush=True),
+    "malformedChunk": FaultHandler(_malformed),
+    "errorEvent": FaultHandler(_error_event, ends=True),
+    "disconnect": FaultHandler(_disconnect, flush=True),
+}
+
+
+def stream_events(
+    renderer: Renderer,
+    outcome: TextOutcome,
+    exchange: HttpExchange,
+    limits: StreamLimits | None = None,
+    client: ClientLink | None = None,
+) -> AsyncGenerator[list[Event]]:
+    """The events of a streamed answer in batches (a batch: what goes out in one write), paced and faulted
+    as `outcome` says, recorded in `exchange`. `client`, when given, lets the stream stop as soon as the
+    client has gone."""
+    return _Stream(renderer, outcome, exchange, limits or StreamLimits(), client).run()
+
+
+async def _encoded(
+    events: AsyncGenerator[list[Event]],
+    exchange: HttpExchange,
+    encode: Callable[[Sequence[Event]], bytes],
+    close: Callable[[], bytes] | None,
+) -> AsyncGenerator[bytes]:
+    try:
+        async for batch in events:
+            data = encode(batch)
+            yield data
+            exchange.bytes_sent += len(data)
+        if close is not None and exchange.completed:
+            data = close()
+            yield data
+            exchange.bytes_sent += len(data)
+    finally:
+        await events.aclose()
+
+
 def stream_body(
     renderer: Renderer,
     outcome: TextOutcome,
     exchange: HttpExchange,
     limits: StreamLimits | None = None,
     client: ClientLink | None = None,
+    encode: Callable[[Sequence[Event]], bytes] | None = None,
+    close: Callable[[], bytes] | None = None,
 ) -> AsyncGenerator[bytes]:
-    """The bytes of a streamed answer, paced and faulted as `outcome` says, recorded in `exchange`.
-    `client`, when given, lets the stream stop as soon as the client has gone."""
-    return _Stream(renderer, outcome, exchange, limits or StreamLimits(), client).run()
+    """The bytes of a streamed answer: `stream_events` through `encode` (SSE by default); `close()` is
+    written after the terminator (a JSON array's `]`), never after a cut."""
+    events = stream_events(renderer, outcome, exchange, limits, client)
+    return _encoded(events, exchange, encode or encode_sse, close)

@@ -1,20 +1,11 @@
-"""Checking request bodies the way the provider does: a mistake is a 400 naming the parameter."""
+"""Reading request bodies, and the checks OpenAI's APIs share: a mistake is a 400 naming the parameter."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH
 from dotmock.server.errors import ApiError
 from dotmock.server.json_input import ClientJsonError, load_client_json
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedRequest:
-    body: dict[str, Any]
-    stream: bool
-    include_usage: bool
 
 
 def _invalid_json(detail: str) -> ApiError:
@@ -34,7 +25,7 @@ def parse_json(raw: bytes) -> Any:
         raise _invalid_json(err.detail) from None
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {
         dict: "object",
         list: "array",
@@ -46,74 +37,40 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _wrong_type(param: str, expected: str, value: Any) -> ApiError:
+def wrong_type(param: str, expected: str, value: Any) -> ApiError:
     return ApiError(
         400,
-        f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)} instead.",
+        f"Invalid type for '{param}': expected {expected}, but got {type_name(value)} instead.",
         code="invalid_type",
         param=param,
     )
 
 
-def _missing(param: str) -> ApiError:
+def missing(param: str) -> ApiError:
     return ApiError(400, f"Missing required parameter: '{param}'.", code="missing_required_parameter", param=param)
 
 
-def validate(path: str, body: Any) -> ParsedRequest:
-    """Check a Chat Completions or Responses body; raise `ApiError` (400) on the first mistake."""
+def check_openai(body: Any) -> tuple[dict[str, Any], bool, bool]:
+    """The checks Chat Completions and Responses share (an object body, `model`, `stream`, `stream_options`):
+    `ApiError` (400) on the first mistake, else the body, whether it asks for a stream, and for usage."""
     if not isinstance(body, dict):
         raise ApiError(
-            400, f"The request body must be a JSON object, but got {_type_name(body)} instead.", code="invalid_type"
+            400, f"The request body must be a JSON object, but got {type_name(body)} instead.", code="invalid_type"
         )
     if "model" not in body:
-        raise _missing("model")
+        raise missing("model")
     if not isinstance(body["model"], str):
-        raise _wrong_type("model", "a string", body["model"])
+        raise wrong_type("model", "a string", body["model"])
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
-        raise _wrong_type("stream", "a boolean", stream)
+        raise wrong_type("stream", "a boolean", stream)
     options = body.get("stream_options")
     include_usage = False
     if options is not None:
         if not isinstance(options, dict):
-            raise _wrong_type("stream_options", "an object", options)
+            raise wrong_type("stream_options", "an object", options)
         usage = options.get("include_usage")
         if usage is not None and not isinstance(usage, bool):
-            raise _wrong_type("stream_options.include_usage", "a boolean", usage)
+            raise wrong_type("stream_options.include_usage", "a boolean", usage)
         include_usage = bool(usage)
-    if path == CHAT_COMPLETIONS_PATH:
-        _validate_messages(body)
-    else:
-        _validate_input(body)
-    return ParsedRequest(body, bool(stream), include_usage)
-
-
-def _validate_messages(body: dict[str, Any]) -> None:
-    if "messages" not in body:
-        raise _missing("messages")
-    messages = body["messages"]
-    if not isinstance(messages, list):
-        raise _wrong_type("messages", "an array", messages)
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise _wrong_type(f"messages[{i}]", "an object", message)
-        role = message.get("role")
-        if not isinstance(role, str):
-            raise (
-                _wrong_type(f"messages[{i}].role", "a string", role)
-                if "role" in message
-                else _missing(f"messages[{i}].role")
-            )
-        content = message.get("content")
-        if content is not None and not isinstance(content, str | list):
-            raise _wrong_type(f"messages[{i}].content", "a string or an array", content)
-
-
-def _validate_input(body: dict[str, Any]) -> None:
-    value = body.get("input")
-    if value is not None and not isinstance(value, str | list):
-        raise _wrong_type("input", "a string or an array", value)
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            if not isinstance(item, dict | str):
-                raise _wrong_type(f"input[{i}]", "an object", item)
+    return body, bool(stream), include_usage

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from dotmock.server.events import WsForm
 from dotmock.server.json_input import ClientJsonError, load_client_json
 
-MessageForm = Literal["envelope", "response.create"]
+MessageForm = WsForm
 ENVELOPE: MessageForm = "envelope"
 RESPONSE_CREATE: MessageForm = "response.create"
 
@@ -134,45 +135,3 @@ def error_body_frame(form: MessageForm, body: Any, status: int) -> str:
             "error": {"message": str(body), "type": "server_error", "param": None, "code": None},
         }
     )
-
-
-def sse_frames(data: bytes) -> list[bytes]:
-    """Split rendered SSE bytes into single events (each ends with a blank line; data lines never hold one)."""
-    return [part for part in data.split(b"\n\n") if part.strip()]
-
-
-def sse_to_ws(frame: bytes, form: MessageForm) -> tuple[str, str | None]:
-    """One SSE event as a WebSocket text frame, and its type: the event's JSON goes out bare, or in an
-    envelope `{"type", "data"}`; `[DONE]` becomes `{"type": "done", "data": null}` (envelopes only); data that
-    is not JSON (a malformedChunk fault) goes out verbatim so the client meets the same broken text."""
-    event_name: str | None = None
-    data_lines: list[str] = []
-    for line in frame.decode("utf-8", errors="replace").split("\n"):
-        field, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if field == "event":
-            event_name = value
-        elif field == "data":
-            data_lines.append(value)
-    payload = "\n".join(data_lines)
-    if payload == "[DONE]":
-        return dumps({"type": "done", "data": None}), "done"
-    try:
-        value = json.loads(payload)
-    except ValueError:
-        return payload, None
-    kind = value.get("type") if isinstance(value, dict) else None
-    if not isinstance(kind, str):
-        if event_name:
-            kind = event_name
-        elif isinstance(value, dict) and "error" in value:
-            kind = "error"
-        elif isinstance(value, dict) and isinstance(value.get("object"), str):
-            kind = value["object"]
-        else:
-            kind = "message"
-        if form != ENVELOPE and isinstance(value, dict):
-            return dumps({"type": kind, **value}), kind  # bare events need their type inside
-    if form == ENVELOPE:
-        return dumps({"type": kind, "data": value}), kind
-    return payload, kind

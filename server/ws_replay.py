@@ -3,11 +3,11 @@ then apply its close knobs (closeAfter, closeCode, disconnectAfterMs).
 
 - Events (`WsOutcome`): each after its `delay_s`, measured from the previous event's due time (absolute
   deadlines: late wake-ups do not add up).
-- Text (`TextOutcome`): the HTTP stream's own renderer and pacing (`server.streaming`), one event per SSE
-  event: Responses events on `/v1/responses` and for `response.create`, chat-completion chunks for envelopes
-  on `/v1/chat`. chunkSize / latencyMs / truncateAfterChunks and faults work as over SSE; a disconnect fault
-  drops the connection without a close frame; truncation stops the events and leaves the connection open
-  (add closeAfter to close it as well).
+- Text (`TextOutcome`): the HTTP stream's own events and pacing (`server.streaming`), one frame per event
+  (`server.events.ws_frame`): Responses events on `/v1/responses` and for `response.create`, chat-completion
+  chunks for envelopes on `/v1/chat`. chunkSize / latencyMs / truncateAfterChunks and faults work as over
+  SSE; a disconnect fault drops the connection without a close frame; truncation stops the events and
+  leaves the connection open (add closeAfter to close it as well).
 - Error (`ErrorOutcome`): one error event with the fixture's body and status.
 
 Close knobs: `closeCode` 1006 drops the connection once every event is sent (1006 is never on the wire);
@@ -22,7 +22,7 @@ import asyncio
 import json
 import time
 
-from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, RESPONSES_PATH, WS_CHAT_PATH
+from dotmock.dsl.catalogue import WS_CHAT_PATH
 from dotmock.dsl.model import (
     Dialect,
     ErrorOutcome,
@@ -30,21 +30,19 @@ from dotmock.dsl.model import (
     TextOutcome,
     WsOutcome,
 )
-from dotmock.server.answers import renderer_for
+from dotmock.server.apis import BY_NAME
+from dotmock.server.apis.base import ParsedRequest, Renderer
 from dotmock.server.errors import outcome_body
+from dotmock.server.events import ws_frame
 from dotmock.server.journal import HttpExchange, WsExchange, add_fault
 from dotmock.server.payloads import Reply, prompt_tokens, request_model
-from dotmock.server.sse import Renderer
-from dotmock.server.streaming import StreamAborted, StreamLimits, stream_body
-from dotmock.server.validation import ParsedRequest
+from dotmock.server.streaming import StreamAborted, StreamLimits, stream_events
 from dotmock.server.ws_protocol import (
     ENVELOPE,
     ClientMessage,
     MessageForm,
     error_body_frame,
     event_frame,
-    sse_frames,
-    sse_to_ws,
 )
 from dotmock.server.ws_session import ConnectionEnded, WsSession
 
@@ -111,8 +109,8 @@ def _text_renderer(outcome: TextOutcome, message: ClientMessage, path: str, dial
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     parsed = ParsedRequest(body, stream=True, include_usage=include_usage)
-    http_path = CHAT_COMPLETIONS_PATH if message.form == ENVELOPE and path == WS_CHAT_PATH else RESPONSES_PATH
-    return renderer_for(http_path, outcome.dialect or dialect, reply, outcome, parsed)
+    api = BY_NAME["chat_completions" if message.form == ENVELOPE and path == WS_CHAT_PATH else "responses"]
+    return api.renderer(reply, outcome, parsed, dialect)
 
 
 async def _stream_text(
@@ -127,7 +125,7 @@ async def _stream_text(
     renderer = _text_renderer(outcome, message, path, dialect)
     # The HTTP stream engine journals into an HttpExchange; its findings are copied to the WsExchange.
     scratch = HttpExchange(id=0, method="WEBSOCKET", path=path, started_at=time.monotonic(), stream=True)
-    body = stream_body(renderer, outcome, scratch, limits)
+    body = stream_events(renderer, outcome, scratch, limits)
     try:
         while True:
             try:
@@ -137,8 +135,8 @@ async def _stream_text(
             except TimeoutError:
                 await session.drop(session.drop_fault or "disconnectAfterMs")
                 raise ConnectionEnded from None
-            for frame in sse_frames(data):
-                text, kind = sse_to_ws(frame, message.form)
+            for event in data:
+                text, kind = ws_frame(event, message.form)
                 await session.send(text, kind)
                 exchange.events_sent += 1
     except StreamAborted:
@@ -147,8 +145,7 @@ async def _stream_text(
         raise ConnectionEnded from None
     finally:
         await body.aclose()
-        text_sent = getattr(renderer, "text_sent", None)
-        exchange.chunks_sent = len(text_sent) if isinstance(text_sent, list) else scratch.chunks_sent
+        exchange.chunks_sent = len(renderer.text_sent)
         for name in scratch.faults:
             add_fault(exchange.faults, name)
         exchange.ticks.extend(scratch.ticks)

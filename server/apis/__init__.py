@@ -1,29 +1,42 @@
-"""The provider APIs dotmock serves over HTTP, one module each, looked up by path.
-
-Each `Api` names its path, the base-URL environment variable its SDKs read, and the event that marks a
-complete stream (what a truncation withholds). OpenAI Chat Completions and Responses still live in
-`server.answers`/`server.sse`; Anthropic Messages lives in `server.apis.messages`.
+"""The provider APIs dotmock serves over HTTP: one module each, `dotmock.server.apis.<name>`, for every
+`ApiKind` of the catalogue (`dsl.catalogue.API_KINDS`). A module's `API` (a `server.apis.base.Api`) owns its
+paths, request checks, error shape, JSON answer and event stream; everything else (the routes, the fast
+path, the nearest-miss 404, the panel's endpoint list, the runner's client environment) reads this registry.
+Adding an API is its module plus its catalogue entry.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
 
-from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, MESSAGES_PATH, RESPONSES_PATH
-
-
-@dataclass(frozen=True, slots=True)
-class Api:
-    name: str
-    path: str
-    base_url_env: str
-    base_url_suffix: str  # what the SDK appends itself: the base URL is the server's plus this
-    terminator: str
+from dotmock.dsl.catalogue import API_KINDS
+from dotmock.server.apis.base import Api
 
 
-APIS: tuple[Api, ...] = (
-    Api("chat_completions", CHAT_COMPLETIONS_PATH, "OPENAI_BASE_URL", "/v1", "data: [DONE]"),
-    Api("responses", RESPONSES_PATH, "OPENAI_BASE_URL", "/v1", "response.completed"),
-    Api("messages", MESSAGES_PATH, "ANTHROPIC_BASE_URL", "", "message_stop"),
-)
-BY_PATH = {api.path: api for api in APIS}
+def _load(name: str) -> Api:
+    api = importlib.import_module(f"{__name__}.{name}").API
+    assert isinstance(api, Api), f"{__name__}.{name}.API is not an Api"
+    return api
+
+
+APIS: tuple[Api, ...] = tuple(_load(kind.name) for kind in API_KINDS)
+BY_NAME: dict[str, Api] = {api.name: api for api in APIS}
+BY_PATH: dict[str, Api] = {path: api for api in APIS for path in api.kind.paths if "{" not in path}
+_PATTERNED = tuple(api for api in APIS if any("{" in path for path in api.kind.paths))
+
+
+def api_for(path: str) -> Api | None:
+    """The API answering `path`, if any."""
+    api = BY_PATH.get(path)
+    if api is not None:
+        return api
+    for candidate in _PATTERNED:
+        if candidate.owns(path):
+            return candidate
+    return None
+
+
+def family_of(path: str | None) -> str | None:
+    """The family of the API at `path` (None for a path no API answers, or no path)."""
+    api = api_for(path) if path is not None else None
+    return api.family if api is not None else None

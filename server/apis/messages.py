@@ -10,10 +10,15 @@ anthropic SDK raises `APIStatusError` on it. Error answers carry `{"type": "erro
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring
 from typing import Any
 
-from dotmock.server.payloads import Reply, estimate_tokens
+from dotmock.dsl.catalogue import APIS_BY_NAME
+from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
+from dotmock.server.apis.base import Api, ParsedRequest
+from dotmock.server.errors import ApiError, outcome_body
+from dotmock.server.events import Event, cut_in_half, dumps, json_str, raw_event, typed_event
+from dotmock.server.payloads import Reply, estimate_tokens, request_id
+from dotmock.server.validation import check_openai
 
 # status -> Anthropic's error type (their docs' "HTTP errors" table)
 ERROR_TYPES: dict[int, str] = {
@@ -49,12 +54,8 @@ def stop_reason(finish_reason: str) -> str:
     return _STOP_REASONS.get(finish_reason, finish_reason)
 
 
-def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _frame(event: str, payload: dict[str, Any]) -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + _json(payload) + b"\n\n"
+def _event(event_type: str, payload: dict[str, Any]) -> Event:
+    return typed_event(event_type, dumps(payload))
 
 
 def _message_id(reply: Reply) -> str:
@@ -76,16 +77,15 @@ def message_object(reply: Reply, text: str, finish_reason: str) -> dict[str, Any
 
 
 class MessagesRenderer:
-    """The Messages SSE events for one answer (the `server.sse.Renderer` protocol)."""
+    """The Messages SSE events for one answer (the `server.apis.base.Renderer` protocol)."""
 
     def __init__(self, reply: Reply, finish_reason: str) -> None:
         self.reply = reply
         self.finish_reason = finish_reason
         self.text_sent: list[str] = []
-        self._delta_head = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":'
-        self._delta_head += b'{"type":"text_delta","text":'
+        self._delta_head = b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":'
 
-    def opening(self) -> list[bytes]:
+    def opening(self) -> list[Event]:
         start = {
             **message_object(self.reply, "", self.finish_reason),
             "content": [],
@@ -93,43 +93,41 @@ class MessagesRenderer:
             "usage": {"input_tokens": self.reply.prompt_tokens, "output_tokens": 1},
         }
         return [
-            _frame("message_start", {"type": "message_start", "message": start}),
-            _frame(
+            _event("message_start", {"type": "message_start", "message": start}),
+            _event(
                 "content_block_start",
                 {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
             ),
-            _frame("ping", {"type": "ping"}),
+            _event("ping", {"type": "ping"}),
         ]
 
-    def delta(self, text: str) -> bytes:
+    def delta(self, text: str) -> Event:
         self.text_sent.append(text)
-        return self._delta_head + encode_basestring(text).encode() + b"}}\n\n"
+        return Event(
+            self._delta_head + json_str(text) + b"}}", b"content_block_delta", "content_block_delta", typed=True
+        )
 
-    def closing(self) -> list[bytes]:
+    def closing(self) -> list[Event]:
         usage = {"output_tokens": estimate_tokens("".join(self.text_sent))}
         delta = {"stop_reason": stop_reason(self.finish_reason), "stop_sequence": None}
         return [
-            _frame("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            _frame("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}),
-            _frame("message_stop", {"type": "message_stop"}),
+            _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            _event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}),
+            _event("message_stop", {"type": "message_stop"}),
         ]
 
-    def error_event(self, message: str, error_type: str, code: str | None) -> bytes:
+    def error_event(self, message: str, error_type: str, code: str | None) -> Event:
         kind = (
             error_type if error_type in _KNOWN_TYPES else ("overloaded_error" if code == "overloaded" else "api_error")
         )
-        return _frame("error", {"type": "error", "error": {"type": kind, "message": message}})
+        return _event("error", {"type": "error", "error": {"type": kind, "message": message}})
 
-    def malformed(self, data: str | None) -> bytes:
+    def malformed(self, data: str | None) -> Event:
         if data is not None:
-            lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-            return (
-                b"event: content_block_delta\n" + b"".join(b"data: " + line.encode() + b"\n" for line in lines) + b"\n"
-            )
-        frame = self.delta("...")
+            return raw_event(data, b"content_block_delta")
+        event = self.delta("...")
         self.text_sent.pop()
-        body = frame[: -len(b"\n\n")]
-        return body[: max(1, len(body) // 2)] + b"\n\n"
+        return cut_in_half(event)
 
 
 def check_body(body: dict[str, Any]) -> str | None:
@@ -150,3 +148,38 @@ def check_body(body: dict[str, Any]) -> str | None:
         if not isinstance(message.get("content"), str | list):
             return f"messages.{i}.content: Input should be a valid string or list"
     return None
+
+
+class Messages(Api):
+    kind = APIS_BY_NAME["messages"]
+
+    def parse(self, path: str, query: str, body: Any) -> ParsedRequest:
+        checked, stream, include_usage = check_openai(body)
+        problem = check_body(checked)
+        if problem is not None:
+            raise ApiError(400, problem)
+        return ParsedRequest(checked, stream, include_usage)
+
+    def error_body(self, err: ApiError) -> bytes:
+        return error_body(err.status, err.message)
+
+    def error_headers(self) -> tuple[tuple[str, str], ...]:
+        return (("request-id", request_id()),)
+
+    def outcome_error(self, outcome: ErrorOutcome) -> bytes:
+        body = outcome_body(outcome) if outcome.body is not None else b""
+        if body:
+            return body
+        message = outcome.message if outcome.message is not None else f"Error {outcome.status}."
+        return error_body(outcome.status, message, outcome.error_type)
+
+    def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
+        return message_object(reply, outcome.text, outcome.finish_reason)
+
+    def renderer(
+        self, reply: Reply, outcome: TextOutcome, request: ParsedRequest, dialect: Dialect
+    ) -> MessagesRenderer:
+        return MessagesRenderer(reply, outcome.finish_reason)
+
+
+API = Messages()

@@ -47,7 +47,7 @@ async function readJson(res, log, preview) {
   }
 }
 
-async function readSse(res, log, preview, endpoint) {
+async function readSse(res, log, preview, endpoint, expected) {
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   const parser = new SseParser();
@@ -74,7 +74,8 @@ async function readSse(res, log, preview, endpoint) {
     broke = err;
   }
   parser.end().forEach(handle);
-  const terminator = endpoint.endsWith("/responses") ? "response.completed" : "[DONE]";
+  const terminator = (expected ?? (endpoint.endsWith("/responses") ? "response.completed" : "data: [DONE]"))
+    .replace(/^data: /, "");
   const t = log.now().toFixed(0);
   if (broke && broke.name === "AbortError") {
     log.note("aborted", `aborted by you at ${t} ms`, "error");
@@ -95,7 +96,7 @@ async function readSse(res, log, preview, endpoint) {
 }
 
 /** POST `body` to `endpoint`, showing the answer in `preview` and every frame in `log`. */
-export async function runHttp({ endpoint, body, log, preview, signal }) {
+export async function runHttp({ endpoint, body, terminator, log, preview, signal }) {
   log.clear();
   preview.reset(`POST ${endpoint} …`);
   log.note(`POST ${endpoint}`, JSON.stringify(body));
@@ -113,6 +114,6 @@ export async function runHttp({ endpoint, body, log, preview, signal }) {
   log.note(`HTTP ${res.status}`, headerLines(res));
   preview.status(`HTTP ${res.status} ${res.statusText} · headers at ${t.toFixed(0)} ms`);
   const type = res.headers.get("content-type") || "";
-  if (type.includes("text/event-stream") && res.body) await readSse(res, log, preview, endpoint);
+  if (type.includes("text/event-stream") && res.body) await readSse(res, log, preview, endpoint, terminator);
   else await readJson(res, log, preview);
 }

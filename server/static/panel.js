@@ -12,10 +12,20 @@ const $ = (id) => document.getElementById(id);
 const TOKEN = document.querySelector('meta[name="dotmock-token"]')?.content ?? "";
 const JOURNAL_REFRESH_MS = 2000;
 
+// The HTTP endpoints come from the server's API registry (`apis` of /_dotmock/scenario).
 const ENDPOINTS = {
   http: ["/v1/chat/completions", "/v1/responses"],
   ws: ["/v1/chat", "/v1/responses"],
 };
+const API_OF = new Map();
+
+function learnApis(apis) {
+  if (!Array.isArray(apis) || !apis.length) return;
+  API_OF.clear();
+  for (const api of apis) for (const path of api.paths) API_OF.set(path, api);
+  ENDPOINTS.http = [...API_OF.keys()].filter((path) => !path.includes("{"));
+  if (protocol() === "http") setProtocol("http");
+}
 
 const log = new FrameLog($("frames"), $("frame-count"));
 const preview = new Preview({
@@ -43,8 +53,11 @@ function setProtocol(value) {
 function requestBody(endpoint, streamed) {
   const model = $("model").value;
   const text = $("message").value;
-  if (endpoint.endsWith("/responses")) return { model, input: text, ...(streamed ? { stream: true } : {}) };
-  return { model, messages: [{ role: "user", content: text }], ...(streamed ? { stream: true } : {}) };
+  const stream = streamed ? { stream: true } : {};
+  if (endpoint.endsWith("/responses")) return { model, input: text, ...stream };
+  const messages = [{ role: "user", content: text }];
+  if (API_OF.get(endpoint)?.family === "anthropic") return { model, max_tokens: 1024, messages, ...stream };
+  return { model, messages, ...stream };
 }
 
 const ws = new WsTester({
@@ -70,7 +83,9 @@ async function send() {
   abort = new AbortController();
   $("abort").disabled = false;
   try {
-    await runHttp({ endpoint, body: requestBody(endpoint, $("stream").checked), log, preview, signal: abort.signal });
+    const body = requestBody(endpoint, $("stream").checked);
+    const terminator = API_OF.get(endpoint)?.terminator;
+    await runHttp({ endpoint, body, terminator, log, preview, signal: abort.signal });
   } finally {
     $("abort").disabled = true;
   }
@@ -79,6 +94,7 @@ async function send() {
 async function loadScenario({ first = false } = {}) {
   const res = await fetch("/_dotmock/scenario", { cache: "no-store" });
   const scenario = await res.json();
+  learnApis(scenario.apis);
   $("scenario-name").textContent = `${scenario.name} — ${scenario.path} (dialect ${scenario.dialect})`;
   renderFixtures($("fixtures"), $("fixture-count"), scenario, useFixture);
   // A scenario that only answers WebSockets opens on WebSocket, at its first fixture's path.

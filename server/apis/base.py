@@ -1,0 +1,96 @@
+"""What every provider API module provides: the `Api` a registry entry points at, and the `Renderer` of a
+streamed answer.
+
+An `Api` owns its wire: which paths it answers (`owns`), how it checks a request (`parse`: 400s in its own
+words), its error body shape (`error_body`, `outcome_error`), its non-streamed JSON answer (`json_answer`),
+and its stream as a sequence of events (`renderer`). Its `kind` (`dsl.catalogue.ApiKind`) names it, its
+family, the base-URL variable its SDKs read, and its terminator. The defaults here are OpenAI's error shape
+and request checks, which the OpenAI APIs share.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dotmock.dsl.catalogue import ApiKind
+from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
+from dotmock.server.errors import ApiError, outcome_body
+from dotmock.server.events import Event
+from dotmock.server.payloads import Reply
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRequest:
+    """A request body an API accepted, and how it wants its answer."""
+
+    body: dict[str, Any]
+    stream: bool
+    include_usage: bool = False
+    array_stream: bool = False  # stream as one JSON array rather than SSE (Gemini without `alt=sse`)
+
+
+class Renderer(Protocol):
+    """The events of one streamed answer: `opening()` before any text, `delta(text)` per content chunk,
+    `closing()` with the terminator, and the fault events `error_event()` and `malformed()`. `text_sent`
+    holds the content chunks rendered so far."""
+
+    text_sent: list[str]
+
+    def opening(self) -> list[Event]: ...
+
+    def delta(self, text: str) -> Event: ...
+
+    def closing(self) -> list[Event]: ...
+
+    def error_event(self, message: str, error_type: str, code: str | None) -> Event: ...
+
+    def malformed(self, data: str | None) -> Event: ...
+
+
+class Api:
+    """One provider API. Subclasses set `kind` and implement `parse`, `json_answer` and `renderer`."""
+
+    kind: ApiKind
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+    @property
+    def family(self) -> str:
+        return self.kind.family
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """The Quart URL rules of its paths (the fast path answers them before Quart does)."""
+        return self.kind.paths
+
+    def owns(self, path: str) -> bool:
+        return path in self.kind.paths
+
+    def parse(self, path: str, query: str, body: Any) -> ParsedRequest:
+        """Check a request as the provider does: `ApiError` (400) on the first mistake."""
+        raise NotImplementedError
+
+    def error_body(self, err: ApiError) -> bytes:
+        """The body of a refused request, in the API's error shape."""
+        return err.body()
+
+    def error_headers(self) -> tuple[tuple[str, str], ...]:
+        """Headers every error answer of the API carries besides the content type (e.g. a request id)."""
+        return ()
+
+    def outcome_error(self, outcome: ErrorOutcome) -> bytes:
+        """The body of an error fixture's answer: its verbatim `body` if given, else the API's shape."""
+        return outcome_body(outcome)
+
+    def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def json_bytes(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> bytes:
+        return json.dumps(self.json_answer(reply, outcome, request), ensure_ascii=False).encode()
+
+    def renderer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest, dialect: Dialect) -> Renderer:
+        raise NotImplementedError
