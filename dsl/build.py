@@ -383,6 +383,11 @@ class _Builder(Transformer[Token, Any]):
         seconds = _located(delay)[0] if delay is not None else 0.0
         return m.WsEvent(kind[0], data, seconds or 0.0, location=self.loc(meta))
 
+    @v_args(meta=True, inline=True)
+    def cadence_chunk(self, meta: Meta, text: Located[str], delay: Tree[Token] | None = None) -> m.Chunk:
+        seconds = _located(delay)[0] if delay is not None else 0.0
+        return m.Chunk(text[0], seconds or 0.0, location=self.loc(meta))
+
     # ------------------------------------------------------------------ fixture
     def fixture_item(self, item: Any) -> tuple[str, Any, m.Location | None]:
         """One fixture item as (key, value, where it was written: None for a block)."""
@@ -397,6 +402,10 @@ class _Builder(Transformer[Token, Any]):
             return ("dialect", *self.dialect_of(item))
         if item.data == "events":
             return "events", tuple(item.children), None
+        if item.data == "cadence":
+            chunks = tuple(c for c in item.children if isinstance(c, m.Chunk))
+            end = next((_located(_subtrees(e)[0])[0] for e in _subtrees(item) if e.data == "cadence_end"), 0.0)
+            return "cadence", (chunks, end), self.loc(item)
         if item.data == "error_response":
             return "error", self.error_outcome(item), self.loc(item)
         if item.data == "close_after":
@@ -460,9 +469,17 @@ class _Builder(Transformer[Token, Any]):
             return m.Fixture(name[0], match, events, ws=None, location=where)
         if "error" in value:
             return m.Fixture(name[0], match, value["error"], ws=ws, location=where)
+        streaming = value.get("streaming", m.Streaming())
+        text = value.get("response", "")
+        if "cadence" in value:
+            chunks, end_gap = value["cadence"]
+            text = "".join(c.text for c in chunks)
+            streaming = m.Streaming(
+                truncate_after_chunks=streaming.truncate_after_chunks, chunks=chunks, end_gap_s=end_gap
+            )
         outcome = m.TextOutcome(
-            text=value.get("response", ""),
-            streaming=value.get("streaming", m.Streaming()),
+            text=text,
+            streaming=streaming,
             faults=tuple(faults),
             dialect=value.get("dialect"),
             finish_reason=value.get("finish_reason", "stop"),

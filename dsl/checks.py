@@ -22,7 +22,7 @@ Located = tuple[Any, m.Location]
 Placed = tuple[Any, m.Location | None]
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_OUTCOMES = ("response", "error", "events")
+_OUTCOMES = ("response", "cadence", "error", "events")
 _WHAT_TWICE = {
     "match": "a match",
     "response": "a response",
@@ -195,10 +195,10 @@ class Checks:
                     where,
                     hint='use `match websocket /v1/chat`, or `response "..."` for HTTP',
                 )
-            extra = next((k for k in ("streaming", "dialect", "finish_reason") if k in single), None)
+            extra = next((k for k in ("streaming", "cadence", "dialect", "finish_reason") if k in single), None)
             if extra:
                 self.error(
-                    "streaming knobs, dialect and finishReason apply to a `response` text, not events",
+                    "streaming knobs, cadence, dialect and finishReason apply to a `response` text, not events",
                     single[extra][1] or where,
                 )
             if faults:
@@ -207,16 +207,24 @@ class Checks:
                     faults[0].location,
                 )
         elif "error" in single:
-            for extra in ("streaming", "finish_reason"):
+            for extra in ("streaming", "cadence", "finish_reason"):
                 if extra in single:
                     self.error(
-                        "an error fixture sends no text: drop the streaming block / finishReason",
+                        "an error fixture sends no text: drop the streaming block / cadence / finishReason",
                         single[extra][1] or single["error"][1],
                     )
             if faults:
                 self.error("faults apply to a streamed `response` text, not to an error", faults[0].location)
         else:
-            if "response" not in single:
+            streaming = single.get("streaming", (m.Streaming(), None))[0]
+            paced = (streaming.chunk_size, streaming.latency_ms) != (m.DEFAULT_CHUNK_SIZE, m.DEFAULT_LATENCY_MS)
+            if "cadence" in single and paced:
+                self.error(
+                    "a cadence gives the chunk boundaries and gaps: chunkSize / latencyMs cannot be used with it",
+                    single["cadence"][1],
+                    hint="drop chunkSize / latencyMs (truncateAfterChunks and faults still apply to its chunks)",
+                )
+            if "response" not in single and "cadence" not in single:
                 self.error(
                     f"fixture {name!r} has no outcome",
                     where,

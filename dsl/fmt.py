@@ -22,7 +22,17 @@ from dotmock.dsl.syntax import syntax_error
 
 _INDENT = "  "
 _MAX_INLINE = 100
-_BLOCKS = {"fixture", "client_block", "match_block", "streaming", "error_block", "events", "expect", "params"}
+_BLOCKS = {
+    "fixture",
+    "client_block",
+    "match_block",
+    "streaming",
+    "error_block",
+    "events",
+    "cadence",
+    "expect",
+    "params",
+}
 _INLINE_BLOCKS = {"match_block", "streaming", "error_block"}
 _TOP_BLOCKS = {"client", "fixture", "params", "expect"}
 

@@ -214,6 +214,7 @@ def _opens(node: Tree[Token]) -> bool:
         "streaming",
         "error_block",
         "events",
+        "cadence",
         "expect",
         "params",
     )

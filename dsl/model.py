@@ -166,12 +166,28 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Chunk:
+    """One content chunk of a recorded stream (`chunks { "Hel" after 312ms }`): its text, sent `gap_s` seconds
+    after the chunk before it (the first chunk: after the stream opened)."""
+
+    text: str
+    gap_s: float = 0.0
+    location: Location | None = _loc()
+
+
+@dataclass(frozen=True, slots=True)
 class Streaming:
-    """The seed's streaming knobs. `truncate_after_chunks`: stop after N content chunks, no terminator."""
+    """The seed's streaming knobs. `truncate_after_chunks`: stop after N content chunks, no terminator.
+
+    `chunks`, when given (a `chunks { }` fixture, as `dotmock record` writes them), are the stream's content
+    chunks and their gaps, instead of `chunk_size` / `latency_ms`; `end_gap_s` is the wait between the last
+    chunk and the terminator."""
 
     chunk_size: int = DEFAULT_CHUNK_SIZE
     latency_ms: int = DEFAULT_LATENCY_MS
     truncate_after_chunks: int | None = None
+    chunks: tuple[Chunk, ...] = ()
+    end_gap_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

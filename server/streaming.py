@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -133,8 +134,16 @@ class _Stream:
         self.exchange = exchange
         self.limits = limits
         streaming = outcome.streaming
-        self.chunks = split_text(outcome.text, streaming.chunk_size)
         self.latency = max(0, streaming.latency_ms) / 1000.0
+        # Recorded chunks (`cadence { }`): their own boundaries, and chunk i due `offsets[i + 1]` after the start
+        # (`offsets[n + 1]`: the terminator); else chunkSize pieces every latencyMs.
+        self.offsets: tuple[float, ...] | None = None
+        if streaming.chunks:
+            self.chunks = tuple(c.text for c in streaming.chunks)
+            gaps = [*(c.gap_s for c in streaming.chunks), streaming.end_gap_s]
+            self.offsets = tuple(itertools.accumulate((max(0.0, g) for g in gaps), initial=0.0))
+        else:
+            self.chunks = split_text(outcome.text, streaming.chunk_size)
         truncate = streaming.truncate_after_chunks
         # The seed: "stop streaming after N chunks without sending [DONE]". With fewer than N chunks of text,
         # all of it goes out, and still no terminator.
@@ -239,7 +248,10 @@ class _Stream:
                 if handler.ends:
                     yield self.take()
                     return
-            due = self.base + (i - self.base_index) * self.latency
+            if self.offsets is None:
+                due = self.base + (i - self.base_index) * self.latency
+            else:  # after a slowFirstToken or stall at `base_index`, the recorded gaps carry on from there
+                due = self.base + self.offsets[i + 1] - self.offsets[self.base_index]
             if due > time.monotonic():
                 if self.buffer:
                     yield self.take()
