@@ -59,8 +59,10 @@ def check_schedule(arrivals: list[float], start: float, gaps_ms: list[int] = GAP
 
 
 async def test_sse_replays_the_recorded_boundaries_and_gaps() -> None:
-    async with running_server(scenario()) as srv:
-        client = openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="k", max_retries=0)
+    async with (
+        running_server(scenario()) as srv,
+        openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="k", max_retries=0) as client,
+    ):
         start = time.monotonic()
         stream = await client.chat.completions.create(model="m", messages=BODY["messages"], stream=True)
         pieces, arrivals, finish_at = [], [], None
@@ -77,8 +79,10 @@ async def test_sse_replays_the_recorded_boundaries_and_gaps() -> None:
 
 
 async def test_json_answer_is_the_whole_text_at_once() -> None:
-    async with running_server(scenario()) as srv:
-        client = openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="k", max_retries=0)
+    async with (
+        running_server(scenario()) as srv,
+        openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="k", max_retries=0) as client,
+    ):
         completion = await client.chat.completions.create(model="m", messages=BODY["messages"])
     assert completion.choices[0].message.content == "".join(PIECES)
 
