@@ -136,11 +136,12 @@ class _Checker:
         return m.compare(n, e.op, e.count), f"{e.op} {e.count} {unit} to {where}", observed
 
     def field(self, e: m.RequestFieldExpect) -> tuple[bool, str, str]:
-        bodies = [
-            x.body
+        exchanges = [
+            x
             for x in sorted(self.journal.http, key=lambda x: (x.started_at, x.id))
             if x.method == e.method and (e.path is None or x.path == e.path)
         ]
+        bodies = [x.body for x in exchanges]
         shown = "" if e.kind in ("present", "absent") else " " + _fmt(e.value)
         expected = f"{e.field_path!r} {e.kind}{shown}"
         where = _endpoint("http", e.method, e.path)
@@ -155,7 +156,14 @@ class _Checker:
             picked = list(enumerate(bodies, 1))
         values = [(i, json_field(b, e.field_path)) for i, b in picked]
         bad = [(i, v) for i, v in values if not json_rule_holds(e.kind, e.value, v)]
-        seen = "; ".join(f"request {i}: {'(absent)' if is_missing(v) else _fmt(v)}" for i, v in (bad or values))
+
+        def shown_value(i: int, v: Any) -> str:
+            x = exchanges[i - 1]
+            if x.body_truncated:
+                return f"(body of {x.body_bytes:,} bytes not kept: beyond the journal's byte budget)"
+            return "(absent)" if is_missing(v) else _fmt(v)
+
+        seen = "; ".join(f"request {i}: {shown_value(i, v)}" for i, v in (bad or values))
         return not bad, expected, seen
 
     def wait(self, e: m.WaitExpect) -> tuple[bool, str, str]:

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
@@ -44,6 +44,7 @@ from dotmock.server.validation import parse_json
 from dotmock.server.websocket import register_websocket_routes
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+JOURNAL_WRITE_CHARS = 64 * 1024  # the journal endpoint writes its records in pieces of about this size
 BODY_TIMEOUT_S = 60.0
 CONTROL_PREFIX = "/_dotmock/"
 log = logging.getLogger("dotmock.server")
@@ -145,7 +146,7 @@ class _HttpEndpoints:
                 raw = await self.read_body(incoming)
             exchange.body_bytes = len(raw)
             body = parse_json(raw)
-            exchange.body = body
+            self.journal.record_body(exchange, raw, body)  # whole, or its head beyond the journal's budget
             exchange.call_key = call_key("http", path, body)
             exchange.attempt = self.journal.next_attempt(exchange.call_key)
             parsed = api.parse(path, incoming.query, body)
@@ -252,7 +253,19 @@ def create_app(
 
     @app.get("/_dotmock/journal")
     async def get_journal() -> Response:
-        return Response(dumps_json(journal.to_json()), content_type="application/json")
+        # Streamed one record at a time: a big journal is never built as one document in memory.
+        async def pieces() -> AsyncIterator[bytes]:
+            batch: list[str] = []
+            size = 0
+            for piece in journal.iter_json(dumps_json):
+                batch.append(piece)
+                size += len(piece)
+                if size >= JOURNAL_WRITE_CHARS:
+                    yield "".join(batch).encode("utf-8")
+                    batch, size = [], 0
+            yield "".join(batch).encode("utf-8")
+
+        return Response(pieces(), content_type="application/json")
 
     @app.post("/_dotmock/reset")
     async def reset() -> Response:

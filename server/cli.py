@@ -1,5 +1,5 @@
 """`dotmock serve FILE [--host 127.0.0.1] [--port N] [--allow-write] [--allow-host NAME] [--token T]
-[--journal-limit N]`: serve one scenario's fixtures until Ctrl-C."""
+[--journal-limit N] [--journal-bytes SIZE]`: serve one scenario's fixtures until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from dotmock.dsl import DslError, load_file, syntax
 from dotmock.dsl.model import Scenario
-from dotmock.server.journal import Journal
+from dotmock.server.journal import DEFAULT_JOURNAL_BYTES, HEAD_CHARS, Journal
 from dotmock.server.panel import ALLOW_WRITE_KEY
 from dotmock.server.running import running_server
 
@@ -55,7 +55,34 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the newest N HTTP exchanges and N WebSocket connections in the journal, "
         f"counting the dropped ones; 0 keeps everything (default {DEFAULT_JOURNAL_LIMIT:,})",
     )
+    parser.add_argument(
+        "--journal-bytes",
+        type=_size,
+        default=DEFAULT_JOURNAL_BYTES,
+        metavar="SIZE",
+        help="keep request bodies and WebSocket frames whole while they total at most SIZE bytes (suffix KiB, "
+        f"MiB or GiB); beyond it each is kept as its first {HEAD_CHARS:,} characters, its size and its SHA-256; "
+        f"0 keeps every one whole (default {DEFAULT_JOURNAL_BYTES // 2**20} MiB)",
+    )
     return parser
+
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 2**20, "mb": 10**6, "mib": 2**20,
+          "g": 2**30, "gb": 10**9, "gib": 2**30}  # fmt: skip
+
+
+def _size(text: str) -> int:
+    number = text.strip().rstrip("bBiIkKmMgG")
+    unit = text.strip()[len(number) :].lower()
+    try:
+        value = int(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (write e.g. 64MiB, 500KiB or 1000000)") from None
+    if unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"unknown unit in {text!r}: use KiB, MiB or GiB")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no budget) or more, not {text}")
+    return value * _UNITS[unit]
 
 
 def _port(text: str) -> int:
@@ -85,16 +112,18 @@ async def serve(
     *,
     allow_write: bool = False,
     journal_limit: int = DEFAULT_JOURNAL_LIMIT,
+    journal_bytes: int = DEFAULT_JOURNAL_BYTES,
     allowed_hosts: Sequence[str] = (),
     token: str | None = None,
 ) -> None:
-    """Serve `scenario` until SIGINT or SIGTERM. `journal_limit` 0: an unbounded journal."""
+    """Serve `scenario` until SIGINT or SIGTERM. `journal_limit` 0: no limit on entries; `journal_bytes` 0:
+    every payload kept whole."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        journal = Journal(limit=journal_limit or None)
+        journal = Journal(limit=journal_limit or None, max_bytes=journal_bytes or None)
         async with running_server(
             scenario, host, port, journal=journal, token=token, allowed_hosts=allowed_hosts
         ) as srv:
@@ -162,6 +191,7 @@ def main(argv: list[str]) -> int:
                 args.port,
                 allow_write=args.allow_write,
                 journal_limit=args.journal_limit,
+                journal_bytes=args.journal_bytes,
                 allowed_hosts=args.allow_host,
                 token=args.token,
             )

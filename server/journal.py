@@ -8,11 +8,12 @@ so gaps can be compared directly. `to_json()` reports them relative to the journ
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, overload
 
 
@@ -103,8 +104,12 @@ class HttpExchange:
     path: str
     started_at: float
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
-    body: Any = None  # the parsed JSON body, or None
+    body: Any = None  # the parsed JSON body, or None (also when it was beyond the journal's byte budget)
     body_bytes: int = 0
+    # A body beyond the journal's byte budget is not kept: its first HEAD_CHARS characters and its SHA-256.
+    body_truncated: bool = False
+    body_head: str | None = None
+    body_sha256: str | None = None
     call_key: str = ""  # method + path + canonical body: equal keys are attempts of one logical call
     attempt: int = 1
     stream: bool = False
@@ -127,9 +132,11 @@ class HttpExchange:
 class WsFrame:
     t: float
     direction: Literal["in", "out"]
-    text: str | None  # None for binary frames
-    size: int
-    type: str | None = None  # the JSON "type" of the frame, if any
+    text: str | None  # None for binary frames; its first HEAD_CHARS characters when `truncated`
+    size: int  # bytes on the wire (UTF-8), whether or not the text was kept whole
+    type: str | None = None  # the JSON "type" of the frame, if any (read from the whole text)
+    truncated: bool = False  # beyond the journal's byte budget: `text` is a head, `sha256` the whole text's
+    sha256: str | None = None
 
 
 @dataclass(slots=True)
@@ -138,6 +145,7 @@ class WsExchange:
 
     started_at: float
     request: Any = None  # the message's request data (the envelope's "data", or the response.create body)
+    request_truncated: bool = False  # its frame was beyond the journal's byte budget: `request` not kept
     fixture: str | None = None
     attempt: int = 1
     ended_at: float | None = None
@@ -184,17 +192,47 @@ def add_fault(faults: list[str], name: str) -> None:
 
 # 2: faults are lists of kinds (`faults`), no longer one comma-joined string (`fault`).
 JOURNAL_VERSION = 2
-_HTTP_FIELDS_BUT_TICKS = tuple(f.name for f in fields(HttpExchange) if f.name != "ticks")
+# Written only for a payload beyond the byte budget, so a journal within it reads as it always did.
+_HTTP_TRUNCATION_FIELDS = ("body_truncated", "body_head", "body_sha256")
+_HTTP_FIELDS_BUT_TICKS = tuple(
+    f.name for f in fields(HttpExchange) if f.name != "ticks" and f.name not in _HTTP_TRUNCATION_FIELDS
+)
+
+# Payloads (HTTP bodies, WebSocket frame texts) are kept whole while their bytes fit the journal's budget;
+# beyond it each is kept as its first HEAD_CHARS characters, its size and its SHA-256.
+DEFAULT_JOURNAL_BYTES = 32 * 1024 * 1024
+HEAD_CHARS = 1024
+
+
+def payload_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _kept_bytes_http(e: HttpExchange) -> int:
+    return 0 if e.body_truncated else e.body_bytes
+
+
+def _frame_cost(direction: str, size: int) -> int:
+    """A client frame kept whole costs twice its size: its text and the request parsed from it."""
+    return 2 * size if direction == "in" else size
+
+
+def _kept_bytes_ws(c: WsConnection) -> int:
+    return sum(_frame_cost(f.direction, f.size) for f in c.frames if f.text is not None and not f.truncated)
 
 
 class Journal:
     """An append-only record of one server's traffic. Not thread-safe: one event loop owns it."""
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, max_bytes: int | None = DEFAULT_JOURNAL_BYTES) -> None:
         self.t0 = time.monotonic()
         # At most `limit` HTTP exchanges and `limit` WebSocket connections are kept, the oldest dropped first
         # (and counted): a long-running `dotmock serve` must not grow without bound. None: keep everything.
         self.limit = limit
+        # Payload bytes kept whole (None: no budget); the ones beyond are kept as heads (`keep_payload`).
+        self.max_bytes = max_bytes
+        self.kept_bytes = 0
+        self.truncated_payloads = 0
         self.http: list[HttpExchange] = []
         self.websocket: list[WsConnection] = []
         self.dropped_http = 0
@@ -214,59 +252,163 @@ class Journal:
     def add_http(self, exchange: HttpExchange) -> HttpExchange:
         self.http.append(exchange)
         if self.limit is not None and len(self.http) > self.limit:
-            self.dropped_http += len(self.http) - self.limit
-            del self.http[: len(self.http) - self.limit]  # a memmove of the list: ~2 us at 10,000
+            n = len(self.http) - self.limit
+            self.dropped_http += n
+            self.kept_bytes -= sum(_kept_bytes_http(e) for e in self.http[:n])
+            del self.http[:n]  # a memmove of the list: ~2 us at 10,000
         return exchange
 
     def add_ws(self, connection: WsConnection) -> WsConnection:
         self.websocket.append(connection)
         if self.limit is not None and len(self.websocket) > self.limit:
-            self.dropped_websocket += len(self.websocket) - self.limit
-            del self.websocket[: len(self.websocket) - self.limit]
+            n = len(self.websocket) - self.limit
+            self.dropped_websocket += n
+            self.kept_bytes -= sum(_kept_bytes_ws(c) for c in self.websocket[:n])
+            del self.websocket[:n]
         return connection
+
+    def keep_payload(self, size: int) -> bool:
+        """Whether a payload of `size` bytes fits the byte budget (it is then counted): False means keep only
+        its head, size and digest."""
+        if self.max_bytes is not None and self.kept_bytes + size > self.max_bytes:
+            self.truncated_payloads += 1
+            return False
+        self.kept_bytes += size
+        return True
+
+    def record_body(self, exchange: HttpExchange, raw: bytes, body: Any) -> None:
+        """Journal an HTTP request's body (`raw`, parsed as `body`), whole or as a head within the budget."""
+        exchange.body_bytes = len(raw)
+        if self.keep_payload(len(raw)):
+            exchange.body = body
+            return
+        exchange.body_truncated = True
+        exchange.body_head = raw[: HEAD_CHARS * 4].decode("utf-8", "replace")[:HEAD_CHARS]
+        exchange.body_sha256 = payload_digest(raw)
+
+    def record_frame(
+        self,
+        connection: WsConnection,
+        t: float,
+        direction: Literal["in", "out"],
+        message: str | bytes | None,
+        kind: str | None,
+    ) -> WsFrame:
+        """Journal a WebSocket frame (`message`: its text, or the bytes of a binary frame), its text whole or
+        as a head within the budget."""
+        if isinstance(message, str):
+            data = message.encode("utf-8", "surrogatepass")
+            frame = WsFrame(t, direction, message, len(data), kind)
+            if not self.keep_payload(_frame_cost(direction, len(data))):
+                frame.text, frame.truncated, frame.sha256 = message[:HEAD_CHARS], True, payload_digest(data)
+        else:
+            frame = WsFrame(t, direction, None, len(message or b""), kind)
+        connection.frames.append(frame)
+        return frame
 
     def reset(self) -> None:
         self.http.clear()
         self.websocket.clear()
         self.dropped_http = self.dropped_websocket = 0
+        self.kept_bytes = self.truncated_payloads = 0
         self._calls.clear()
 
-    def to_json(self) -> dict[str, Any]:
-        """The journal as JSON-ready data, times in seconds relative to `t0`."""
+    def _http_json(self, e: HttpExchange, copied: bool) -> dict[str, Any]:
         t0 = self.t0
+        names = _HTTP_FIELDS_BUT_TICKS + (_HTTP_TRUNCATION_FIELDS if e.body_truncated else ())
+        d = {name: getattr(e, name) for name in names}
+        if copied:
+            d = copy.deepcopy(d)
+        d["started_at"], d["ended_at"] = _rel(e.started_at, t0), _rel(e.ended_at, t0)
+        d["ticks"] = e.ticks.to_json(t0)
+        d["kind"] = d.pop("kind")  # asdict's field order
+        return d
 
-        def rel(value: float | None) -> float | None:
-            return None if value is None else round(value - t0, 6)
+    def _ws_fields(self, c: WsConnection) -> dict[str, Any]:
+        """A connection's JSON fields, its frames and exchanges as iterators (one record at a time)."""
+        t0 = self.t0
+        d = {f.name: getattr(c, f.name) for f in fields(WsConnection)}
+        d["opened_at"], d["closed_at"] = _rel(c.opened_at, t0), _rel(c.closed_at, t0)
+        frames, exchanges = list(c.frames), list(c.exchanges)
+        d["frames"] = (_frame_json(f, t0) for f in frames)
+        d["exchanges"] = (self._ws_exchange_json(x) for x in exchanges)
+        d["messages_received"] = c.messages_received
+        return d
 
-        def http(e: HttpExchange) -> dict[str, Any]:
-            d = {name: copy.deepcopy(getattr(e, name)) for name in _HTTP_FIELDS_BUT_TICKS}
-            d["started_at"], d["ended_at"] = rel(e.started_at), rel(e.ended_at)
-            d["ticks"] = e.ticks.to_json(t0)
-            d["kind"] = d.pop("kind")  # asdict's field order
-            return d
+    def _ws_exchange_json(self, x: WsExchange) -> dict[str, Any]:
+        t0 = self.t0
+        d = {f.name: getattr(x, f.name) for f in fields(WsExchange)}
+        if not x.request_truncated:
+            del d["request_truncated"]
+        d["started_at"], d["ended_at"] = _rel(x.started_at, t0), _rel(x.ended_at, t0)
+        d["ticks"] = x.ticks.to_json(t0)
+        return d
 
-        def ws(c: WsConnection) -> dict[str, Any]:
-            d = asdict(c)
-            d["opened_at"], d["closed_at"] = rel(c.opened_at), rel(c.closed_at)
-            d["frames"] = [{**asdict(f), "t": rel(f.t)} for f in c.frames]
-            d["exchanges"] = [
-                {
-                    **asdict(x),
-                    "started_at": rel(x.started_at),
-                    "ended_at": rel(x.ended_at),
-                    "ticks": x.ticks.to_json(t0),
-                }
-                for x in c.exchanges
-            ]
-            d["messages_received"] = c.messages_received
-            return d
+    def _ws_json(self, c: WsConnection) -> dict[str, Any]:
+        d = self._ws_fields(c)
+        return copy.deepcopy({k: list(v) if k in _WS_LISTS else v for k, v in d.items()})
 
-        data: dict[str, Any] = {
-            "version": JOURNAL_VERSION,
-            "http": [http(e) for e in self.http],
-            "websocket": [ws(c) for c in self.websocket],
-        }
+    def _tail(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
         if self.limit is not None:  # only a capped journal (dotmock serve) says so: the runner's are complete
             data["limit"] = self.limit
             data["dropped"] = {"http": self.dropped_http, "websocket": self.dropped_websocket}
+        if self.truncated_payloads:
+            data["max_bytes"] = self.max_bytes
+            data["truncated_payloads"] = self.truncated_payloads
         return data
+
+    def to_json(self) -> dict[str, Any]:
+        """The journal as JSON-ready data, times in seconds relative to `t0`."""
+        return {
+            "version": JOURNAL_VERSION,
+            "http": [self._http_json(e, copied=True) for e in self.http],
+            "websocket": [self._ws_json(c) for c in self.websocket],
+            **self._tail(),
+        }
+
+    def iter_json(self, dumps: Callable[[Any], str]) -> Iterator[str]:
+        """`dumps(self.to_json())` in pieces, one record at a time (`dumps` writes one JSON value): serving a
+        big journal never holds more than one record's copy and text at once. The records are those present
+        when the iteration starts."""
+        http, websocket = list(self.http), list(self.websocket)
+        yield '{"version": ' + str(JOURNAL_VERSION) + ', "http": ['
+        for i, e in enumerate(http):
+            yield ("" if i == 0 else ", ") + dumps(self._http_json(e, copied=False))
+        yield '], "websocket": ['
+        for i, c in enumerate(websocket):
+            yield "" if i == 0 else ", "
+            yield from _object_pieces(self._ws_fields(c), dumps)
+        yield "]"
+        for key, value in self._tail().items():
+            yield f", {dumps(key)}: {dumps(value)}"
+        yield "}"
+
+
+def _rel(value: float | None, t0: float) -> float | None:
+    return None if value is None else round(value - t0, 6)
+
+
+_WS_LISTS = ("frames", "exchanges")
+
+
+def _object_pieces(d: dict[str, Any], dumps: Callable[[Any], str]) -> Iterator[str]:
+    """`dumps(d)` in pieces, the items of its `_WS_LISTS` iterators one at a time."""
+    yield "{"
+    for i, (key, value) in enumerate(d.items()):
+        yield (", " if i else "") + dumps(key) + ": "
+        if key in _WS_LISTS:
+            yield "["
+            for j, item in enumerate(value):
+                yield (", " if j else "") + dumps(item)
+            yield "]"
+        else:
+            yield dumps(value)
+    yield "}"
+
+
+def _frame_json(f: WsFrame, t0: float) -> dict[str, Any]:
+    d: dict[str, Any] = {"t": _rel(f.t, t0), "direction": f.direction, "text": f.text, "size": f.size, "type": f.type}
+    if f.truncated:
+        d["truncated"], d["sha256"] = True, f.sha256
+    return d

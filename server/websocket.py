@@ -26,7 +26,7 @@ from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.ws_protocol import ENVELOPE, BadFrame, ClientMessage, MessageForm, error_frame, parse_client_frame
 from dotmock.server.ws_replay import answer
-from dotmock.server.ws_session import ConnectionEnded, WsSession
+from dotmock.server.ws_session import ConnectionEnded, Received, WsSession
 from dotmock.server.ws_transport import link_for, transport_middleware
 
 log = logging.getLogger("dotmock.server.websocket")
@@ -55,13 +55,13 @@ class _WsEndpoints:
                 id=self.journal.next_id(), path=path, opened_at=time.monotonic(), headers=redact_headers(headers)
             )
         )
-        session = WsSession(ws, link_for(ws.scope), connection)
+        session = WsSession(ws, link_for(ws.scope), connection, self.journal)
         try:
             await session.start()
             form: MessageForm = ENVELOPE
             while True:
                 frame = await session.receive()
-                form = await self.handle(session, path, headers, frame.text, frame.t, form)
+                form = await self.handle(session, path, headers, frame, form)
         except ConnectionEnded:
             pass
         except asyncio.CancelledError:
@@ -78,13 +78,13 @@ class _WsEndpoints:
             await session.finish()
 
     async def handle(
-        self, session: WsSession, path: str, headers: dict[str, str], text: str | None, t: float, form: MessageForm
+        self, session: WsSession, path: str, headers: dict[str, str], frame: Received, form: MessageForm
     ) -> MessageForm:
         """Answer one client frame (`headers`: the handshake's, unredacted, for matching); returns the form later
         error events use."""
-        exchange = WsExchange(started_at=t)
+        exchange = WsExchange(started_at=frame.t)
         session.connection.exchanges.append(exchange)
-        parsed = parse_client_frame(text)
+        parsed = parse_client_frame(frame.text)
         if isinstance(parsed, BadFrame):
             form = parsed.form or form
             exchange.error = parsed.message
@@ -92,7 +92,10 @@ class _WsEndpoints:
             return form
         message: ClientMessage = parsed
         exchange.form = message.form
-        exchange.request = message.request
+        if frame.kept:
+            exchange.request = message.request
+        else:  # beyond the journal's byte budget: the frame's head and digest are journaled, not the request
+            exchange.request_truncated = True
         exchange.call_key = call_key("websocket", path, message.request)
         exchange.attempt = self.journal.next_attempt(exchange.call_key)
         match_request = MatchRequest("websocket", None, path, headers, message.request, exchange.attempt)

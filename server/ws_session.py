@@ -11,33 +11,52 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Literal
 
 from quart.wrappers import Websocket
 
-from dotmock.server.journal import WsConnection, WsFrame, add_fault
+from dotmock.server.journal import Journal, WsConnection, add_fault
 from dotmock.server.ws_protocol import frame_type
-from dotmock.server.ws_transport import TransportLink
+from dotmock.server.ws_transport import TransportLink, message_weight
 
 log = logging.getLogger(__name__)
 
 # Stands in for a drop when the transport cannot be reached (not hypercorn): the nearest thing on the wire.
 FALLBACK_DROP_CODE = 1011
+QUEUE_FRAMES = 16  # client frames read ahead of the handler, at most
 
 
 class ConnectionEnded(Exception):
     """The server closed or dropped the connection: the handler stops."""
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A client frame as the handler reads it: its whole text (None for a binary frame), whatever part of it
+    the journal keeps (`kept`: all of it)."""
+
+    t: float
+    text: str | None
+    weight: int  # server.ws_transport.message_weight
+    kept: bool
+
+
 class WsSession:
-    def __init__(self, websocket: Websocket, link: TransportLink | None, connection: WsConnection) -> None:
+    def __init__(
+        self, websocket: Websocket, link: TransportLink | None, connection: WsConnection, journal: Journal
+    ) -> None:
         self.websocket = websocket
         self.link = link
         self.connection = connection
+        self.journal = journal
         self.drop_at: float | None = None
         self.drop_fault: str | None = None
         self.ended = False
-        self._incoming: asyncio.Queue[WsFrame] = asyncio.Queue()
+        # Frames read but not yet handled. Bounded: while the handler is busy (a paced answer), the reader
+        # stops at QUEUE_FRAMES and the link stops taking frames from the socket past its byte bound
+        # (server.ws_transport.QUEUE_BYTES), so a client that keeps sending is held back by TCP.
+        self._incoming: asyncio.Queue[Received] = asyncio.Queue(QUEUE_FRAMES)
         self._reader: asyncio.Task[None] | None = None
         if link is not None:
             link.on_client_close = self._client_closed
@@ -53,20 +72,23 @@ class WsSession:
         while True:
             message = await self.websocket.receive()
             text = message if isinstance(message, str) else None
-            size = len(message.encode("utf-8")) if isinstance(message, str) else len(message or b"")
-            frame = WsFrame(time.monotonic(), "in", text, size, frame_type(text))
-            self.connection.frames.append(frame)
-            self._incoming.put_nowait(frame)  # Quart hands an empty binary frame over as None: binary too
+            # Quart hands an empty binary frame over as None: binary too
+            frame = self.journal.record_frame(self.connection, time.monotonic(), "in", message, frame_type(text))
+            await self._incoming.put(Received(frame.t, text, message_weight(message), not frame.truncated))
 
-    async def receive(self) -> WsFrame:
+    async def receive(self) -> Received:
         """The next client frame, in arrival order (its text None for a binary frame)."""
         if self.drop_at is None:
-            return await self._incoming.get()
-        try:
-            return await asyncio.wait_for(self._incoming.get(), max(0.0, self.drop_at - time.monotonic()))
-        except TimeoutError:
-            await self.drop(self.drop_fault or "disconnectAfterMs")
-            raise ConnectionEnded from None
+            received = await self._incoming.get()
+        else:
+            try:
+                received = await asyncio.wait_for(self._incoming.get(), max(0.0, self.drop_at - time.monotonic()))
+            except TimeoutError:
+                await self.drop(self.drop_fault or "disconnectAfterMs")
+                raise ConnectionEnded from None
+        if self.link is not None:
+            self.link.consumed(received.weight)
+        return received
 
     # -- sending
 
@@ -76,9 +98,7 @@ class WsSession:
             await self.drop(self.drop_fault or "disconnectAfterMs")
             raise ConnectionEnded
         await self.websocket.send(text)
-        self.connection.frames.append(
-            WsFrame(time.monotonic(), "out", text, len(text.encode("utf-8")), kind if kind else frame_type(text))
-        )
+        self.journal.record_frame(self.connection, time.monotonic(), "out", text, kind if kind else frame_type(text))
 
     async def wait_until(self, deadline: float) -> None:
         """Sleep until `deadline`, dropping the connection instead if the drop deadline comes first."""

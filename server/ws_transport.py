@@ -44,6 +44,19 @@ _REFUSAL_REASONS = {
     1009: "dotmock: message too big",
 }
 FLUSH_TIMEOUT_S = 1.0
+# Client frames taken from the socket but not yet handled, in bytes: past this the link takes no more until
+# the handler catches up, so the socket's receive buffer fills and TCP holds the client back. With hypercorn's
+# own queue (`max_app_queue_size` messages) and one frame being read, this bounds a connection's backlog.
+QUEUE_BYTES = 4 * 1024 * 1024
+# After the handler ended, frames still arriving are read and discarded for at most this long (until the
+# client's close or the connection's end), so hypercorn never waits forever to hand one over.
+DRAIN_TIMEOUT_S = 10.0
+_draining: set[asyncio.Task[None]] = set()
+
+
+def message_weight(message: str | bytes | None) -> int:
+    """What a client frame counts towards `QUEUE_BYTES` (characters of a text, bytes of a binary frame)."""
+    return len(message or b"")
 
 
 def _bound_owner(method: Any) -> Any:
@@ -80,6 +93,25 @@ class TransportLink:
         self.on_client_close: Callable[[int | None, float], None] | None = None
         # Called when the server refused a client frame at the protocol level and closes with `code`.
         self.on_refused_frame: Callable[[int, str, float], None] | None = None
+        self._queued = 0  # weight of the frames handed to the app and not yet `consumed`
+        self._room = asyncio.Event()
+        self._room.set()
+
+    # -- the bound on frames waiting for the handler
+
+    async def wait_for_room(self) -> None:
+        await self._room.wait()
+
+    def queued(self, weight: int) -> None:
+        self._queued += weight
+        if self._queued >= QUEUE_BYTES:
+            self._room.clear()
+
+    def consumed(self, weight: int) -> None:
+        """The handler took a frame of `weight` (`message_weight`) from its queue."""
+        self._queued = max(0, self._queued - weight)
+        if self._queued < QUEUE_BYTES:
+            self._room.set()
 
     @property
     def can_drop(self) -> bool:
@@ -222,11 +254,29 @@ def transport_middleware(app: ASGIFramework) -> ASGIFramework:
         scope["extensions"] = {**(scope.get("extensions") or {}), EXTENSION_KEY: {"link": link}}
 
         async def linked_receive() -> ASGIReceiveEvent:
+            await link.wait_for_room()
             message: ASGIReceiveEvent = await receive()
             if message.get("type") == "websocket.disconnect":
                 link.saw_disconnect(message.get("code"))
+            elif message.get("type") == "websocket.receive":
+                link.queued(message_weight(message.get("bytes") or message.get("text")))  # type: ignore[arg-type]
             return message
 
-        await app(scope, linked_receive, link.send)
+        try:
+            await app(scope, linked_receive, link.send)
+        finally:
+            task = asyncio.create_task(_drain(receive))
+            _draining.add(task)
+            task.add_done_callback(_draining.discard)
 
     return wrapped
+
+
+async def _drain(receive: Callable[[], Any]) -> None:
+    """Read and discard what the client still sends after the handler ended, until it leaves."""
+    with contextlib.suppress(Exception, TimeoutError):
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            while True:
+                message = await receive()
+                if not isinstance(message, dict) or message.get("type") != "websocket.receive":
+                    return
