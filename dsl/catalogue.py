@@ -75,7 +75,15 @@ MESSAGES_PATH = APIS_BY_NAME["messages"].paths[0]
 WS_CHAT_PATH = "/v1/chat"
 WS_RESPONSES_PATH = "/v1/responses"
 HTTP_ENDPOINTS: tuple[str, ...] = tuple(path for k in API_KINDS for path in k.paths)
-WS_ENDPOINTS = (WS_CHAT_PATH, WS_RESPONSES_PATH)
+WS_REALTIME_PATH = "/v1/realtime"  # OpenAI Realtime, text modality (server.apis.realtime, server.realtime_ws)
+WS_ENDPOINTS = (WS_CHAT_PATH, WS_RESPONSES_PATH, WS_REALTIME_PATH)
+# The event that ends a complete answer on each WebSocket path (what a truncation withholds); `/v1/chat` answers
+# a `response.create` with the Responses events, so `response.completed` ends an answer there too.
+WS_TERMINATORS: dict[str, tuple[str, ...]] = {
+    WS_CHAT_PATH: ("done", "response.completed"),
+    WS_RESPONSES_PATH: ("response.completed",),
+    WS_REALTIME_PATH: ("response.done",),
+}
 
 # ---------------------------------------------------------------------------------------------- faults
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 
-from dotmock.dsl.catalogue import FINDINGS, SEVERITIES, SILENT_FAULTS, fault_words, first_cause
+from dotmock.dsl.catalogue import FINDINGS, SEVERITIES, SILENT_FAULTS, WS_TERMINATORS, fault_words, first_cause
 from dotmock.dsl.model import DEFAULT_READ_TIMEOUT_S
 from dotmock.runner.attempts import (
     RETRY_AFTER_TOLERANCE_S,
@@ -32,7 +32,7 @@ BACKOFF_GROWTH = 1.25  # a gap must grow by this factor over the previous one to
 BACKOFF_MIN_GROWTH_S = 0.05  # ... and by this much, so scheduling noise on short fixed waits is not a backoff
 PACING_FINDINGS = ("no_backoff",)
 WS_ERROR_EVENT_TYPES = ("error", "response.failed")
-WS_TERMINAL_EVENT_TYPES = ("done", "response.completed", "response.done")  # an answer's last event
+WS_TERMINAL_EVENT_TYPES = tuple(sorted({t for ts in WS_TERMINATORS.values() for t in ts}))  # an answer's last event
 
 
 def _finding(name: str, title: str, evidence: list[str] | None = None) -> Finding:
@@ -248,6 +248,30 @@ class _Judge:
                     f"exited 0 after an error event on the WebSocket {conn.path}, without retrying",
                     [f"connection #{conn.id}: error event sent, nothing sent by the client after it"],
                 )
+            elif client.exited_ok and not self.has("truncated_stream_accepted"):
+                self._ws_truncation_accepted(conn)
+
+    def _ws_truncation_accepted(self, conn: WsConnection) -> None:
+        """An answer cut short (truncateAfterChunks: no terminator, the connection left open) that the client
+        never asked for again, and it exited 0: it used a partial answer."""
+        for x in conn.exchanges:
+            if x.completed or "truncate" not in x.faults:
+                continue
+            asked_again = any(
+                y.call_key == x.call_key and y.started_at > x.started_at
+                for other in self.journal.websocket
+                for y in other.exchanges
+            )
+            if asked_again:
+                continue
+            ends = " / ".join(WS_TERMINATORS.get(conn.path, WS_TERMINAL_EVENT_TYPES))
+            self.add(
+                "truncated_stream_accepted",
+                f"accepted an answer on the WebSocket {conn.path} that was cut after {x.chunks_sent} chunks "
+                f"(no {ends}) and exited 0",
+                [f"connection #{conn.id}: fixture {x.fixture!r}, {x.chunks_sent} chunks, no terminator; no retry"],
+            )
+            return
 
     def _ws_error_event_ignored(self, conn: WsConnection) -> bool:
         error_at = [f.t for f in conn.frames if f.direction == "out" and f.type in WS_ERROR_EVENT_TYPES]

@@ -18,6 +18,7 @@ from typing import Any
 from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
 from werkzeug.exceptions import HTTPException
 
+from dotmock.dsl.catalogue import WS_ENDPOINTS
 from dotmock.dsl.model import ErrorOutcome, Fixture, Scenario, TextOutcome
 from dotmock.server import json_faults
 from dotmock.server.answers import (
@@ -79,7 +80,8 @@ class ScenarioHolder:
 
 def _follow_websocket(app: Quart, holder: ScenarioHolder) -> None:
     """Keep the WebSocket endpoints (server.websocket, which take a scenario) on the holder's scenario."""
-    targets = {getattr(app.view_functions[name], "__self__", None) for name in ("ws_chat", "ws_responses")}
+    names = ("ws_chat", "ws_responses", "ws_realtime")
+    targets = {getattr(app.view_functions[name], "__self__", None) for name in names}
 
     def follow(scenario: Scenario) -> None:
         for target in targets:
@@ -207,7 +209,8 @@ def _unknown_url(incoming: Incoming) -> str:
 def _refuse_websocket(status: int, err: Exception) -> Response:
     path = websocket.path if has_websocket_context() else "?"
     if status == 404:
-        message = f"Unknown WebSocket URL: {path}. The WebSocket endpoints are /v1/chat and /v1/responses."
+        endpoints = ", ".join(WS_ENDPOINTS)
+        message = f"Unknown WebSocket URL: {path}. The WebSocket endpoints are {endpoints}."
         code: str | None = "unknown_url"
     else:
         message, code = f"Cannot open a WebSocket on {path}: {err}", None

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring
 from typing import Any, Literal
 
-WsForm = Literal["envelope", "response.create"]
+WsForm = Literal["envelope", "response.create", "realtime"]  # realtime: bare events (server.realtime_ws)
 
 
 def dumps(value: Any) -> bytes:

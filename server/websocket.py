@@ -17,11 +17,12 @@ from typing import Any
 from quart import Quart
 from quart.globals import websocket_ctx
 
-from dotmock.dsl.catalogue import WS_CHAT_PATH, WS_RESPONSES_PATH
+from dotmock.dsl.catalogue import WS_CHAT_PATH, WS_REALTIME_PATH, WS_RESPONSES_PATH
 from dotmock.dsl.model import Scenario
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.journal import Journal, WsConnection, WsExchange
 from dotmock.server.matching import MatchRequest, call_key, nearest_misses, no_match_message, select_fixture
+from dotmock.server.realtime_ws import RealtimeEndpoint
 from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.ws_protocol import ENVELOPE, BadFrame, ClientMessage, MessageForm, error_frame, parse_client_frame
@@ -143,4 +144,5 @@ def register_websocket_routes(
     endpoints = _WsEndpoints(scenario, journal, limits)
     app.add_websocket(WS_CHAT_PATH, "ws_chat", endpoints.chat)
     app.add_websocket(WS_RESPONSES_PATH, "ws_responses", endpoints.responses)
+    app.add_websocket(WS_REALTIME_PATH, "ws_realtime", RealtimeEndpoint(scenario, journal, limits).serve)
     add_middleware(app, transport_middleware)

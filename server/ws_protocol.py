@@ -8,6 +8,10 @@ Two client forms are understood on both `/v1/chat` and `/v1/responses`:
   "input": ...}`; the request is the message without its `type`, and answers are bare events
   `{"type": <event type>, ...fields}` as the Responses stream sends them.
 
+The Realtime route (`server.realtime_ws`) reads client events of its own and answers in the `realtime` form:
+bare events, and errors as `{"type": "error", "event_id", "error": {"type", "code", "message", "param",
+"event_id"}}`.
+
 Errors (bad frames, no fixture matched, error fixtures) are one event:
 
 - envelope: `{"type": "error", "data": {"error": {"message", "type", "param", "code"}}}`
@@ -26,10 +30,12 @@ from typing import Any
 
 from dotmock.server.events import WsForm
 from dotmock.server.json_input import ClientJsonError, load_client_json
+from dotmock.server.payloads import new_id
 
 MessageForm = WsForm
 ENVELOPE: MessageForm = "envelope"
 RESPONSE_CREATE: MessageForm = "response.create"
+REALTIME: MessageForm = "realtime"  # /v1/realtime (server.realtime_ws): bare events, Realtime's error shape
 
 ENVELOPE_HINT = 'send JSON text frames like {"type": "message", "data": {"model": ..., "messages": [...]}}'
 
@@ -126,6 +132,11 @@ def error_body_frame(form: MessageForm, body: Any, status: int) -> str:
     """An error event around a complete error body (e.g. an error fixture's `{"error": {...}}`)."""
     if form == ENVELOPE:
         return dumps({"type": "error", "data": body})
+    if form == REALTIME:
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            error = {"type": "server_error", "code": None, "message": str(body), "param": None}
+        return dumps({"type": "error", "event_id": new_id("event_mock_"), "error": {**error, "event_id": None}})
     if isinstance(body, dict):
         return dumps({"type": "error", "status": status, **{k: v for k, v in body.items() if k != "type"}})
     return dumps(

@@ -61,9 +61,11 @@ async def answer(
     scenario_dialect: Dialect,
     exchange: WsExchange,
     limits: StreamLimits,
+    renderer: Renderer | None = None,
 ) -> None:
     """Send `fixture`'s answer to `message` and apply its close knobs; raises `ConnectionEnded` when the
-    connection was closed or dropped."""
+    connection was closed or dropped. A text fixture streams `renderer`'s events (default: the endpoint's
+    Chat or Responses events)."""
     knobs = close_knobs(fixture)
     if knobs is not None and knobs.disconnect_after_ms is not None:
         session.arm_drop(knobs.disconnect_after_ms)
@@ -72,7 +74,8 @@ async def answer(
         if isinstance(outcome, WsOutcome):
             await _replay_events(session, outcome, message.form, exchange)
         elif isinstance(outcome, TextOutcome):
-            await _stream_text(session, outcome, message, path, scenario_dialect, exchange, limits)
+            renderer = renderer or _text_renderer(outcome, message, path, scenario_dialect)
+            await _stream_text(session, renderer, outcome, message.form, path, exchange, limits)
         else:
             await _send_error(session, outcome, message.form, exchange)
     finally:
@@ -115,14 +118,13 @@ def _text_renderer(outcome: TextOutcome, message: ClientMessage, path: str, dial
 
 async def _stream_text(
     session: WsSession,
+    renderer: Renderer,
     outcome: TextOutcome,
-    message: ClientMessage,
+    form: MessageForm,
     path: str,
-    dialect: Dialect,
     exchange: WsExchange,
     limits: StreamLimits,
 ) -> None:
-    renderer = _text_renderer(outcome, message, path, dialect)
     # The HTTP stream engine journals into an HttpExchange; its findings are copied to the WsExchange.
     scratch = HttpExchange(id=0, method="WEBSOCKET", path=path, started_at=time.monotonic(), stream=True)
     body = stream_events(renderer, outcome, scratch, limits)
@@ -136,7 +138,7 @@ async def _stream_text(
                 await session.drop(session.drop_fault or "disconnectAfterMs")
                 raise ConnectionEnded from None
             for event in data:
-                text, kind = ws_frame(event, message.form)
+                text, kind = ws_frame(event, form)
                 await session.send(text, kind)
                 exchange.events_sent += 1
     except StreamAborted:
