@@ -232,6 +232,13 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "Put a timeout on every network wait and on the whole call.",
     ),
     FindingKind(
+        "processes_left_behind",
+        "warning",
+        "exited and left processes running (the runner killed them)",
+        "Wait for (or stop) every process the client starts before it exits: a detached process outlives the "
+        "CI job and keeps its ports, files and API calls going.",
+    ),
+    FindingKind(
         "ws_no_reconnect",
         "warning",
         "failed loudly after the WebSocket dropped, without reconnecting",

@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from dotmock import __version__
 from dotmock.dsl.errors import DslError, DslErrors
+from dotmock.dsl.files import remove_stale_temporaries
 from dotmock.dsl.loader import load_path
 from dotmock.dsl.model import DEFAULT_CLIENT_TIMEOUT_S, Scenario
 from dotmock.dsl.values import parse_duration as duration_seconds
@@ -114,6 +115,15 @@ def write_reports(
     """Write every requested report; True if all were written."""
     ok = True
     renderers = ((junit, render_junit), (json_path, render_json), (markdown, render_markdown), (html, render_html))
+    for folder in sorted({os.path.dirname(os.path.abspath(path)) for path, _ in renderers if path}):
+        stale = remove_stale_temporaries(folder)
+        if stale:
+            n = len(stale)
+            print(
+                f"dotmock: removed {n} temporary file{'s' if n != 1 else ''} a killed run left in {folder}: "
+                + ", ".join(stale),
+                file=sys.stderr,
+            )
     for path, render in renderers:
         if not path:
             continue

@@ -31,6 +31,8 @@ STORM_BURST_WINDOW_S = 1.0
 BACKOFF_GROWTH = 1.25  # a gap must grow by this factor over the previous one to count as backing off
 BACKOFF_MIN_GROWTH_S = 0.05  # ... and by this much, so scheduling noise on short fixed waits is not a backoff
 PACING_FINDINGS = ("no_backoff",)
+# Findings about something other than the fault met: they do not keep `fault_handled` from being said.
+BESIDE_THE_FAULT = (*PACING_FINDINGS, "processes_left_behind")
 WS_ERROR_EVENT_TYPES = ("error", "response.failed")
 WS_TERMINAL_EVENT_TYPES = tuple(sorted({t for ts in WS_TERMINATORS.values() for t in ts}))  # an answer's last event
 
@@ -371,6 +373,16 @@ class _Judge:
                     )
                     return
 
+    def leftovers(self) -> None:
+        client = self.client
+        if client.stray_processes and not (client.spawn_error or client.interrupted or client.timed_out):
+            n = client.stray_processes
+            self.add(
+                "processes_left_behind",
+                f"left {n} process{'es' if n != 1 else ''} running after it ended ({_exit_words(client)}); "
+                "the runner killed them",
+            )
+
     def _stalled_at_kill(self) -> str | None:
         """The stalled (or slow-first-token) exchange the client was still waiting on when it was killed."""
         if not self.journal.http:
@@ -391,7 +403,7 @@ class _Judge:
             return
         # One root cause, one finding: nothing "handled" about a fault something else was said of. Retry
         # pacing (`no_backoff`) is a finding about the retries, not the fault, so it does not count here.
-        if any(f.severity in ("error", "warning") and f.name not in PACING_FINDINGS for f in self.findings):
+        if any(f.severity in ("error", "warning") and f.name not in BESIDE_THE_FAULT for f in self.findings):
             return
         for call in self.calls:
             first_failed = next((a for a in call.attempts if a.failed or a.faults), None)
@@ -425,6 +437,7 @@ def compute_findings(
     on an open stream a client may sit through before it should have hung up."""
     judge = _Judge(journal, client, read_timeout_s)
     judge.ending()
+    judge.leftovers()
     judge.retries()
     judge.streams()
     judge.websocket()

@@ -86,6 +86,9 @@ CASES: dict[str, tuple[str, str, str]] = {
     # curl-style: print the error body and exit 0.
     "error_accepted+": ("500", f"{BEHAVE} print-any", "10s"),
     "error_accepted-": ("500", f"{BEHAVE} retry-good", "10s"),
+    # A daemon (fork, setsid, fork) still running when the client exited.
+    "processes_left_behind+": ("none", f"{BEHAVE} detach", "10s"),
+    "processes_left_behind-": ("none", f"{BEHAVE} exit 0", "10s"),
 }
 
 

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -165,6 +166,33 @@ def spawn(hang: bool) -> int:
     return 0
 
 
+def detach(hang: bool) -> int:
+    """A daemon the classic way: fork, setsid, fork again, close stdio; it writes its pid and sleeps, outside
+    this client's session and process group. With `hang` the client then waits forever itself. Without a
+    PIDS_FILE argument the pid goes to a temporary file, removed once read."""
+    pids_file = sys.argv[2] if len(sys.argv) > 2 else os.path.join(tempfile.gettempdir(), f"detach-{os.getpid()}")
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            with open(pids_file + ".tmp", "w") as fh:
+                fh.write(str(os.getpid()))
+            os.replace(pids_file + ".tmp", pids_file)
+            time.sleep(600)
+        os._exit(0)
+    os.wait()
+    while not os.path.exists(pids_file):
+        time.sleep(0.01)
+    print("detached", flush=True)
+    if len(sys.argv) <= 2:
+        os.unlink(pids_file)
+    if hang:
+        time.sleep(600)
+    return 0
+
+
 def main() -> int:
     mode = sys.argv[1]
     args = sys.argv[2:]
@@ -194,6 +222,8 @@ def main() -> int:
         os.abort()
     if mode in ("spawn", "spawn-hang"):
         return spawn(mode == "spawn-hang")
+    if mode in ("detach", "detach-hang"):
+        return detach(mode == "detach-hang")
     if mode == "exit":
         print(args[1] if len(args) > 1 else "", file=sys.stderr)
         return int(args[0])
