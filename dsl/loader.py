@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from lark import Token, Tree
@@ -21,8 +22,9 @@ _MAX_INCLUDE_DEPTH = 32
 
 
 class _Loader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, overrides: Mapping[str, str] | None = None) -> None:
         self.root = root.resolve()
+        self.overrides = dict(overrides or {})
         self.texts: dict[str, str] = {}
         self.trees: dict[str, Tree[Token]] = {}
         self.errors: list[DslError] = []
@@ -30,7 +32,7 @@ class _Loader:
 
     def read(self, path: str) -> str:
         if path not in self.texts:
-            self.texts[path] = read_source(path)
+            self.texts[path] = self.overrides[path] if path in self.overrides else read_source(path)
         return self.texts[path]
 
     def tree(self, path: str, text: str) -> Tree[Token]:
@@ -206,9 +208,21 @@ def _without_param_rows(tree: Tree[Token]) -> Tree[Token]:
     return Tree(tree.data, children, tree.meta)
 
 
-def load_text(text: str, path: str = "<text>", *, root: str | None = None) -> m.ScenarioFile:
-    """Parse and validate `.mock` text. Raises `DslErrors` listing every problem found."""
-    loader = _Loader(Path(root) if root else Path(path).parent)
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    """A loaded file and the text of every file it was built from: itself first, then its includes (by the
+    paths errors name them with)."""
+
+    file: m.ScenarioFile
+    texts: dict[str, str]
+
+
+def load_sourced(
+    text: str, path: str = "<text>", *, root: str | None = None, overrides: Mapping[str, str] | None = None
+) -> Sourced:
+    """`load_text`, also returning the texts read; `overrides` gives included files' texts in place of what is
+    on disk (the panel's editor checks an edited include this way). Raises `DslErrors`."""
+    loader = _Loader(Path(root) if root else Path(path).parent, overrides)
     try:
         result = loader.load(path, text)
     except DslErrors as err:
@@ -220,7 +234,12 @@ def load_text(text: str, path: str = "<text>", *, root: str | None = None) -> m.
         loader.raise_if_errors()
         raise
     loader.raise_if_errors()
-    return result
+    return Sourced(result, dict(loader.texts))
+
+
+def load_text(text: str, path: str = "<text>", *, root: str | None = None) -> m.ScenarioFile:
+    """Parse and validate `.mock` text. Raises `DslErrors` listing every problem found."""
+    return load_sourced(text, path, root=root).file
 
 
 def load_file(path: str, *, root: str | None = None) -> m.ScenarioFile:

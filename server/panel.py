@@ -3,10 +3,12 @@
 Routes (all under `/_dotmock/`, never journaled as client requests):
 
 - `GET /_dotmock/` the panel page; `GET /_dotmock/static/<file>` its script and style (from `server/static/`);
-- `GET /_dotmock/source` the scenario's `.mock` text, its path, and whether saves are written to disk;
-- `POST /_dotmock/validate` `{"text": ...}` -> `{"ok", "errors": [{path, line, column, width, message, ...}]}`;
-- `POST /_dotmock/source` `{"text": ...}` -> parse; on success serve the new scenario from the next request on,
-  and write the file only when the server was started with `dotmock serve --allow-write`.
+- `GET /_dotmock/source` the scenario's `.mock` text, its path, the files it includes (`files`), and whether
+  saves are written to disk;
+- `POST /_dotmock/validate` `{"text": ..., "file": ...}` -> `{"ok", "errors": [{path, line, column, ...}]}`:
+  the scenario checked with `file` (default: the scenario file; else one of `files`) edited to `text`;
+- `POST /_dotmock/source` the same body -> on success serve the new scenario from the next request on, and
+  write that file only when the server was started with `dotmock serve --allow-write`.
 
 `GET /_dotmock/scenario` and `GET /_dotmock/journal` (server.app) feed the fixture list and the frame counts.
 """
@@ -24,7 +26,7 @@ from dotmock.dsl.limits import MAX_FILE_BYTES
 from dotmock.dsl.model import Scenario
 from dotmock.server.guard import TOKEN_KEY
 from dotmock.server.json_input import ClientJsonError, dumps_json, load_client_json
-from dotmock.server.panel_source import Checked, EditorSource, check_text, initial_source
+from dotmock.server.panel_source import Checked, EditorSource, check_edit, initial_source
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {
@@ -99,7 +101,8 @@ def _static(name: str, token: str | None = None) -> Response:
     )
 
 
-async def _posted_text() -> str | Response:
+async def _posted_edit() -> tuple[str, str | None] | Response:
+    """The posted `{"text": ..., "file": ...}`: the edited text and which file it is (None: the scenario's)."""
     too_large = _json({"ok": False, "message": f"the text is over {MAX_SOURCE_BYTES // 1024} KiB"}, 413)
     if (request.content_length or 0) > MAX_SOURCE_BYTES:
         return too_large
@@ -113,7 +116,10 @@ async def _posted_text() -> str | Response:
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str):
         return _json({"ok": False, "message": 'send JSON: {"text": "..."}'}, 400)
-    return text
+    file = body.get("file")
+    if file is not None and not isinstance(file, str):
+        return _json({"ok": False, "message": '"file" names one of the files /_dotmock/source lists'}, 400)
+    return text, file
 
 
 class _Parsing:
@@ -123,23 +129,36 @@ class _Parsing:
     def __init__(self) -> None:
         self.slot = asyncio.Lock()
 
-    async def check(self, text: str, path: str) -> Checked:
+    async def check(self, source: EditorSource, file: str, text: str) -> Checked:
         async with self.slot:
-            return await asyncio.to_thread(check_text, text, path)
+            return await asyncio.to_thread(check_edit, source, file, text)
+
+    async def initial(self, scenario: Scenario) -> EditorSource:
+        async with self.slot:
+            return await asyncio.to_thread(initial_source, scenario)
 
 
 def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
     """Add the test panel to `app`, editing the scenario held by `slot`."""
-    source: EditorSource = initial_source(slot.scenario)
     parsing = _Parsing()
+    loaded: list[EditorSource] = []  # read on the panel's first use, not for every server a run starts
+
+    async def current() -> EditorSource:
+        if not loaded:
+            loaded.append(await parsing.initial(slot.scenario))
+        return loaded[0]
 
     def allow_write() -> bool:
         return bool(app.config.get(ALLOW_WRITE_KEY, False))
 
-    def source_json() -> dict[str, Any]:
+    def source_json(source: EditorSource) -> dict[str, Any]:
         return {
             "path": source.path,
             "text": source.text,
+            "files": [
+                {"path": source.path, "text": source.text, "role": "scenario"},
+                *({"path": p, "text": t, "role": "include"} for p, t in source.includes.items()),
+            ],
             "note": source.note,
             "scenario": slot.scenario.name,
             "disk_path": source.disk_path,
@@ -157,19 +176,31 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
 
     @app.get("/_dotmock/source")
     async def get_source() -> Response:
-        return _json(source_json())
+        return _json(source_json(await current()))
+
+    async def edit() -> tuple[EditorSource, str, str] | Response:
+        posted = await _posted_edit()
+        if isinstance(posted, Response):
+            return posted
+        text, file = posted
+        source = await current()
+        file = file or source.path
+        if source.text_of(file) is None:
+            return _json({"ok": False, "message": f"{file!r} is not one of the files /_dotmock/source lists"}, 404)
+        return source, file, text
 
     @app.post("/_dotmock/validate")
     async def validate_source() -> Response:
-        text = await _posted_text()
-        if isinstance(text, Response):
-            return text
-        checked = await parsing.check(text, source.path)
+        edited = await edit()
+        if isinstance(edited, Response):
+            return edited
+        source, file, text = edited
+        checked = await parsing.check(source, file, text)
         return _json(
             {
                 "ok": not checked.errors,
                 "errors": checked.errors,
-                "path": source.path,
+                "path": file,
                 "scenario": checked.scenario.name if checked.scenario else None,
                 "fixtures": len(checked.scenario.fixtures) if checked.scenario else None,
             }
@@ -177,10 +208,11 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
 
     @app.post("/_dotmock/source")
     async def save_source() -> Response:
-        text = await _posted_text()
-        if isinstance(text, Response):
-            return text
-        checked = await parsing.check(text, source.path)
+        edited = await edit()
+        if isinstance(edited, Response):
+            return edited
+        source, file, text = edited
+        checked = await parsing.check(source, file, text)
         if checked.scenario is None:
             return _json(
                 {
@@ -193,17 +225,18 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
                 422,
             )
         slot.swap(checked.scenario)
-        source.text = text
+        source.apply(checked)
+        disk_path = source.disk_path_of(file)
         written = False
         message = "applied to the running server (in memory only: start `dotmock serve --allow-write` to save)"
-        if allow_write() and source.disk_path is not None:
+        if allow_write() and disk_path is not None:
             try:
-                write_text_atomically(str(source.disk_path), text)
+                write_text_atomically(disk_path, text)
             except OSError as err:
-                message = f"applied to the running server, but not written to {source.disk_path}: {err}"
+                message = f"applied to the running server, but not written to {disk_path}: {err}"
             else:
                 written = True
-                message = f"applied to the running server and written to {source.disk_path}"
+                message = f"applied to the running server and written to {disk_path}"
         elif allow_write():
             message = "applied to the running server (in memory only: this source has no .mock file to write)"
         if checked.cases > 1:
@@ -217,5 +250,6 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
                 "errors": [],
                 "scenario": checked.scenario.name,
                 "fixtures": len(checked.scenario.fixtures),
+                "files": [source.path, *source.includes],
             }
         )

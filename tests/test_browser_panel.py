@@ -411,3 +411,94 @@ def test_raw_frames_read_on_a_phone(browser: Browser, server: Served) -> None:
         assert box.get("width", 0) >= 0.8 * row_box.get("width", 1)  # the data gets the row's whole width
     finally:
         page.close()
+
+
+HEADLINE = """\
+scenario "headline"
+
+include "shared/answers.mock"
+
+fixture "local" {
+  match POST /v1/chat/completions { message contains "local" }
+  response "From the scenario file."
+}
+"""
+
+SHARED = """\
+fixture "shared answer" {
+  match POST /v1/chat/completions { message contains "Hello" }
+  response "From the shared file."
+  streaming { chunkSize 40 }
+}
+"""
+
+
+def test_included_files_are_editable_in_the_editor(tmp_path: Path, browser: Browser) -> None:
+    """The headline example keeps its fixtures in an include: they can be edited, checked and saved there."""
+    (tmp_path / "shared").mkdir()
+    included = tmp_path / "shared" / "answers.mock"
+    included.write_text(SHARED, encoding="utf-8")
+    mock = tmp_path / "headline.mock"
+    mock.write_text(HEADLINE, encoding="utf-8")
+    srv = Served(mock, "--allow-write")
+    try:
+        page = open_panel(browser, srv)
+        try:
+            files = page.eval_on_selector_all("#editor-file option", "os => os.map(o => o.value)")
+            assert files == ["headline.mock", "shared/answers.mock"]
+            page.select_option("#editor-file", "shared/answers.mock")
+            assert page.input_value("#editor") == SHARED
+            assert page.text_content("#editor-path") == "shared/answers.mock"
+            # A mistake in the include is found, located and drawn in the include's own text.
+            page.fill("#editor", SHARED.replace("chunkSize 40", "chunkSiz 40"))
+            page.wait_for_selector("#editor-errors li.error", timeout=WAIT_MS)
+            headline = page.text_content("#editor-errors li.error .headline") or ""
+            assert headline.startswith("shared/answers.mock:4:15: error:"), headline
+            assert page.eval_on_selector_all("#editor-gutter .err", "els => els.map(e => e.dataset.line)") == ["4"]
+            # Unsaved edits survive a look at the other file.
+            page.select_option("#editor-file", "headline.mock")
+            assert page.input_value("#editor") == HEADLINE
+            page.select_option("#editor-file", "shared/answers.mock")
+            assert "chunkSiz 40" in page.input_value("#editor")
+            fixed = SHARED.replace("From the shared file.", "Edited in the panel.")
+            page.fill("#editor", fixed)
+            page.wait_for_selector("#editor-box[data-valid=true]", timeout=WAIT_MS)
+            page.click("#editor-save")
+            page.wait_for_selector("#editor-status[data-kind=ok]", timeout=WAIT_MS)
+            assert "written to shared/answers.mock" in (page.text_content("#editor-status") or "")
+            assert included.read_text(encoding="utf-8") == fixed
+            assert mock.read_text(encoding="utf-8") == HEADLINE
+            send_http(page, "Hello")
+            assert page.text_content("#preview-text") == "Edited in the panel."
+        finally:
+            page.close()
+    finally:
+        srv.stop()
+
+
+def test_the_editor_reads_and_writes_only_the_scenarios_own_files(tmp_path: Path) -> None:
+    """A request naming any other path (the token is the page's, so a local page cannot get this far
+    anyway) gets a 404, and nothing is written."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "answers.mock").write_text(SHARED, encoding="utf-8")
+    outside = tmp_path / "other.mock"
+    outside.write_text(SHARED, encoding="utf-8")
+    mock = tmp_path / "headline.mock"
+    mock.write_text(HEADLINE, encoding="utf-8")
+    srv = Served(mock, "--allow-write", "--token", "t0ken")
+    try:
+        for file in ("other.mock", "../headline.mock", "/etc/passwd", "shared/../other.mock"):
+            request = urllib.request.Request(
+                srv.url + "/_dotmock/source",
+                data=json.dumps(
+                    {"text": 'fixture "x" { match POST /v1/chat/completions\n response "y" }\n', "file": file}
+                ).encode(),
+                headers={"content-type": "application/json", "x-dotmock-token": "t0ken"},
+                method="POST",
+            )
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(request, timeout=5)
+            assert info.value.code == 404, file
+        assert outside.read_text(encoding="utf-8") == SHARED
+    finally:
+        srv.stop()

@@ -27,6 +27,8 @@ export class Editor {
     this.onApplied = onApplied;
     this.path = "";
     this.saved = "";
+    this.savedTexts = new Map(); // file -> the text being served
+    this.buffers = new Map(); // file -> unsaved edits, kept while another file is open
     this.seq = 0;
     this.timer = null;
     this.errors = [];
@@ -35,20 +37,47 @@ export class Editor {
     el.textarea.addEventListener("keydown", (e) => this.key(e));
     el.save.addEventListener("click", () => this.save());
     el.revert.addEventListener("click", () => this.setText(this.saved));
+    el.file.addEventListener("change", () => this.open(el.file.value));
   }
 
   async load() {
     const res = await fetch("/_dotmock/source", { cache: "no-store" });
     const src = await res.json();
-    this.path = src.path;
-    this.el.path.textContent = src.path;
+    this.main = src.path;
     this.el.note.hidden = !src.note;
     this.el.note.textContent = src.note ?? "";
     this.writes = src.writes_to_disk;
-    this.el.save.title = src.writes_to_disk ? `apply and write ${src.disk_path}`
+    this.el.save.title = src.writes_to_disk ? "apply and write the file"
       : "apply in memory (start `dotmock serve --allow-write` to write the file)";
-    this.saved = src.text;
-    this.setText(src.text);
+    this.listFiles(src.files ?? [{ path: src.path, text: src.text, role: "scenario" }]);
+    this.open(this.savedTexts.has(this.path) ? this.path : src.path);
+  }
+
+  /** The scenario file and the files it includes, each editable (the headline example keeps its fixtures in one). */
+  listFiles(files) {
+    this.savedTexts = new Map(files.map((f) => [f.path, f.text]));
+    const options = files.map((f) => {
+      const option = document.createElement("option");
+      option.value = f.path;
+      option.textContent = f.role === "include" ? `${f.path} (included)` : f.path;
+      return option;
+    });
+    this.el.file.replaceChildren(...options);
+    this.el.fileRow.hidden = files.length < 2;
+  }
+
+  /** Show `file`, keeping the unsaved edits of the one that was open. */
+  open(file) {
+    if (this.path && this.savedTexts.has(this.path) && this.el.textarea.value !== this.saved) {
+      this.buffers.set(this.path, this.el.textarea.value);
+    } else if (this.path) {
+      this.buffers.delete(this.path);
+    }
+    this.path = file;
+    this.el.file.value = file;
+    this.el.path.textContent = file;
+    this.saved = this.savedTexts.get(file) ?? "";
+    this.setText(this.buffers.get(file) ?? this.saved);
   }
 
   setText(text) {
@@ -82,7 +111,7 @@ export class Editor {
   async validate() {
     const seq = ++this.seq;
     const text = this.el.textarea.value;
-    const { body } = await postJson("/_dotmock/validate", { text });
+    const { body } = await postJson("/_dotmock/validate", { text, file: this.path });
     if (seq !== this.seq) return; // a newer edit is being checked
     this.show(body.errors ?? []);
     this.el.box.dataset.valid = String(Boolean(body.ok));
@@ -93,10 +122,12 @@ export class Editor {
     ++this.seq;
     const text = this.el.textarea.value;
     this.status("applying…", "muted");
-    const { body } = await postJson("/_dotmock/source", { text });
+    const { body } = await postJson("/_dotmock/source", { text, file: this.path });
     this.show(body.errors ?? []);
     if (body.ok) {
       this.saved = text;
+      this.buffers.delete(this.path);
+      await this.load(); // an edit may add or drop includes
       this.status(body.message, body.written ? "ok" : "memory");
       this.onApplied?.();
     } else {
@@ -104,7 +135,7 @@ export class Editor {
     }
   }
 
-  /** Errors of the edited file (included files' errors are listed but not drawn in this text). */
+  /** Every error of the scenario; those of the open file are drawn in its text, a click opens the file of any other. */
   show(errors) {
     this.errors = errors;
     const list = this.el.errors;
@@ -131,6 +162,7 @@ export class Editor {
   }
 
   jump(err) {
+    if (err.path !== this.path && this.savedTexts.has(err.path)) this.open(err.path);
     const lines = this.el.textarea.value.split("\n");
     let offset = 0;
     for (let i = 0; i < err.line - 1 && i < lines.length; i += 1) offset += lines[i].length + 1;

@@ -173,7 +173,7 @@ function init() {
   const editor = new Editor({
     textarea: $("editor"), backdrop: $("editor-backdrop"), gutter: $("editor-gutter"), errors: $("editor-errors"),
     status: $("editor-status"), save: $("editor-save"), revert: $("editor-revert"), path: $("editor-path"),
-    note: $("editor-note"), box: $("editor-box"),
+    note: $("editor-note"), box: $("editor-box"), file: $("editor-file"), fileRow: $("editor-file-row"),
   }, { onApplied: loadScenario });
   Promise.all([loadScenario({ first: true }), editor.load(), showJournal()]).then(() => {
     document.body.dataset.ready = "true";
