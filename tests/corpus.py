@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import hashlib
 import json
 import shutil
 import subprocess
@@ -164,14 +165,31 @@ def scenario_text(cell: Cell) -> str:
     )
 
 
+NODE_STAMP = NODE_DIR / "node_modules" / ".dotmock-setup"  # written by scripts/test too, same fingerprint
+
+
+def _node_fingerprint() -> str:
+    """scripts/test's `fingerprint tests/node/package.json tests/node/package-lock.json` (sha256sum of the
+    files' sha256sum lines, 16 hex digits), so either may install and the other sees it."""
+    root = NODE_DIR.parent.parent
+    lines = "".join(
+        f"{hashlib.sha256((root / rel).read_bytes()).hexdigest()}  {rel}\n"
+        for rel in ("tests/node/package.json", "tests/node/package-lock.json")
+    )
+    return hashlib.sha256(lines.encode()).hexdigest()[:16]
+
+
 def _node_packages_present() -> bool:
-    """Every dependency package.json names is installed (a folder installed before one was added is not)."""
-    wanted = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
-    return all((NODE_DIR / "node_modules" / name / "package.json").exists() for name in wanted)
+    """`npm ci` finished for the lockfile as it is: the stamp is written only after it, and `npm ci` removes
+    node_modules first, so a half-installed folder (another worker installing) never counts."""
+    try:
+        return NODE_STAMP.read_text().strip() == _node_fingerprint()
+    except OSError:
+        return False
 
 
 def ensure_node_packages() -> None:
-    """`npm ci` in tests/node when its packages are missing (a fresh checkout running plain pytest);
+    """`npm ci` in tests/node when its packages are missing or stale (a fresh checkout running plain pytest);
     one process at a time (xdist workers share the folder)."""
     if _node_packages_present():
         return
@@ -186,6 +204,7 @@ def ensure_node_packages() -> None:
                 check=True,
                 capture_output=True,
             )
+            NODE_STAMP.write_text(_node_fingerprint() + "\n")
 
 
 def run_corpus(folder: Path, cells: list[Cell] | None = None, jobs: int = 8) -> dict[Cell, CaseResult]:
