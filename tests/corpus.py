@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
