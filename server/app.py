@@ -37,6 +37,7 @@ from dotmock.server.fastpath import Incoming, asgi_wrapper, client_link
 from dotmock.server.guard import TOKEN_KEY, Guard, new_token
 from dotmock.server.journal import HttpExchange, Journal
 from dotmock.server.json_input import dumps_json
+from dotmock.server.keepalive import keep_alive_middleware
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
 from dotmock.server.redact import redact_headers
@@ -309,5 +310,6 @@ def create_app(
     add_middleware(app, lambda inner: asgi_wrapper(inner, endpoints))
     token = token or new_token()
     app.config[TOKEN_KEY] = token
-    add_middleware(app, lambda inner: Guard(inner, token, allowed_hosts))  # outermost: every request passes it
+    add_middleware(app, lambda inner: Guard(inner, token, allowed_hosts))  # every request passes it
+    add_middleware(app, keep_alive_middleware)  # outermost: a refused request's body is read, keeping the connection
     return app
