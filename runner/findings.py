@@ -23,6 +23,7 @@ from dotmock.runner.attempts import (
 )
 from dotmock.runner.results import ClientRun, Finding
 from dotmock.runner.silences import silences
+from dotmock.server.apis import api_for
 from dotmock.server.journal import Journal, WsConnection
 
 STORM_MAX_ATTEMPTS = 5  # more attempts of one call than this is a storm
@@ -52,6 +53,14 @@ def _times(n: int) -> str:
 
 def _where(call: Call) -> str:
     return f"{call.method} {call.path}"
+
+
+def _missing_terminator(path: str) -> str:
+    """What a cut stream of `path` lacks, in the API's own words: `no [DONE]`, `no message_stop`, ..."""
+    api = api_for(path)
+    if api is None:
+        return "no terminator"
+    return "no " + api.kind.terminator.removeprefix("data: ")
 
 
 def _exit_words(client: ClientRun) -> str:
@@ -200,7 +209,7 @@ class _Judge:
                 self.add(
                     "truncated_stream_accepted",
                     f"accepted a stream of {_where(call)} that {how} after {ex.chunks_sent} chunks "
-                    "(no terminator) and exited 0",
+                    f"({_missing_terminator(call.path)}) and exited 0",
                     evidence,
                 )
             elif "malformedChunk" in last.faults:
