@@ -11,11 +11,13 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, TypeVar, get_args
 
-from lark import Token, Transformer, Tree, v_args
+from lark import Token, Tree, v_args
 from lark.exceptions import VisitError
 from lark.tree import Meta
 
+from dotmock.dsl import agent_checks
 from dotmock.dsl import model as m
+from dotmock.dsl.build_agents import AgentItems, agent_fields, agent_item
 from dotmock.dsl.checks import CLOSE_KNOBS, KNOB_WORDS, Checks
 from dotmock.dsl.errors import DslError, did_you_mean
 from dotmock.dsl.values import decode_string, parse_duration, substitute
@@ -66,7 +68,7 @@ def _subtrees(tree: Tree[Token] | None) -> list[Tree[Token]]:
 
 
 @v_args(inline=True)
-class _Builder(Transformer[Token, Any]):
+class _Builder(AgentItems):
     def __init__(self, text: str, path: str, params: dict[str, str]) -> None:
         super().__init__(visit_tokens=True)
         self.path = path
@@ -199,6 +201,8 @@ class _Builder(Transformer[Token, Any]):
                     self.check.positive_timeout(located, "the client timeout")
                 elif item.data == "client_read_timeout":
                     self.check.positive_timeout(located, "the client's readTimeout")
+                elif item.data == "client_loop_limit":
+                    agent_checks.loop_limit(self.check, located)
                 settings[item.data] = located[0]
         shell = settings.get("shell", False)
         if shell and not is_array:
@@ -211,6 +215,7 @@ class _Builder(Transformer[Token, Any]):
             env=tuple(env),
             timeout_s=settings.get("client_timeout"),
             read_timeout_s=settings.get("client_read_timeout"),
+            loop_limit=settings.get("client_loop_limit"),
             location=self.loc(meta),
         )
 
@@ -241,15 +246,17 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True, inline=True)
     def match(self, meta: Meta, endpoint: Endpoint, block: Tree[Token] | None = None) -> m.Match:
         protocol, method, path = endpoint
-        once: dict[str, Any] = {}  # model, attempt
+        once: dict[str, Any] = {}  # model, attempt, turn, last_role
         rules: list[Any] = list(block.children) if block is not None else []
         for rule in rules:
-            if isinstance(rule, Tree):  # match_model or match_attempt: one Located value
+            if isinstance(rule, Tree):  # match_model, match_attempt, match_turn, match_last_role: one Located value
                 key = rule.data.removeprefix("match_")
                 value = rule.children[0]
                 assert isinstance(value, tuple)
                 if key in once:
-                    self.check.twice(key, value[1], " in one match")
+                    self.check.twice(key.replace("last_role", "lastRole"), value[1], " in one match")
+                if key == "last_role":
+                    agent_checks.last_role(self.check, value)
                 once[key] = value[0]
         return m.Match(
             protocol=protocol,
@@ -260,6 +267,9 @@ class _Builder(Transformer[Token, Any]):
             headers=tuple(r for r in rules if isinstance(r, m.HeaderRule)),
             json=tuple(r for r in rules if isinstance(r, m.JsonRule)),
             attempt=once.get("attempt"),
+            turn=once.get("turn"),
+            last_role=once.get("last_role"),
+            tool_results=tuple(r for r in rules if isinstance(r, m.ToolResultRule)),
             location=self.loc(meta),
         )
 
@@ -395,6 +405,8 @@ class _Builder(Transformer[Token, Any]):
             return "match", item, item.location
         if isinstance(item, m.Fault):
             return "fault", item, item.location
+        if isinstance(item, m.ToolCall):
+            return "tool_call", item, item.location
         if isinstance(item, m.Streaming):
             return "streaming", item, None
         assert isinstance(item, Tree)
@@ -408,10 +420,13 @@ class _Builder(Transformer[Token, Any]):
             return "cadence", (chunks, end), self.loc(item)
         if item.data == "error_response":
             return "error", self.error_outcome(item), self.loc(item)
+        agent = agent_item(self.check, item, self.loc(item))
+        if agent is not None:  # structured, schema
+            return agent
         if item.data == "close_after":
             flag = item.children[0] if item.children else True
             return "close_after", flag, self.loc(item)
-        value, where = _located(item)  # response, finish_reason, close_code, disconnect_after_ms
+        value, where = _located(item)  # response, finish_reason, refusal, reasoning, close_code, disconnect_after_ms
         if item.data == "close_code":
             self.check.close_code((value, where))
         elif item.data == "disconnect_after_ms":
@@ -438,16 +453,20 @@ class _Builder(Transformer[Token, Any]):
         where = self.loc(meta)
         single: dict[str, tuple[Any, m.Location | None]] = {}
         faults: list[m.Fault] = []
+        calls: list[m.ToolCall] = []
         for key, value, at in map(self.fixture_item, items):
             if key == "fault":
                 faults.append(value)
+            elif key == "tool_call":
+                calls.append(value)
             elif key in single:
                 self.check.twice_in_fixture(name[0], key, at or where)
             else:
                 single[key] = value, at
         match = single["match"][0] if "match" in single else m.Match("http", "POST", None)
         is_ws = match.protocol == "websocket"
-        self.check.fixture(name[0], single, faults, is_ws, where)
+        self.check.fixture(name[0], single, faults, is_ws, where, answers_with_calls=bool(calls))
+        agent_checks.fixture(self.check, name[0], single, calls, is_ws, where)
         value = {key: v for key, (v, _at) in single.items()}
         close = {k: value[k] for k in CLOSE_KNOBS if k in value}
         ws = (
@@ -477,13 +496,14 @@ class _Builder(Transformer[Token, Any]):
             streaming = m.Streaming(
                 truncate_after_chunks=streaming.truncate_after_chunks, chunks=chunks, end_gap_s=end_gap
             )
-        outcome = m.TextOutcome(
-            text=text,
-            streaming=streaming,
-            faults=tuple(faults),
-            dialect=value.get("dialect"),
-            finish_reason=value.get("finish_reason", "stop"),
-        )
+        fields: dict[str, Any] = {
+            "text": text,
+            "streaming": streaming,
+            "faults": tuple(faults),
+            "dialect": value.get("dialect"),
+            "finish_reason": value.get("finish_reason", "stop"),
+        }
+        outcome = m.TextOutcome(**(fields | agent_fields(value, calls)))
         return m.Fixture(name[0], match, outcome, ws=ws, location=where)
 
     # ------------------------------------------------------------------ expectations

@@ -265,6 +265,36 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "instead of printing or using the error body as the answer.",
     ),
     FindingKind(
+        "tool_run_on_broken_call",
+        "error",
+        "ran a tool on a call whose arguments were cut off or not valid JSON",
+        "Run a tool only on a whole call: wait for the end of the call (finish_reason tool_calls, "
+        "response.function_call_arguments.done, content_block_stop) and parse the arguments as JSON first; "
+        "on a cut or invalid call, retry the request or send back a result that reports the error.",
+    ),
+    FindingKind(
+        "tool_call_lost",
+        "error",
+        "left a tool call unanswered, or sent a result for a call id the model never made",
+        "Answer every tool call of an answer with one result carrying its id (tool_call_id, call_id, "
+        "tool_use_id), including each of several parallel calls, and only those ids.",
+    ),
+    FindingKind(
+        "tool_loop",
+        "error",
+        "ran the same tool call with the same arguments again and again",
+        "Cap the agent's rounds, and stop or change course when the model asks again for a call whose result "
+        "it already has.",
+    ),
+    FindingKind(
+        "stop_reason_ignored",
+        "warning",
+        "used an answer the model refused, or cut at its token limit, as a complete one",
+        "Check why the answer stopped: finish_reason length / status incomplete / stop_reason max_tokens mean "
+        "it was cut (raise the limit or continue it); a refusal (refusal field, stop_reason refusal) is no "
+        "answer: report it.",
+    ),
+    FindingKind(
         "fault_handled",
         "info",
         "met a fault and handled it (retried, or failed with its own message)",

@@ -22,7 +22,7 @@ Located = tuple[Any, m.Location]
 Placed = tuple[Any, m.Location | None]
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_OUTCOMES = ("response", "cadence", "error", "events")
+_OUTCOMES = ("response", "cadence", "structured", "refusal", "error", "events")
 _WHAT_TWICE = {
     "match": "a match",
     "response": "a response",
@@ -170,10 +170,18 @@ class Checks:
             self.error("a stream can end only once: choose disconnect or errorEvent", ending[1].location)
 
     def fixture(
-        self, name: str, single: dict[str, Placed], faults: list[m.Fault], is_ws: bool, where: m.Location
+        self,
+        name: str,
+        single: dict[str, Placed],
+        faults: list[m.Fault],
+        is_ws: bool,
+        where: m.Location,
+        *,
+        answers_with_calls: bool = False,
     ) -> None:
         """What a fixture may hold together. `single` maps each item given once to (value, where it was written;
-        None for a block, which is pointed at through its fixture or its error)."""
+        None for a block, which is pointed at through its fixture or its error). The agent items are checked
+        by `dsl/agent_checks.py`; `answers_with_calls` says the fixture has `toolCall` lines (an outcome)."""
         if "match" not in single:
             self.error(
                 f"fixture {name!r} has no match",
@@ -195,10 +203,12 @@ class Checks:
                     where,
                     hint='use `match websocket /v1/chat`, or `response "..."` for HTTP',
                 )
-            extra = next((k for k in ("streaming", "cadence", "dialect", "finish_reason") if k in single), None)
+            text_only = ("streaming", "cadence", "dialect", "finish_reason", "schema", "reasoning")
+            extra = next((k for k in text_only if k in single), None)
             if extra:
                 self.error(
-                    "streaming knobs, cadence, dialect and finishReason apply to a `response` text, not events",
+                    "streaming knobs, cadence, dialect, finishReason, schema and reasoning apply to a `response` "
+                    "text, not events",
                     single[extra][1] or where,
                 )
             if faults:
@@ -207,10 +217,11 @@ class Checks:
                     faults[0].location,
                 )
         elif "error" in single:
-            for extra in ("streaming", "cadence", "finish_reason"):
+            for extra in ("streaming", "cadence", "finish_reason", "schema", "reasoning"):
                 if extra in single:
                     self.error(
-                        "an error fixture sends no text: drop the streaming block / cadence / finishReason",
+                        "an error fixture sends no text: drop the streaming block / cadence / finishReason / schema "
+                        "/ reasoning",
                         single[extra][1] or single["error"][1],
                     )
             if faults:
@@ -224,11 +235,11 @@ class Checks:
                     single["cadence"][1],
                     hint="drop chunkSize / latencyMs (truncateAfterChunks and faults still apply to its chunks)",
                 )
-            if "response" not in single and "cadence" not in single:
+            if not answers_with_calls and not {"response", "cadence", "structured", "refusal"} & single.keys():
                 self.error(
                     f"fixture {name!r} has no outcome",
                     where,
-                    hint='add `response "text"`, `error 429`, or `events { ... }` (WebSocket)',
+                    hint='add `response "text"`, `toolCall "name" {...}`, `error 429`, or `events { ... }` (WebSocket)',
                 )
             self.faults(faults)
 

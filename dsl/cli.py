@@ -14,6 +14,7 @@ from dotmock.dsl.json_import import json_to_mock
 from dotmock.dsl.limits import read_source
 from dotmock.dsl.loader import discover, is_include_only, load_file
 from dotmock.dsl.runnable import not_runnable
+from dotmock.dsl.structured_check import structured_warnings
 from dotmock.dsl.wording import count
 
 
@@ -41,6 +42,7 @@ def check_main(argv: list[str]) -> int:
     for p in missing:
         print(f"dotmock check: {p}: no such file or folder", file=sys.stderr)
     errors: list[DslError] = []
+    warnings: dict[tuple[str, int, int, str], DslError] = {}
     cases = 0
     checked = 0
     for file, root in files:
@@ -54,10 +56,15 @@ def check_main(argv: list[str]) -> int:
             loaded = load_file(file, root=root)
             cases += len(loaded.cases)
             if file.endswith(".mock"):
-                errors.extend(not_runnable(loaded, read_source(file)))
+                source = read_source(file)
+                errors.extend(not_runnable(loaded, source))
+                for case in loaded.cases:
+                    for warning in structured_warnings(case, {file: source}):
+                        key = (warning.path, warning.line, warning.column, warning.message)
+                        warnings.setdefault(key, warning)
         except DslError as err:
             errors.extend(_errors_of(err))
-    for error in errors:
+    for error in [*errors, *warnings.values()]:
         print(error.render(), end="\n\n", file=sys.stderr)
     bad_files = len({e.path for e in errors})
     if errors:
@@ -71,7 +78,8 @@ def check_main(argv: list[str]) -> int:
     if not checked:
         print(f"dotmock check: no .mock files under {', '.join(args.paths)}", file=sys.stderr)
         return 1
-    print(f"{count(checked, 'file')} ok, {count(cases, 'case')}")
+    noted = f" ({count(len(warnings), 'warning')})" if warnings else ""
+    print(f"{count(checked, 'file')} ok, {count(cases, 'case')}{noted}")
     return 0
 
 

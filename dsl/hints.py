@@ -20,6 +20,8 @@ def known_mistake(word: str, expected: set[str], source_line: str) -> str | None
         return 'Retry-After is a header of the error answer: `error 429 { header "Retry-After" "1" }`'
     if _NUMBER.fullmatch(word) and expected & {"STRING", "LONG_STRING"} and "SIGNED_NUMBER" not in expected:
         return f'a string is needed here: write "{word}"'
+    if source_line.lstrip().startswith("toolCall ") and "RAW" in {e.upper() for e in expected} and word != "{":
+        return 'tool arguments are a JSON object `{"city": "Paris"}`, or raw text: `raw "{\\"city\\": ..."`'
     if "COMMA" in expected and source_line.lstrip().startswith("tags "):
         return f"tags are separated by commas: `tags {', '.join(source_line.split()[1:])}`"
     return None

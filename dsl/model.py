@@ -10,6 +10,7 @@ so `parse(fmt(text)) == parse(text)` holds.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -25,6 +26,9 @@ DEFAULT_CLIENT_TIMEOUT_S = 60.0
 # The longest silence a client may sit through on an open stream before it should have hung up (its read
 # timeout); a longer one is `no_read_timeout`. A scenario sets its own with `readTimeout` in `client { }`.
 DEFAULT_READ_TIMEOUT_S = 5.0
+# An agent that runs the same tool call with the same arguments this many times is looping (`tool_loop`);
+# a scenario sets its own with `loopLimit` in `client { }`.
+DEFAULT_LOOP_LIMIT = 5
 
 # Responses API SSE dialects: "openai" is what the official SDKs parse (response.output_text.delta, ...);
 # "seed" is the original description's literal seven-event sequence (response.text.delta, ...).
@@ -127,6 +131,21 @@ class JsonRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolResultRule:
+    """`toolResult "get_weather" id "call_1" contains "21"`: the request carries a tool result for a call to
+    that tool (`name` None: any tool, written `*`), with that call id and content, if given."""
+
+    name: str | None
+    call_id: str | None = None
+    kind: Literal["contains", "matches"] | None = None
+    value: str | None = None
+    location: Location | None = _loc()
+
+    def same_as(self, other: ToolResultRule) -> bool:
+        return (self.name, self.call_id, self.kind, self.value) == (other.name, other.call_id, other.kind, other.value)
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     """What requests a fixture answers.
 
@@ -143,12 +162,25 @@ class Match:
     headers: tuple[HeaderRule, ...] = ()
     json: tuple[JsonRule, ...] = ()
     attempt: AttemptRange | None = None
+    # Conversation-aware rules (an agent run): `turn 2..`, `lastRole "tool"`, `toolResult "name" ...`.
+    turn: AttemptRange | None = None
+    last_role: str | None = None
+    tool_results: tuple[ToolResultRule, ...] = ()
     location: Location | None = _loc()
 
     @property
     def is_catch_all(self) -> bool:
         """True when nothing but method/path constrains the match."""
-        return self.model is None and not self.text and not self.headers and not self.json and self.attempt is None
+        return (
+            self.model is None
+            and not self.text
+            and not self.headers
+            and not self.json
+            and self.attempt is None
+            and self.turn is None
+            and self.last_role is None
+            and not self.tool_results
+        )
 
     def same_criteria_except_attempt(self, other: Match) -> bool:
         return (
@@ -159,6 +191,9 @@ class Match:
             and self.text == other.text
             and self.headers == other.headers
             and self.json == other.json
+            and self.turn == other.turn
+            and self.last_role == other.last_role
+            and self.tool_results == other.tool_results
         )
 
 
@@ -218,15 +253,66 @@ class Fault:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool (function) call the model answers with: `toolCall "name" id "call_1" {...}`.
+
+    `arguments` is the JSON object of the call; `raw`, when given, is the arguments' text sent verbatim (so a
+    test can send invalid JSON on purpose) and `arguments` is then None. `id` None: the server makes one up
+    per answer (`call_...` / `toolu_...`)."""
+
+    name: str
+    arguments: JsonValue = None
+    raw: str | None = None
+    id: str | None = None
+    location: Location | None = _loc()
+
+    def arguments_text(self) -> str:
+        """The arguments as the wire carries them (Chat Completions / Responses send a JSON string)."""
+        if self.raw is not None:
+            return self.raw
+        return json.dumps(self.arguments if self.arguments is not None else {}, ensure_ascii=False)
+
+    @property
+    def valid_json(self) -> bool:
+        """True when the arguments' text is a JSON object (always, unless `raw` says otherwise)."""
+        if self.raw is None:
+            return True
+        try:
+            return isinstance(json.loads(self.raw), dict)
+        except ValueError:
+            return False
+
+
+@dataclass(frozen=True, slots=True)
 class TextOutcome:
-    """Answer with assistant text: one JSON body, or streamed when the request asks for `stream: true`
-    (and as events over WebSocket)."""
+    """Answer as the model does: assistant text, tool calls (after the text, in order), a structured JSON
+    answer, or a refusal. One JSON body, or streamed when the request asks for `stream: true` (and as events
+    over WebSocket).
+
+    - `text`: the assistant text ("" when the answer is only tool calls); for a structured answer, the JSON
+      text of it (`structured` True), which `schema` (when given) describes.
+    - `tool_calls`: the calls, in order; several are parallel calls of one answer.
+    - `refusal`: the model declines; sent in each API's refusal form (`refusal` field, refusal content part,
+      `stop_reason: "refusal"`), `text` is then "".
+    - `reasoning`: a reasoning summary / thinking text sent before the answer where the API has one.
+    - `finish_reason` is "tool_calls" for an answer with tool calls unless the fixture says otherwise.
+    """
 
     text: str
     streaming: Streaming = Streaming()
     faults: tuple[Fault, ...] = ()
     dialect: Dialect | None = None  # None: the scenario's dialect
     finish_reason: str = "stop"
+    tool_calls: tuple[ToolCall, ...] = ()
+    structured: bool = False
+    schema: JsonValue = None
+    refusal: str | None = None
+    reasoning: str | None = None
+
+    @property
+    def is_plain_text(self) -> bool:
+        """Only text: what every API has always served."""
+        return not self.tool_calls and self.refusal is None and self.reasoning is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +386,7 @@ class Client:
     env: tuple[tuple[str, str], ...] = ()
     timeout_s: float | None = None  # None: the runner's --timeout
     read_timeout_s: float | None = None  # the silence budget; None: DEFAULT_READ_TIMEOUT_S
+    loop_limit: int | None = None  # the same tool call run this many times is a loop; None: DEFAULT_LOOP_LIMIT
     location: Location | None = _loc()
 
 

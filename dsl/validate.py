@@ -46,7 +46,20 @@ def _endpoint_error(protocol: str, path: str | None) -> tuple[str, tuple[str, ..
 
 def _criteria(match: m.Match) -> str:
     """Equal for matches that are `same_criteria_except_attempt` (rule locations are not compared)."""
-    return repr((match.protocol, match.method, match.path, match.model, match.text, match.headers, match.json))
+    return repr(
+        (
+            match.protocol,
+            match.method,
+            match.path,
+            match.model,
+            match.text,
+            match.headers,
+            match.json,
+            match.turn,
+            match.last_role,
+            match.tool_results,
+        )
+    )
 
 
 def _unreachable(fixtures: tuple[m.Fixture, ...], text_of: dict[str, str]) -> list[DslError]:

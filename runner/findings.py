@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 
 from dotmock.dsl.catalogue import FINDINGS, SEVERITIES, SILENT_FAULTS, WS_TERMINATORS, fault_words, first_cause
-from dotmock.dsl.model import DEFAULT_READ_TIMEOUT_S
+from dotmock.dsl.model import DEFAULT_LOOP_LIMIT, DEFAULT_READ_TIMEOUT_S
+from dotmock.runner.agent_findings import AgentJudge
 from dotmock.runner.attempts import (
     RETRY_AFTER_TOLERANCE_S,
     Attempt,
@@ -440,15 +441,28 @@ class _Judge:
 
 
 def compute_findings(
-    journal: Journal, client: ClientRun, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    journal: Journal,
+    client: ClientRun,
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+    loop_limit: int = DEFAULT_LOOP_LIMIT,
 ) -> list[Finding]:
     """Every built-in finding for one case, most important first. `read_timeout_s` is the longest silence
-    on an open stream a client may sit through before it should have hung up."""
+    on an open stream a client may sit through before it should have hung up; `loop_limit` how many runs of
+    the same tool call (same arguments) make a loop."""
     judge = _Judge(journal, client, read_timeout_s)
     judge.ending()
     judge.leftovers()
+    AgentJudge(journal, client, loop_limit, judge.add).judge()
+    if judge.has("tool_loop"):  # one root cause: a client killed while looping hung because it looped
+        judge.findings = [f for f in judge.findings if f.name != "client_hung"]
     judge.retries()
     judge.streams()
     judge.websocket()
     judge.handled()
+    # One root cause, one finding: a looping agent that stopped mid-loop did not lose a call, it looped; a
+    # stream cut inside a call the client then ran is the broken call it ran.
+    if judge.has("tool_loop"):
+        judge.findings = [f for f in judge.findings if f.name != "tool_call_lost"]
+    if judge.has("tool_run_on_broken_call"):
+        judge.findings = [f for f in judge.findings if f.name != "truncated_stream_accepted"]
     return sorted(judge.findings, key=lambda f: SEVERITIES.index(f.severity))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dotmock.dsl import model as m
+from dotmock.dsl.model import DEFAULT_LOOP_LIMIT, DEFAULT_READ_TIMEOUT_S
 from dotmock.runner.expectations import check_expectations
 from dotmock.runner.findings import compute_findings
 from dotmock.runner.results import ClientRun, ExpectationResult, Finding, Outcome
@@ -49,7 +50,8 @@ def judge(scenario: m.Scenario, journal: Journal, client: ClientRun) -> Verdict:
             "Add a fixture for it, or widen the nearest one's match (docs/language.md, Matching)."
         )
         return Verdict("error", results, [], message)
-    findings = compute_findings(journal, client, budget) if budget else compute_findings(journal, client)
+    loop_limit = scenario.client.loop_limit if scenario.client and scenario.client.loop_limit else DEFAULT_LOOP_LIMIT
+    findings = compute_findings(journal, client, budget or DEFAULT_READ_TIMEOUT_S, loop_limit)
     documented = {
         e.name for e in scenario.expectations if isinstance(e, m.FindingsExpect) and e.kind == "present" and e.name
     }

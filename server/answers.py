@@ -7,6 +7,7 @@ An `Answer` is framework-free (status, header pairs, bytes or an async iterator 
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from quart import Response
 
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
+from dotmock.server.agent_payloads import AgentAnswer, json_body
 from dotmock.server.apis import api_for
 from dotmock.server.apis.base import Api, ParsedRequest
 from dotmock.server.apis.chat_completions import API as CHAT_COMPLETIONS
@@ -99,7 +101,12 @@ def text_response(
     """The fixture's text as one JSON object, or streamed (SSE, or a JSON array) when the request asked for a
     stream."""
     reply = Reply(model=request_model(request.body), prompt_tokens=prompt_tokens(request.body))
+    agent = AgentAnswer.of(outcome, api.name)
+    agent.journal(exchange, sent_in_full=not request.stream)
     if not request.stream:
+        if not outcome.is_plain_text:
+            payload = json.dumps(json_body(api.name, reply, agent), ensure_ascii=False).encode()
+            return json_response(exchange, 200, payload)
         return json_response(exchange, 200, api.json_bytes(reply, outcome, request))
     renderer = api.renderer(reply, outcome, request, scenario_dialect)
     exchange.status = 200

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from dotmock.dsl.catalogue import WS_ENDPOINTS
 from dotmock.dsl.model import ErrorOutcome, Fixture, Scenario, TextOutcome
 from dotmock.server import json_faults
+from dotmock.server.agent_payloads import unsupported_message
 from dotmock.server.answers import (
     Answer,
     api_error_response,
@@ -175,6 +176,11 @@ class _HttpEndpoints:
         if isinstance(outcome, ErrorOutcome):
             return error_outcome_response(exchange, outcome)
         if isinstance(outcome, TextOutcome):
+            unsupported = unsupported_message(fixture.name, outcome, api.name, path, parsed.stream)
+            if unsupported is not None:
+                exchange.error = unsupported
+                refusal = ApiError(501, unsupported, code="not_supported_by_dotmock")
+                return json_response(exchange, 501, api.error_body(refusal), (("x-should-retry", "false"),))
             answer = text_response(exchange, api, outcome, parsed, self.scenario.dialect, self.limits, incoming.client)
             if not parsed.stream and json_faults.applies(outcome.faults):
                 return await json_faults.faulted_json(exchange, answer, outcome.faults, self.limits, incoming.client)

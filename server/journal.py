@@ -13,7 +13,7 @@ import itertools
 import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, overload
 
 
@@ -98,6 +98,22 @@ class Ticks(Sequence[Tick]):
 
 
 @dataclass(slots=True)
+class SentCall:
+    """A tool call the server answered with: its id and name, the arguments' full text, whether that text
+    is a JSON object, and how many of its characters went out (fewer when the stream was cut inside it)."""
+
+    id: str
+    name: str
+    arguments: str
+    valid_json: bool = True
+    sent_chars: int = 0
+
+    @property
+    def arguments_whole(self) -> bool:
+        return self.sent_chars >= len(self.arguments)
+
+
+@dataclass(slots=True)
 class HttpExchange:
     id: int
     method: str
@@ -123,6 +139,8 @@ class HttpExchange:
     client_disconnected: bool = False  # the client went away before the server finished
     retry_after_s: float | None = None  # the wait the server asked for (retry-after-ms / Retry-After)
     error: str | None = None  # why a request was refused (bad JSON, no fixture matched, ...)
+    tool_calls: list[SentCall] = field(default_factory=list)  # the answer's tool calls, in order
+    stop_reason: str | None = None  # the answer's finish reason in Chat words: stop, length, tool_calls, refusal
     ticks: Ticks = field(default_factory=Ticks)
 
     kind: Literal["http"] = "http"
@@ -195,7 +213,7 @@ JOURNAL_VERSION = 2
 # Written only for a payload beyond the byte budget, so a journal within it reads as it always did.
 _HTTP_TRUNCATION_FIELDS = ("body_truncated", "body_head", "body_sha256")
 _HTTP_FIELDS_BUT_TICKS = tuple(
-    f.name for f in fields(HttpExchange) if f.name != "ticks" and f.name not in _HTTP_TRUNCATION_FIELDS
+    f.name for f in fields(HttpExchange) if f.name not in ("ticks", "tool_calls", *_HTTP_TRUNCATION_FIELDS)
 )
 
 # Payloads (HTTP bodies, WebSocket frame texts) are kept whole while their bytes fit the journal's budget;
@@ -321,6 +339,7 @@ class Journal:
             d = copy.deepcopy(d)
         d["started_at"], d["ended_at"] = _rel(e.started_at, t0), _rel(e.ended_at, t0)
         d["ticks"] = e.ticks.to_json(t0)
+        d["tool_calls"] = [asdict(c) for c in e.tool_calls]
         d["kind"] = d.pop("kind")  # asdict's field order
         return d
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dotmock.dsl.model import Fixture, HeaderRule, JsonRule, Match, TextRule
+from dotmock.dsl.model import Fixture, HeaderRule, JsonRule, Match, TextRule, ToolResultRule
+from dotmock.server.conversation import Conversation, read_conversation
 
 _MISSING = object()
 
@@ -140,6 +141,49 @@ def _json_rule_holds(rule: JsonRule, body: Any) -> bool:
     return json_rule_holds(rule.kind, rule.value, json_field(body, rule.path))
 
 
+def _tool_result_holds(rule: ToolResultRule, conversation: Conversation) -> bool:
+    """Some tool result of the request is for that tool, with that call id and content."""
+    for result in conversation.results:
+        if rule.name is not None and result.name != rule.name:
+            continue
+        if rule.call_id is not None and result.call_id != rule.call_id:
+            continue
+        if rule.kind is not None and not _text_rule_holds(TextRule(rule.kind, rule.value or ""), result.content):
+            continue
+        return True
+    return False
+
+
+def _tool_result_words(rule: ToolResultRule) -> str:
+    words = [f"tool result for {rule.name!r}" if rule.name else "tool result"]
+    if rule.call_id is not None:
+        words.append(f"with id {rule.call_id!r}")
+    if rule.kind is not None:
+        words.append(f"that {rule.kind.removesuffix('s')}s {rule.value!r}")
+    return " ".join(words)
+
+
+def _conversation_reasons(match: Match, conversation: Conversation) -> tuple[list[str], int]:
+    reasons: list[str] = []
+    held = 0
+    if match.turn is not None:
+        if match.turn.contains(conversation.turn):
+            held += 1
+        else:
+            reasons.append(f"turn {conversation.turn} is not {match.turn}")
+    if match.last_role is not None:
+        if conversation.last_role == match.last_role:
+            held += 1
+        else:
+            reasons.append(f"the last message's role is {conversation.last_role!r}, not {match.last_role!r}")
+    for rule in match.tool_results:
+        if _tool_result_holds(rule, conversation):
+            held += 1
+        else:
+            reasons.append(f"no {_tool_result_words(rule)}")
+    return reasons, held
+
+
 def _endpoint_holds(match: Match, request: MatchRequest) -> bool:
     if match.protocol != request.protocol:
         return False
@@ -186,6 +230,10 @@ def miss_reasons(match: Match, request: MatchRequest) -> tuple[list[str], int]:
             held += 1
         else:
             reasons.append(f"attempt {request.attempt} is not {match.attempt}")
+    if match.turn is not None or match.last_role is not None or match.tool_results:
+        more, more_held = _conversation_reasons(match, read_conversation(request.body))
+        reasons += more
+        held += more_held
     return reasons, held
 
 
@@ -225,6 +273,11 @@ def no_match_message(
     facts = [f"attempt {request.attempt}"]
     if isinstance(body.get("model"), str):
         facts.insert(0, f"model {body['model']!r}")
+    conversation = read_conversation(body)
+    if conversation.has_history:
+        facts.append(f"turn {conversation.turn}")
+        if conversation.last_role is not None:
+            facts.append(f"last message from {conversation.last_role!r}")
     text = last_user_text(request.body)
     if text is not None:
         shown = text if len(text) <= 60 else text[:57] + "..."

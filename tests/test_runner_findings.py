@@ -118,6 +118,8 @@ def finding(result: CaseResult, name: str):
     return next(f for f in result.findings if f.name == name)
 
 
+# Triggered and avoided by agents on the official SDKs in tests/test_agent_findings.py.
+AGENT_FINDINGS = {"tool_run_on_broken_call", "tool_call_lost", "tool_loop", "stop_reason_ignored"}
 TRIGGERED = sorted({n.split("+")[0].replace("_signal", "") for n in CASES if "+" in n})
 
 
@@ -137,7 +139,7 @@ def test_finding_is_not_raised_by_the_client_built_to_avoid_it(results: dict[str
 def test_every_finding_kind_is_covered() -> None:
     from dotmock.dsl.catalogue import FINDING_NAMES
 
-    assert set(TRIGGERED) == set(FINDING_NAMES)
+    assert set(TRIGGERED) | AGENT_FINDINGS == set(FINDING_NAMES)
 
 
 def test_titles_say_what_happened(results: dict[str, CaseResult]) -> None:

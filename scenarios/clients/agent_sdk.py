@@ -1,0 +1,196 @@
+"""One agent conversation on each API, through its official SDK: ask the model, read its tool calls, send the
+results back. agent_naive.py and agent_careful.py run their loops on top of this.
+
+    Chat Completions (openai):  chat.completions.create() or the .stream() helper's get_final_completion()
+    Responses (openai):         responses.create() or the .stream() helper's get_final_response()
+    Messages (anthropic):       messages.create() or the .stream() helper's get_final_message()
+
+Every `Turn` says how the answer stopped in one vocabulary: "stop", "tool_calls", "length", "refusal", or
+None when the answer never said (a stream that was cut before its end).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+MODEL = os.environ.get("AGENT_MODEL", "gpt-4o-mini")
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+    {
+        "name": "get_time",
+        "description": "The time in a time zone.",
+        "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]},
+    },
+]
+
+
+@dataclass
+class Call:
+    id: str
+    name: str
+    arguments: str  # the JSON text the model sent
+
+
+@dataclass
+class Turn:
+    text: str = ""
+    calls: list[Call] = field(default_factory=list)
+    stop: str | None = None
+    refusal: str | None = None
+
+
+def run_tool(name: str, args: dict[str, Any]) -> str:
+    """The agent's tools (stand-ins: the point is what the agent does around them)."""
+    if name == "get_weather":
+        return f"21 degrees and sunny in {args.get('city', 'somewhere')}"
+    if name == "get_time":
+        return f"14:05 in {args.get('tz', 'UTC')}"
+    return f"error: no tool named {name}"
+
+
+class Conversation:
+    """The history an agent sends each round; `rewind` drops what a failed round added."""
+
+    history: list[Any]
+
+    def checkpoint(self) -> int:
+        return len(self.history)
+
+    def rewind(self, mark: int) -> None:
+        del self.history[mark:]
+
+
+class ChatAgent(Conversation):
+    def __init__(self, prompt: str, stream: bool, max_retries: int) -> None:
+        import openai
+
+        self.client = openai.OpenAI(max_retries=max_retries, timeout=5.0)
+        self.stream = stream
+        self.history: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        self.tools = [{"type": "function", "function": t} for t in TOOLS]
+
+    def ask(self) -> Turn:
+        kwargs: dict[str, Any] = {"model": MODEL, "messages": self.history, "tools": self.tools}
+        if self.stream:
+            with self.client.chat.completions.stream(**kwargs) as stream:
+                for _event in stream:
+                    pass
+                completion = stream.get_final_completion()
+        else:
+            completion = self.client.chat.completions.create(**kwargs)
+        choice = completion.choices[0]
+        message = choice.message
+        calls = [Call(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or []]
+        said: dict[str, Any] = {"role": "assistant", "content": message.content}
+        if calls:
+            said["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls
+            ]
+        self.history.append(said)
+        stop = "refusal" if message.refusal else choice.finish_reason
+        return Turn(message.content or "", calls, stop, message.refusal)
+
+    def answer(self, results: list[tuple[str, str, bool]]) -> None:
+        for call_id, content, _is_error in results:
+            self.history.append({"role": "tool", "tool_call_id": call_id, "content": content})
+
+
+class ResponsesAgent(Conversation):
+    def __init__(self, prompt: str, stream: bool, max_retries: int) -> None:
+        import openai
+
+        self.client = openai.OpenAI(max_retries=max_retries, timeout=5.0)
+        self.stream = stream
+        self.history: list[Any] = [{"role": "user", "content": prompt}]
+        self.tools = [{"type": "function", **t} for t in TOOLS]
+
+    def ask(self) -> Turn:
+        kwargs: dict[str, Any] = {"model": MODEL, "input": self.history, "tools": self.tools}
+        if self.stream:
+            with self.client.responses.stream(**kwargs) as stream:
+                for _event in stream:
+                    pass
+                response = stream.get_final_response()
+        else:
+            response = self.client.responses.create(**kwargs)
+        turn = Turn()
+        for item in response.output:
+            if item.type == "function_call":
+                turn.calls.append(Call(item.call_id, item.name, item.arguments))
+            elif item.type == "message":
+                for part in item.content:
+                    if part.type == "output_text":
+                        turn.text += part.text
+                    elif part.type == "refusal":
+                        turn.refusal = part.refusal
+            self.history.append(item.model_dump(exclude_none=True))
+        if response.status == "incomplete":
+            turn.stop = "length"
+        elif turn.refusal is not None:
+            turn.stop = "refusal"
+        else:
+            turn.stop = "tool_calls" if turn.calls else "stop"
+        return turn
+
+    def answer(self, results: list[tuple[str, str, bool]]) -> None:
+        for call_id, content, _is_error in results:
+            self.history.append({"type": "function_call_output", "call_id": call_id, "output": content})
+
+
+STOPS = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "length", "refusal": "refusal"}
+
+
+class MessagesAgent(Conversation):
+    def __init__(self, prompt: str, stream: bool, max_retries: int) -> None:
+        import anthropic
+
+        self.client = anthropic.Anthropic(max_retries=max_retries, timeout=5.0)
+        self.stream = stream
+        self.history: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        self.tools = [
+            {"name": t["name"], "description": t["description"], "input_schema": t["parameters"]} for t in TOOLS
+        ]
+
+    def ask(self) -> Turn:
+        kwargs: dict[str, Any] = {"model": MODEL, "max_tokens": 1024, "messages": self.history, "tools": self.tools}
+        if self.stream:
+            with self.client.messages.stream(**kwargs) as stream:
+                for _event in stream:
+                    pass
+                message = stream.get_final_message()
+        else:
+            message = self.client.messages.create(**kwargs)
+        turn = Turn(stop=STOPS.get(message.stop_reason or "", message.stop_reason))
+        for block in message.content:
+            if block.type == "text":
+                turn.text += block.text
+            elif block.type == "tool_use":
+                raw = block.input if isinstance(block.input, str) else json.dumps(block.input)
+                turn.calls.append(Call(block.id, block.name, raw))
+        if turn.stop == "refusal":
+            turn.refusal, turn.text = turn.text, ""
+        self.history.append(
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]}
+        )
+        return turn
+
+    def answer(self, results: list[tuple[str, str, bool]]) -> None:
+        blocks = [
+            {"type": "tool_result", "tool_use_id": call_id, "content": content, **({"is_error": True} if bad else {})}
+            for call_id, content, bad in results
+        ]
+        self.history.append({"role": "user", "content": blocks})
+
+
+APIS = {"chat": ChatAgent, "responses": ResponsesAgent, "messages": MessagesAgent}
+
+
+def agent(api: str, prompt: str, stream: bool, max_retries: int = 2) -> ChatAgent | ResponsesAgent | MessagesAgent:
+    return APIS[api](prompt, stream, max_retries)

@@ -1,0 +1,121 @@
+"""The agent findings, each raised by an agent built to trigger it and not by one built to avoid it.
+
+Real servers and real agents on the official SDKs (openai, anthropic): the shipped naive and careful agents
+(scenarios/clients/agent_naive.py, agent_careful.py) against the shipped scenarios, and agents with one
+precise mistake (tests/clients/agent_modes.py). All cases run once, concurrently, in a module fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from dotmock.dsl.catalogue import FINDING_NAMES
+from dotmock.dsl.loader import load_file, load_text
+from dotmock.runner.case import CaseOptions
+from dotmock.runner.execute import ExecuteOptions, execute
+from dotmock.runner.results import CaseResult
+
+ROOT = Path(__file__).resolve().parent.parent
+MODES = f"{sys.executable} {ROOT / 'tests' / 'clients' / 'agent_modes.py'}"
+AGENT_FINDINGS = ("tool_run_on_broken_call", "tool_call_lost", "tool_loop", "stop_reason_ignored")
+PARALLEL = """
+fixture "calls" { match POST * { turn 1 } toolCall "get_weather" {"city": "Paris"} toolCall "get_time" {"tz": "UTC"} }
+fixture "done" { match POST * { turn 2.. } response "Done." }
+"""
+LOOP = 'fixture "again" { match POST * toolCall "get_weather" {"city": "Paris"} }'
+
+# name: (client command, fixtures, loopLimit)
+CASES = {
+    "lost-unknown-id": (f"{MODES} wrong-id", PARALLEL, None),
+    "lost-unknown-id-avoided": (f"{MODES} all", PARALLEL, None),
+    "lost-at-exit": (f"{MODES} no-answer --api responses", PARALLEL, None),
+    "loop-default-limit": (f"{MODES} all --api messages", LOOP, None),
+    "loop-under-a-high-limit": (f"{MODES} all --api messages", LOOP, 40),
+}
+
+
+def _scenario(name: str, command: str, fixtures: str, loop_limit: int | None) -> str:
+    limit = f" loopLimit {loop_limit}" if loop_limit else ""
+    return f'scenario "{name}"\nclient "{command}" {{ timeout 20s{limit} }}\n{fixtures}\n'
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseResult]:
+    folder = tmp_path_factory.mktemp("agents")
+    scenarios = []
+    for shipped in ("agent_naive.mock", "agent_careful.mock"):
+        scenarios += load_file(str(ROOT / "scenarios" / shipped)).cases
+    for name, (command, fixtures, limit) in CASES.items():
+        path = folder / f"{name}.mock"
+        text = _scenario(name, command, fixtures, limit)
+        path.write_text(text)
+        scenarios += load_text(text, str(path)).cases
+    options = ExecuteOptions(jobs=6, case=CaseOptions(grace_s=0.5), handle_signals=False)
+    execution = asyncio.run(execute(scenarios, options))
+    return {r.name: r for r in execution.results}
+
+
+def names(result: CaseResult) -> list[str]:
+    return [f.name for f in result.findings]
+
+
+def shipped(results: dict[str, CaseResult], who: str) -> list[CaseResult]:
+    return [r for name, r in results.items() if name.startswith(f"{who} agent [")]
+
+
+def test_the_agent_findings_are_catalogued() -> None:
+    assert set(AGENT_FINDINGS) <= set(FINDING_NAMES)
+
+
+@pytest.mark.parametrize("kind", AGENT_FINDINGS)
+def test_the_naive_agent_triggers_each_agent_finding(results: dict[str, CaseResult], kind: str) -> None:
+    rows = [r for r in shipped(results, "naive") if r.name.endswith(f"expected={kind}]")]
+    assert rows, kind
+    for row in rows:
+        assert kind in names(row), (row.name, row.findings, row.client)
+        assert row.outcome == "passed", (row.name, row.findings)  # documented with `finding X`
+
+
+@pytest.mark.parametrize("kind", AGENT_FINDINGS)
+def test_the_careful_agent_avoids_every_agent_finding(results: dict[str, CaseResult], kind: str) -> None:
+    rows = shipped(results, "careful")
+    assert len(rows) == 8
+    for row in rows:
+        assert kind not in names(row), (row.name, row.findings, row.client)
+
+
+def test_the_careful_agent_passes_with_no_findings(results: dict[str, CaseResult]) -> None:
+    for row in shipped(results, "careful"):
+        assert row.outcome == "passed", (row.name, row.findings, row.expectations, row.client)
+
+
+def test_a_naive_agent_is_judged_one_root_cause_at_a_time(results: dict[str, CaseResult]) -> None:
+    loop = next(r for r in shipped(results, "naive") if "prompt=loop" in r.name)
+    assert names(loop) == ["tool_loop"], loop.findings  # it stopped mid-loop: not also a lost call
+    parallel = next(r for r in shipped(results, "naive") if "api=chat, prompt=parallel" in r.name)
+    finding = next(f for f in parallel.findings if f.name == "tool_call_lost")
+    assert "get_time" in finding.title and "get_weather" not in finding.title  # the one it dropped
+
+
+def test_a_result_for_a_call_id_never_made_is_a_lost_call(results: dict[str, CaseResult]) -> None:
+    lost = results["lost-unknown-id"]
+    assert "tool_call_lost" in names(lost), lost.findings
+    assert "never made" in next(f.title for f in lost.findings if f.name == "tool_call_lost")
+    assert "tool_call_lost" not in names(results["lost-unknown-id-avoided"])
+
+
+def test_exiting_with_calls_unanswered_is_a_lost_call(results: dict[str, CaseResult]) -> None:
+    lost = results["lost-at-exit"]
+    title = next(f.title for f in lost.findings if f.name == "tool_call_lost")
+    assert title.startswith("exited 0 without answering") and "get_time" in title
+
+
+def test_the_loop_limit_is_the_scenarios_to_set(results: dict[str, CaseResult]) -> None:
+    looped = results["loop-default-limit"]  # 30 runs against the default limit of 5
+    assert "tool_loop" in names(looped), looped.findings
+    assert "(loop limit 5)" in next(f.title for f in looped.findings if f.name == "tool_loop")
+    assert "tool_loop" not in names(results["loop-under-a-high-limit"])  # 30 runs, limit 40
