@@ -11,9 +11,14 @@ scenarios/retry.mock:12:5: error: unknown knob 'chunksize'
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+# The longest stretch of a source line an error shows: a longer line is cut around the caret ("…" at a cut).
+ECHO_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,7 @@ class DslError(Exception):
     ) -> DslError:
         """Build an error at a position of `text`, picking out the source line itself. With no `width`
         the caret spans the word (or string) that starts there."""
-        lines = text.splitlines()
-        source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+        source_line = line_of(text, line)
         if width <= 0:
             width = _word_width(source_line, column)
         return cls(
@@ -88,9 +92,9 @@ class DslError(Exception):
         gutter = " " * len(str(self.line))
         out = [self.headline]
         if self.source_line:
-            shown = self.source_line.expandtabs(1)
-            caret_pad = " " * (self.column - 1)
-            caret = "^" * min(self.width, max(1, len(shown) - self.column + 1))
+            shown, start = _around(self.source_line.expandtabs(1), self.column - 1)
+            caret_pad = " " * (self.column - 1 - start)
+            caret = "^" * min(self.width, max(1, len(shown) - len(caret_pad)))
             note = f" {self.hint}" if self.hint else ""
             out += [f"{gutter} |", f"{self.line} | {shown}", f"{gutter} | {caret_pad}{caret}{note}", f"{gutter} |"]
         elif self.hint:
@@ -124,6 +128,42 @@ class DslErrors(DslError):
 
     def render(self) -> str:
         return "\n\n".join(e.render() for e in self.errors)
+
+
+def _around(line: str, index: int) -> tuple[str, int]:
+    """At most ECHO_CHARS of `line` around character `index`, and how far left of the original the returned
+    text's first character stands (a cut is marked with "…", which takes that character's place)."""
+    if len(line) <= ECHO_CHARS:
+        return line, 0
+    start = 0 if index < ECHO_CHARS * 2 // 3 else max(0, min(index - ECHO_CHARS // 3, len(line) - ECHO_CHARS))
+    end = start + ECHO_CHARS
+    head = "…" if start > 0 else ""
+    tail = "…" if end < len(line) else ""
+    return head + line[start + len(head) : end - len(tail)] + tail, start
+
+
+@functools.lru_cache(maxsize=4)
+def _line_starts(text: str) -> array[int]:
+    starts = array("q", [0])
+    find = text.find
+    i = find("\n")
+    while i >= 0:
+        starts.append(i + 1)
+        i = find("\n", i + 1)
+    return starts
+
+
+def line_of(text: str, line: int) -> str:
+    """Line `line` (1-based, as Lark counts: by newline) of `text`, without its line ending; "" when there is
+    no such line. Indexed once per text, so locating each of thousands of errors costs no rescan."""
+    if line < 1 or not text:
+        return ""
+    starts = _line_starts(text)
+    if line > len(starts):
+        return ""
+    start = starts[line - 1]
+    end = starts[line] - 1 if line < len(starts) else len(text)
+    return text[start:end].rstrip("\r")
 
 
 _WORD = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s{}\[\],:|]+')

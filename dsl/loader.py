@@ -37,7 +37,7 @@ class _Loader:
 
     def tree(self, path: str, text: str) -> Tree[Token]:
         if path not in self.trees:
-            self.trees[path] = parse_tree(text, path)
+            self.trees[path] = _parsed(path, text)
         return self.trees[path]
 
     def fixtures_of(self, parts: Parts, path: str, params: dict[str, str], stack: tuple[str, ...]) -> list[m.Fixture]:
@@ -269,6 +269,19 @@ def discover(paths: Iterable[str]) -> list[tuple[str, str]]:
     return found
 
 
+# The tree `is_include_only` parsed, for the load of the same file that follows it (discovery, then loading,
+# would otherwise parse every file twice). Handed over once: a large tree is not kept longer.
+_handover: list[tuple[str, str, Tree[Token]]] = []
+
+
+def _parsed(path: str, text: str) -> Tree[Token]:
+    if _handover:
+        held_path, held_text, tree = _handover.pop()
+        if held_path == path and held_text == text:
+            return tree
+    return parse_tree(text, path)
+
+
 def is_include_only(path: str) -> bool:
     """A file of fixtures with no `scenario`, `client` or `expect` only shares them with files that include
     it: discovery does not run it as a scenario of its own. An empty file is not one (it is an error)."""
@@ -280,6 +293,7 @@ def is_include_only(path: str) -> bool:
         tree = parse_tree(text, path)
     except DslError:
         return False
+    _handover[:] = [(path, text, tree)]
     kinds = {c.data for c in tree.children if isinstance(c, Tree)}
     return bool(kinds) and not kinds & {"scenario_name", "client", "expect"}
 

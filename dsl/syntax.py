@@ -10,7 +10,7 @@ from importlib import resources
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from dotmock.dsl.errors import DslError, DslErrors, did_you_mean
+from dotmock.dsl.errors import DslError, DslErrors, did_you_mean, line_of
 from dotmock.dsl.hints import known_mistake
 from dotmock.dsl.limits import MAX_ERRORS, check_text, check_tree
 
@@ -137,8 +137,7 @@ def _unclosed_brace(text: str) -> tuple[int, int] | None:
 
 
 def _line_of(text: str, line: int) -> str:
-    lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+    return line_of(text, line)
 
 
 def syntax_error(err: UnexpectedInput, text: str, path: str) -> DslError:

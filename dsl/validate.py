@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dotmock.dsl import catalogue
 from dotmock.dsl import model as m
-from dotmock.dsl.errors import DslError, did_you_mean
+from dotmock.dsl.errors import DslError, did_you_mean, line_of
 
 
 def _err(
@@ -27,10 +27,11 @@ def _at_word(text_of: dict[str, str], where: m.Location | None, word: str) -> m.
     """`where` moved onto `word` when the word stands later on the same line (e.g. a path after `match`)."""
     if where is None or not word:
         return where
-    lines = text_of.get(where.path, "").splitlines()
-    if not 0 < where.line <= len(lines):
+    text = text_of.get(where.path, "")
+    source_line = line_of(text, where.line)
+    if not source_line:
         return where
-    index = lines[where.line - 1].find(word, where.column - 1)
+    index = source_line.find(word, where.column - 1)
     return where if index < 0 else m.Location(where.path, where.line, index + 1)
 
 
