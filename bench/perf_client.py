@@ -58,17 +58,21 @@ class _Proto(asyncio.Protocol):
             self.finished.set_result(None)
 
 
-def http_request(port: int, body: bytes) -> bytes:
+CHAT_PATH = "/v1/chat/completions"
+
+
+def http_request(port: int, body: bytes, path: str = CHAT_PATH) -> bytes:
     return (
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-        b"authorization: Bearer bench\r\nconnection: close\r\ncontent-length: "
+        b"POST " + path.encode() + b" HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        b"authorization: Bearer bench\r\nx-api-key: bench\r\nanthropic-version: 2023-06-01\r\n"
+        b"connection: close\r\ncontent-length: "
         + str(len(body)).encode()
         + b"\r\n\r\n"
         + body
     )
 
 
-async def one_stream(port: int, body: bytes, timeout_s: float) -> Stream:
+async def one_stream(port: int, body: bytes, timeout_s: float, path: str = CHAT_PATH) -> Stream:
     """One request on its own connection (`connection: close`), read until the server closes it."""
     loop = asyncio.get_running_loop()
     stream = Stream()
@@ -76,7 +80,7 @@ async def one_stream(port: int, body: bytes, timeout_s: float) -> Stream:
     try:
         async with asyncio.timeout(timeout_s):
             transport, _ = await loop.create_connection(
-                lambda: _Proto(http_request(port, body), stream, finished), "127.0.0.1", port
+                lambda: _Proto(http_request(port, body, path), stream, finished), "127.0.0.1", port
             )
             try:
                 await finished
@@ -112,6 +116,8 @@ def _is_content(payload: bytes) -> bool:
         event = json.loads(payload)
     except ValueError:
         return False
+    if isinstance(event, dict) and event.get("type") == "content_block_delta":  # Anthropic Messages
+        return bool((event.get("delta") or {}).get("text"))
     choices = event.get("choices") if isinstance(event, dict) else None
     if not choices:
         return False
@@ -153,7 +159,7 @@ def parse_response(stream: Stream) -> Parsed:
         for line in body[pos:end].split(b"\n"):
             if line.startswith(b"data:"):
                 payload = line[5:].strip()
-                if payload == b"[DONE]":
+                if payload == b"[DONE]" or payload == b'{"type":"message_stop"}':
                     done = True
                 elif _is_content(payload):
                     times.append(arrival(raw_offset(end + 1)))
@@ -166,6 +172,8 @@ def parse_response(stream: Stream) -> Parsed:
 _LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer bench"
+wrk.headers["x-api-key"] = "bench"
+wrk.headers["anthropic-version"] = "2023-06-01"
 wrk.body = {body}
 """
 
@@ -178,7 +186,7 @@ class Rate:
     tool: str
 
 
-def wrk_rate(port: int, body: bytes, seconds: int, connections: int = 50) -> Rate:
+def wrk_rate(port: int, body: bytes, seconds: int, connections: int = 50, path: str = CHAT_PATH) -> Rate:
     assert WRK is not None
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "post.lua"
@@ -191,7 +199,7 @@ def wrk_rate(port: int, body: bytes, seconds: int, connections: int = 50) -> Rat
                 f"-d{seconds}s",
                 "-s",
                 str(script),
-                f"http://127.0.0.1:{port}/v1/chat/completions",
+                f"http://127.0.0.1:{port}{path}",
             ],
             capture_output=True,
             text=True,
@@ -206,7 +214,7 @@ def wrk_rate(port: int, body: bytes, seconds: int, connections: int = 50) -> Rat
     return Rate(float(rate.group(1)) if rate else 0.0, int(count.group(1)) if count else 0, errors, "wrk")
 
 
-async def asyncio_rate(port: int, body: bytes, seconds: float, connections: int = 50) -> Rate:
+async def asyncio_rate(port: int, body: bytes, seconds: float, connections: int = 50, path: str = CHAT_PATH) -> Rate:
     """The fallback without wrk: `connections` workers, one connection per request."""
     done = errors = 0
     deadline = time.monotonic() + seconds
@@ -214,8 +222,8 @@ async def asyncio_rate(port: int, body: bytes, seconds: float, connections: int 
     async def worker() -> None:
         nonlocal done, errors
         while time.monotonic() < deadline:
-            parsed = (await one_stream(port, body, 30.0)).parse()
-            if parsed.status == 200:
+            parsed = (await one_stream(port, body, 30.0, path)).parse()
+            if parsed.status == 200 and parsed.done:
                 done += 1
             else:
                 errors += 1

@@ -27,8 +27,10 @@ LLMOCK_BIN = ANCHORS_DIR / "llvenv/bin/llmock"
 STARTUP_TIMEOUT_S = 30.0
 
 
-def request_body(prompt: str, stream: bool) -> bytes:
-    return json.dumps({"model": "bench", "stream": stream, "messages": [{"role": "user", "content": prompt}]}).encode()
+def request_body(prompt: str, stream: bool, max_tokens: bool = False) -> bytes:
+    """A Chat Completions body; with `max_tokens`, also a valid Anthropic Messages body."""
+    body = {"model": "bench", "stream": stream, "messages": [{"role": "user", "content": prompt}]}
+    return json.dumps(body | ({"max_tokens": 1024} if max_tokens else {})).encode()
 
 
 @dataclass
@@ -101,7 +103,7 @@ def _mock_text(text: str) -> str:
 
 DOTMOCK_SCENARIO = f"""scenario "perf"
 fixture "fast" {{
-  match POST /v1/chat/completions {{ message contains "fast" }}
+  match POST * {{ message contains "fast" }}
   response {_mock_text(TEXT_FAST)}
   streaming {{ chunkSize {CHUNK}  latencyMs 0 }}
 }}
