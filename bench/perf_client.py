@@ -65,10 +65,7 @@ def http_request(port: int, body: bytes, path: str = CHAT_PATH) -> bytes:
     return (
         b"POST " + path.encode() + b" HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
         b"authorization: Bearer bench\r\nx-api-key: bench\r\nanthropic-version: 2023-06-01\r\n"
-        b"connection: close\r\ncontent-length: "
-        + str(len(body)).encode()
-        + b"\r\n\r\n"
-        + body
+        b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     )
 
 

@@ -67,6 +67,18 @@ API_KINDS: tuple[ApiKind, ...] = (
         "message_stop",
     ),
 )
+API_KINDS += (
+    ApiKind(
+        "count_tokens",
+        "Anthropic token counting",
+        "anthropic",
+        ("/v1/messages/count_tokens",),
+        "ANTHROPIC_BASE_URL",
+        "",
+        ("ANTHROPIC_API_KEY",),
+        "",  # never streamed
+    ),
+)
 APIS_BY_NAME: dict[str, ApiKind] = {k.name: k for k in API_KINDS}
 
 CHAT_COMPLETIONS_PATH = APIS_BY_NAME["chat_completions"].paths[0]

@@ -59,14 +59,18 @@ def quart_response(answer: Answer) -> Response:
 
 
 def json_response(
-    exchange: HttpExchange, status: int, body: bytes, headers: tuple[tuple[str, str], ...] = ()
+    exchange: HttpExchange,
+    status: int,
+    body: bytes,
+    headers: tuple[tuple[str, str], ...] = (),
+    rid: str | None = None,
 ) -> Answer:
     """A complete JSON body, recorded as sent in full."""
     exchange.status = status
     exchange.bytes_sent = len(body)
     exchange.completed = True
     exchange.ended_at = time.monotonic()
-    pairs = [("content-type", JSON_TYPE), ("content-length", str(len(body))), ("x-request-id", request_id())]
+    pairs = [("content-type", JSON_TYPE), ("content-length", str(len(body))), ("x-request-id", rid or request_id())]
     pairs += [(name.lower(), value) for name, value in headers]
     return Answer(status, pairs, body)
 
@@ -76,17 +80,20 @@ def _api_of(exchange: HttpExchange) -> Api:
     return api_for(exchange.path) or CHAT_COMPLETIONS
 
 
-def api_error_response(exchange: HttpExchange, err: ApiError) -> Answer:
+def api_error_response(exchange: HttpExchange, err: ApiError, api: Api | None = None) -> Answer:
+    """`err` in the error shape of `api` (default: the API of the exchange's path)."""
     exchange.error = err.message
-    api = _api_of(exchange)
-    return json_response(exchange, err.status, api.error_body(err), api.error_headers())
+    api, rid = api or _api_of(exchange), request_id()
+    headers = (*api.answer_headers(rid, err.status), *err.headers)
+    return json_response(exchange, err.status, api.error_body(err, rid), headers, rid)
 
 
 def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Answer:
     exchange.retry_after_s = retry_after_seconds(outcome.headers)
-    api = _api_of(exchange)
-    headers = (*api.error_headers(), *outcome.headers)
-    return json_response(exchange, outcome.status, api.outcome_error(outcome), headers)
+    api, rid = _api_of(exchange), request_id()
+    given = {name.lower() for name, _ in outcome.headers}  # the fixture's own headers win
+    own = tuple(pair for pair in api.answer_headers(rid, outcome.status) if pair[0] not in given)
+    return json_response(exchange, outcome.status, api.outcome_error(outcome, rid), (*own, *outcome.headers), rid)
 
 
 def text_response(
@@ -103,17 +110,19 @@ def text_response(
     reply = Reply(model=request_model(request.body), prompt_tokens=prompt_tokens(request.body))
     agent = AgentAnswer.of(outcome, api.name)
     agent.journal(exchange, sent_in_full=not request.stream)
+    rid = request_id()
+    own = api.answer_headers(rid, 200)
     if not request.stream:
         if not outcome.is_plain_text:
             payload = json.dumps(json_body(api.name, reply, agent), ensure_ascii=False).encode()
-            return json_response(exchange, 200, payload)
-        return json_response(exchange, 200, api.json_bytes(reply, outcome, request))
+            return json_response(exchange, 200, payload, own, rid)
+        return json_response(exchange, 200, api.json_bytes(reply, outcome, request), own, rid)
     renderer = api.renderer(reply, outcome, request, scenario_dialect)
     exchange.status = 200
     if request.array_stream:
         array = JsonArrayEncoder()
-        headers = [("content-type", JSON_TYPE), *SSE_HEADERS.items(), ("x-request-id", request_id())]
+        headers = [("content-type", JSON_TYPE), *SSE_HEADERS.items(), ("x-request-id", rid), *own]
         body = stream_body(renderer, outcome, exchange, limits, client, array.encode, array.close)
         return Answer(200, headers, body)
-    headers = [("content-type", SSE_TYPE), *SSE_HEADERS.items(), ("x-request-id", request_id())]
+    headers = [("content-type", SSE_TYPE), *SSE_HEADERS.items(), ("x-request-id", rid), *own]
     return Answer(200, headers, stream_body(renderer, outcome, exchange, limits, client, encode_sse))

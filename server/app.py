@@ -30,7 +30,7 @@ from dotmock.server.answers import (
     quart_response,
     text_response,
 )
-from dotmock.server.apis import APIS, api_for, family_of
+from dotmock.server.apis import APIS, api_for, family_of, models
 from dotmock.server.apis.base import Api
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.errors import ApiError
@@ -41,6 +41,7 @@ from dotmock.server.json_input import dumps_json
 from dotmock.server.keepalive import keep_alive_middleware
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
+from dotmock.server.payloads import request_id
 from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.validation import parse_json
@@ -149,6 +150,9 @@ class _HttpEndpoints:
             with self.limits.state.tracking():
                 raw = await self.read_body(incoming)
             exchange.body_bytes = len(raw)
+            problem = api.check_headers(incoming.headers)
+            if problem is not None:
+                raise problem
             body = parse_json(raw)
             self.journal.record_body(exchange, raw, body)  # whole, or its head beyond the journal's budget
             exchange.call_key = call_key("http", path, body)
@@ -157,6 +161,10 @@ class _HttpEndpoints:
             exchange.stream = parsed.stream
             match_request = MatchRequest("http", "POST", path, incoming.headers, body, exchange.attempt)
             fixture = select_fixture(self.fixtures, match_request)
+            own = api.unmatched(parsed) if fixture is None else None
+            if own is not None:  # an API that answers by itself (token counting)
+                rid = request_id()
+                return json_response(exchange, 200, dumps_json(own).encode(), api.answer_headers(rid, 200), rid)
             if fixture is None:
                 nearest = [f for f in self.fixtures if family_of(f.match.path) in (None, api.family)]
                 message = no_match_message(self.fixtures, match_request, nearest, api.kind.title)
@@ -179,8 +187,10 @@ class _HttpEndpoints:
             unsupported = unsupported_message(fixture.name, outcome, api.name, path, parsed.stream)
             if unsupported is not None:
                 exchange.error = unsupported
-                refusal = ApiError(501, unsupported, code="not_supported_by_dotmock")
-                return json_response(exchange, 501, api.error_body(refusal), (("x-should-retry", "false"),))
+                refusal = ApiError(
+                    501, unsupported, code="not_supported_by_dotmock", headers=(("x-should-retry", "false"),)
+                )
+                return api_error_response(exchange, refusal, api)
             answer = text_response(exchange, api, outcome, parsed, self.scenario.dialect, self.limits, incoming.client)
             if not parsed.stream and json_faults.applies(outcome.faults):
                 return await json_faults.faulted_json(exchange, answer, outcome.faults, self.limits, incoming.client)
@@ -196,6 +206,17 @@ class _HttpEndpoints:
         if api is None:
             return quart_response(self.refuse_answer(incoming, 404, _unknown_url(incoming), "unknown_url"))
         return quart_response(await self.handle(api, incoming))
+
+    async def models(self, model_id: str | None = None) -> Response:
+        """`GET /v1/models[/{id}]` (server.apis.models), journaled."""
+        incoming = _quart_incoming()
+        exchange = self.open_exchange(incoming)
+        try:
+            status, body = models.answer(self.fixtures, incoming.headers, model_id)
+        except ApiError as err:
+            return quart_response(api_error_response(exchange, err, models.error_api(incoming.headers)))
+        api, rid = models.error_api(incoming.headers), request_id()
+        return quart_response(json_response(exchange, status, body, api.answer_headers(rid, status), rid))
 
     def refuse_answer(self, incoming: Incoming, status: int, message: str, code: str | None) -> Answer:
         """Answer a request no route took (unknown path, wrong method, ...), journaled."""
@@ -260,6 +281,8 @@ def create_app(
     for api in APIS:
         for i, rule in enumerate(api.routes):
             app.add_url_rule(rule, f"{api.name}_{i}", endpoints.route, methods=["POST"])
+    app.add_url_rule(models.MODELS_PATH, "models", endpoints.models, methods=["GET"])
+    app.add_url_rule(models.MODELS_PATH + "/<path:model_id>", "model", endpoints.models, methods=["GET"])
 
     @app.get("/_dotmock/journal")
     async def get_journal() -> Response:

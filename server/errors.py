@@ -54,8 +54,10 @@ class ApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         error_type: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__(message)
+        self.headers = headers  # extra response headers (e.g. www-authenticate)
         self.status = status
         self.message = message
         self.code = code if code is not None else default_error(status)[1]

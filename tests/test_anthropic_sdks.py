@@ -93,7 +93,7 @@ def _text(message: Any) -> str:
 
 
 def _sync_cell(base_url: str, form: str, word: str) -> dict[str, Any]:
-    with anthropic.Anthropic(base_url=base_url, api_key="sk-ant-test", max_retries=2, timeout=5.0) as sdk:
+    with anthropic.Anthropic(base_url=base_url, api_key="sk-ant-test", max_retries=2, timeout=30.0) as sdk:
         body = _py_request(word, form)
         if form == "create-sync":
             message = sdk.messages.create(**body)
@@ -111,7 +111,7 @@ def _sync_cell(base_url: str, form: str, word: str) -> dict[str, Any]:
 
 
 async def _async_cell(base_url: str, form: str, word: str) -> dict[str, Any]:
-    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="sk-ant-test", max_retries=2, timeout=5.0) as sdk:
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="sk-ant-test", max_retries=2, timeout=30.0) as sdk:
         body = _py_request(word, form)
         if form == "create-async":
             message = await sdk.messages.create(**body)

@@ -57,7 +57,11 @@ async def test_a_miss_suggests_fixtures_of_the_same_family_only() -> None:
         Fixture("claude answer", Match("http", "POST", "/v1/messages", model="claude-x"), TextOutcome("hi")),
     )
     scenario = Scenario(name="families", path="f.mock", base_dir=".", fixtures=fixtures)
-    async with running_server(scenario) as srv, httpx.AsyncClient(base_url=srv.base_url) as http:
+    anthropic_headers = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
+    async with (
+        running_server(scenario) as srv,
+        httpx.AsyncClient(base_url=srv.base_url, headers=anthropic_headers) as http,
+    ):
         body = {"model": "other", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
         missed = await http.post("/v1/messages", json=body)
         assert missed.status_code == 404

@@ -9,6 +9,7 @@ import anthropic
 import httpcore2
 import httpx
 import httpx2
+import openai
 import pytest
 
 from dotmock.dsl.model import ErrorOutcome, Fault, Fixture, Match, Scenario, Streaming, TextOutcome, TextRule
@@ -92,8 +93,11 @@ async def test_stream_helper_final_message(srv: RunningServer) -> None:
     assert final.stop_reason == "end_turn"
 
 
+HEADERS = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
+
+
 async def test_raw_wire_has_event_lines_and_request_id(srv: RunningServer) -> None:
-    async with httpx.AsyncClient(base_url=srv.base_url) as http:
+    async with httpx.AsyncClient(base_url=srv.base_url, headers=HEADERS) as http:
         body = {"model": "c", "max_tokens": 8, "messages": USER, "stream": True}
         response = await http.post("/v1/messages", json=body)
     frames = response.text.split("\n\n")
@@ -146,7 +150,7 @@ async def test_error_event_raises_overloaded(srv: RunningServer) -> None:
     [
         ("ratelimit", 429, anthropic.RateLimitError, "rate_limit_error"),
         ("servererror", 500, anthropic.InternalServerError, "api_error"),
-        ("status529", 529, anthropic.InternalServerError, "overloaded_error"),
+        ("status529", 529, anthropic.OverloadedError, "overloaded_error"),
     ],
 )
 async def test_error_status_in_anthropic_shape(
@@ -160,7 +164,9 @@ async def test_error_status_in_anthropic_shape(
     assert caught.value.body == {
         "type": "error",
         "error": {"type": kind, "message": caught.value.body["error"]["message"]},
+        "request_id": caught.value.response.headers["request-id"],
     }  # type: ignore[index]
+    assert caught.value.request_id == caught.value.response.headers["request-id"]
     assert caught.value.response.headers["request-id"]
 
 
@@ -175,10 +181,124 @@ async def test_sdk_retries_429_then_gives_up(srv: RunningServer) -> None:
 
 
 async def test_missing_max_tokens_is_invalid_request(srv: RunningServer) -> None:
-    async with httpx.AsyncClient(base_url=srv.base_url) as http:
+    async with httpx.AsyncClient(base_url=srv.base_url, headers=HEADERS) as http:
         response = await http.post("/v1/messages", json={"model": "c", "messages": USER})
     assert response.status_code == 400
     assert response.json() == {
         "type": "error",
         "error": {"type": "invalid_request_error", "message": "max_tokens: Field required"},
+        "request_id": response.headers["request-id"],
     }
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "kind", "message"),
+    [
+        ({"anthropic-version": "2023-06-01"}, 401, "authentication_error", "x-api-key header is required"),
+        ({}, 401, "authentication_error", "x-api-key header is required"),  # the key is checked first
+        ({"x-api-key": "k"}, 400, "invalid_request_error", "anthropic-version: header is required"),
+        (
+            {"x-api-key": "k", "anthropic-version": "2023-06-01, 2023-06-01"},
+            400,
+            "invalid_request_error",
+            'anthropic-version: "2023-06-01, 2023-06-01" is not a valid version',
+        ),
+    ],
+)
+async def test_key_and_version_are_checked_as_the_api_does(
+    srv: RunningServer, headers: dict[str, str], status: int, kind: str, message: str
+) -> None:
+    body = {"model": "c", "max_tokens": 8, "messages": USER}
+    async with httpx.AsyncClient(base_url=srv.base_url) as http:
+        response = await http.post("/v1/messages", json=body, headers=headers)
+    assert response.status_code == status
+    assert response.json() == {
+        "type": "error",
+        "error": {"type": kind, "message": message},
+        "request_id": response.headers["request-id"],
+    }
+
+
+async def test_bearer_auth_token_is_a_key_too(srv: RunningServer) -> None:
+    """The SDKs' `auth_token` sends `Authorization: Bearer` instead of x-api-key."""
+    async with anthropic.AsyncAnthropic(base_url=srv.base_url, auth_token="tok", api_key=None) as sdk:
+        message = await sdk.messages.create(model="c", max_tokens=8, messages=USER)
+    assert message.content[0].text == TEXT  # type: ignore[union-attr]
+
+
+async def test_sdk_without_a_key_raises_authentication_error(srv: RunningServer) -> None:
+    headers = {"Authorization": anthropic.Omit()}  # anthropic 2.16 sends its key as a bearer token
+    async with client(srv) as sdk:
+        with pytest.raises(anthropic.AuthenticationError) as caught:
+            await sdk.messages.create(model="c", max_tokens=8, messages=USER, extra_headers=headers)  # type: ignore[dict-item]
+    assert caught.value.body["error"]["message"] == "x-api-key header is required"  # type: ignore[index]
+    assert caught.value.request_id == caught.value.body["request_id"]  # type: ignore[index]
+
+
+async def test_every_answer_carries_request_id_and_rate_limit_headers(srv: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=srv.base_url, headers=HEADERS) as http:
+        ok = await http.post("/v1/messages", json={"model": "c", "max_tokens": 8, "messages": USER})
+        streamed = await http.post(
+            "/v1/messages", json={"model": "c", "max_tokens": 8, "messages": USER, "stream": True}
+        )
+        limited = await http.post("/v1/messages", json={"model": "c", "max_tokens": 8, "messages": ask("ratelimit")})
+    for response in (ok, streamed, limited):
+        assert response.headers["request-id"].startswith("req_") and response.headers["x-request-id"]
+        for name in ("requests", "tokens", "input-tokens", "output-tokens"):
+            head = f"anthropic-ratelimit-{name}-"
+            assert int(response.headers[head + "limit"]) > 0
+            assert response.headers[head + "reset"].endswith("Z")
+    assert ok.headers["anthropic-ratelimit-requests-remaining"] == ok.headers["anthropic-ratelimit-requests-limit"]
+    assert limited.status_code == 429 and limited.headers["anthropic-ratelimit-requests-remaining"] == "0"
+    assert limited.headers["retry-after"] == "0"  # the fixture's own header is kept
+    assert limited.json()["request_id"] == limited.headers["request-id"]
+
+
+async def test_count_tokens_answers_by_itself_and_can_be_failed() -> None:
+    fixtures = (
+        Fixture(
+            "count limited",
+            Match("http", "POST", "/v1/messages/count_tokens", text=(TextRule("contains", "busy"),)),
+            ErrorOutcome(429, "Slow down", headers=(("retry-after", "0"),)),
+        ),
+        Fixture("default", Match("http", "POST", "/v1/messages"), TextOutcome(TEXT, FAST)),
+    )
+    scenario = Scenario(name="count", path="c.mock", base_dir=".", fixtures=fixtures)
+    async with running_server(scenario) as server, client(server) as sdk:
+        counted = await sdk.messages.count_tokens(model="c", messages=[{"role": "user", "content": "hi " * 40}])
+        assert counted.input_tokens > 20
+        with pytest.raises(anthropic.RateLimitError):
+            await sdk.messages.count_tokens(model="c", messages=ask("busy"))
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            await sdk.messages.count_tokens(model="c", messages=[{"role": "robot", "content": "x"}])
+        assert "messages.0.role" in caught.value.body["error"]["message"]  # type: ignore[index]
+        message = await sdk.messages.create(model="c", max_tokens=8, messages=USER)  # Messages unaffected
+    assert message.content[0].text == TEXT  # type: ignore[union-attr]
+    paths = [(ex.path, ex.fixture) for ex in server.journal.http]
+    assert paths[0] == ("/v1/messages/count_tokens", None)  # counted without a fixture, no 404
+    assert paths[1] == ("/v1/messages/count_tokens", "count limited")
+
+
+async def test_models_list_in_the_askers_shape() -> None:
+    fixtures = (
+        Fixture("claude", Match("http", "POST", "/v1/messages", model="claude-x"), TextOutcome("hi")),
+        Fixture("gpt", Match("http", "POST", "/v1/chat/completions", model="gpt-y"), TextOutcome("hi")),
+    )
+    scenario = Scenario(name="models", path="m.mock", base_dir=".", fixtures=fixtures)
+    async with running_server(scenario) as server:
+        async with client(server) as sdk:
+            listed = [m.id async for m in sdk.models.list()]
+            one = await sdk.models.retrieve("claude-x")
+            with pytest.raises(anthropic.NotFoundError):
+                await sdk.models.retrieve("claude-nope")
+        assert listed == ["claude-x", "gpt-y"] and one.type == "model" and one.display_name == "claude-x"
+        async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="sk-test", max_retries=0) as oai:
+            models = [m.id async for m in oai.models.list()]
+            gpt = await oai.models.retrieve("gpt-y")
+            with pytest.raises(openai.NotFoundError) as missing:
+                await oai.models.retrieve("gpt-nope")
+        assert models == ["claude-x", "gpt-y"] and gpt.object == "model" and gpt.owned_by == "dotmock"
+        assert missing.value.code == "model_not_found"
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            refused = await http.get("/v1/models", headers={"anthropic-version": "2023-06-01"})
+        assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_error"

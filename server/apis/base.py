@@ -74,20 +74,31 @@ class Api:
         """Check a request as the provider does: `ApiError` (400) on the first mistake."""
         raise NotImplementedError
 
-    def error_body(self, err: ApiError) -> bytes:
-        """The body of a refused request, in the API's error shape."""
+    def check_headers(self, headers: dict[str, str]) -> ApiError | None:
+        """What is wrong with a request's (lower-cased) headers, as the provider checks them before the body
+        (e.g. Anthropic's `x-api-key` and `anthropic-version`), or None."""
+        return None
+
+    def error_body(self, err: ApiError, rid: str) -> bytes:
+        """The body of a refused request, in the API's error shape (`rid`: the answer's request id)."""
         return err.body()
 
-    def error_headers(self) -> tuple[tuple[str, str], ...]:
-        """Headers every error answer of the API carries besides the content type (e.g. a request id)."""
+    def answer_headers(self, rid: str, status: int) -> tuple[tuple[str, str], ...]:
+        """Headers every answer of the API carries besides the content type and `x-request-id` (`rid`), e.g.
+        Anthropic's `request-id` and rate-limit headers."""
         return ()
 
-    def outcome_error(self, outcome: ErrorOutcome) -> bytes:
+    def outcome_error(self, outcome: ErrorOutcome, rid: str) -> bytes:
         """The body of an error fixture's answer: its verbatim `body` if given, else the API's shape."""
         return outcome_body(outcome)
 
     def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
         raise NotImplementedError
+
+    def unmatched(self, request: ParsedRequest) -> dict[str, Any] | None:
+        """The answer to a request no fixture matched, for an API that answers by itself (token counting);
+        None (the default): a 404 naming the nearest fixtures."""
+        return None
 
     def json_bytes(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> bytes:
         return json.dumps(self.json_answer(reply, outcome, request), ensure_ascii=False).encode()

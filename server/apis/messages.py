@@ -10,6 +10,8 @@ anthropic SDK raises `APIStatusError` on it. Error answers carry `{"type": "erro
 from __future__ import annotations
 
 import json
+import time
+from datetime import date
 from typing import Any
 
 from dotmock.dsl.catalogue import APIS_BY_NAME
@@ -17,7 +19,7 @@ from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
 from dotmock.server.apis.base import Api, ParsedRequest
 from dotmock.server.errors import ApiError, outcome_body
 from dotmock.server.events import Event, cut_in_half, dumps, json_str, raw_event, typed_event
-from dotmock.server.payloads import Reply, estimate_tokens, request_id
+from dotmock.server.payloads import Reply, estimate_tokens
 from dotmock.server.validation import check_openai
 
 # status -> Anthropic's error type (their docs' "HTTP errors" table)
@@ -44,10 +46,59 @@ def error_type_for(status: int, given: str | None = None) -> str:
     return "api_error" if status >= 500 else "invalid_request_error"
 
 
-def error_body(status: int, message: str, given_type: str | None = None) -> bytes:
-    return json.dumps(
-        {"type": "error", "error": {"type": error_type_for(status, given_type), "message": message}}
-    ).encode()
+def error_body(status: int, message: str, given_type: str | None = None, rid: str | None = None) -> bytes:
+    """`{"type": "error", "error": {"type", "message"}, "request_id"}` (the id is the `request-id` header's)."""
+    body: dict[str, Any] = {"type": "error", "error": {"type": error_type_for(status, given_type), "message": message}}
+    if rid is not None:
+        body["request_id"] = rid
+    return json.dumps(body).encode()
+
+
+# `anthropic-version` names an API version by its date (2023-01-01 was the first; anthropic 2.16 and
+# @anthropic-ai/sdk 1.16 send 2026-10-21): any real date from the first on is taken for one.
+FIRST_VERSION = "2023-01-01"
+
+
+def _is_version(value: str) -> bool:
+    try:
+        return len(value) == 10 and date.fromisoformat(value).isoformat() >= FIRST_VERSION
+    except ValueError:
+        return False
+
+
+def check_headers(headers: dict[str, str]) -> ApiError | None:
+    """What the API answers a request without a key (401) or without a valid `anthropic-version` (400).
+    Any key is accepted, as `x-api-key` or `Authorization: Bearer` (anthropic 2.16 sends its api_key so)."""
+    if not headers.get("x-api-key") and not headers.get("authorization"):
+        return ApiError(401, "x-api-key header is required", error_type="authentication_error")
+    version = headers.get("anthropic-version")
+    if version is None:
+        return ApiError(400, "anthropic-version: header is required")
+    if not _is_version(version.strip()):
+        return ApiError(400, f"anthropic-version: {json.dumps(version)} is not a valid version")
+    return None
+
+
+RATE_LIMITS = {"requests": 4000, "tokens": 2_000_000, "input-tokens": 2_000_000, "output-tokens": 400_000}
+_rate_cache: tuple[int, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = (0, (), ())
+
+
+def rate_limit_headers(*, exhausted: bool = False) -> tuple[tuple[str, str], ...]:
+    """The `anthropic-ratelimit-*` headers every answer carries: limit, remaining (all of it, or none on a
+    429) and reset (the next minute, RFC 3339) for requests, tokens, input and output tokens. Built once a
+    second: the same few values recur on every answer."""
+    global _rate_cache
+    now = int(time.time())
+    if _rate_cache[0] != now:
+        reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - now % 60 + 60))
+        full: list[tuple[str, str]] = []
+        empty: list[tuple[str, str]] = []
+        for name, limit in RATE_LIMITS.items():
+            head = f"anthropic-ratelimit-{name}-"
+            full += [(head + "limit", str(limit)), (head + "remaining", str(limit)), (head + "reset", reset)]
+            empty += [(head + "limit", str(limit)), (head + "remaining", "0"), (head + "reset", reset)]
+        _rate_cache = (now, tuple(full), tuple(empty))
+    return _rate_cache[2] if exhausted else _rate_cache[1]
 
 
 def stop_reason(finish_reason: str) -> str:
@@ -137,6 +188,11 @@ def check_body(body: dict[str, Any]) -> str | None:
     max_tokens = body["max_tokens"]
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
         return "max_tokens: Input should be a valid integer"
+    return check_messages(body)
+
+
+def check_messages(body: dict[str, Any]) -> str | None:
+    """What is wrong with a body's `messages`, in the API's words, or None (token counting checks only this)."""
     if "messages" not in body:
         return "messages: Field required"
     messages = body["messages"]
@@ -160,18 +216,21 @@ class Messages(Api):
             raise ApiError(400, problem)
         return ParsedRequest(checked, stream, include_usage)
 
-    def error_body(self, err: ApiError) -> bytes:
-        return error_body(err.status, err.message)
+    def check_headers(self, headers: dict[str, str]) -> ApiError | None:
+        return check_headers(headers)
 
-    def error_headers(self) -> tuple[tuple[str, str], ...]:
-        return (("request-id", request_id()),)
+    def error_body(self, err: ApiError, rid: str) -> bytes:
+        return error_body(err.status, err.message, rid=rid)
 
-    def outcome_error(self, outcome: ErrorOutcome) -> bytes:
+    def answer_headers(self, rid: str, status: int) -> tuple[tuple[str, str], ...]:
+        return (("request-id", rid), *rate_limit_headers(exhausted=status == 429))
+
+    def outcome_error(self, outcome: ErrorOutcome, rid: str) -> bytes:
         body = outcome_body(outcome) if outcome.body is not None else b""
         if body:
             return body
         message = outcome.message if outcome.message is not None else f"Error {outcome.status}."
-        return error_body(outcome.status, message, outcome.error_type)
+        return error_body(outcome.status, message, outcome.error_type, rid)
 
     def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
         return message_object(reply, outcome.text, outcome.finish_reason)

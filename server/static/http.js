@@ -96,14 +96,14 @@ async function readSse(res, log, preview, endpoint, expected) {
 }
 
 /** POST `body` to `endpoint`, showing the answer in `preview` and every frame in `log`. */
-export async function runHttp({ endpoint, body, terminator, log, preview, signal }) {
+export async function runHttp({ endpoint, body, terminator, log, preview, signal, headers = {} }) {
   log.clear();
   preview.reset(`POST ${endpoint} …`);
   log.note(`POST ${endpoint}`, JSON.stringify(body));
   let res;
   try {
     res = await fetch(endpoint, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal,
+      method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal,
     });
   } catch (err) {
     log.note("no response", String(err), "error");

@@ -85,7 +85,10 @@ async function send() {
   try {
     const body = requestBody(endpoint, $("stream").checked);
     const terminator = API_OF.get(endpoint)?.terminator;
-    await runHttp({ endpoint, body, terminator, log, preview, signal: abort.signal });
+    // Anthropic's API refuses a request without a key and a version (any key does for the mock).
+    const headers = API_OF.get(endpoint)?.family === "anthropic"
+      ? { "x-api-key": "dotmock-panel", "anthropic-version": "2023-06-01" } : {};
+    await runHttp({ endpoint, body, terminator, log, preview, signal: abort.signal, headers });
   } finally {
     $("abort").disabled = true;
   }

@@ -4,7 +4,8 @@
 // This is an observer, not an example client: it catches everything so that each outcome can be asserted.
 import Anthropic from "@anthropic-ai/sdk";
 
-const client = new Anthropic({ maxRetries: 2, timeout: 5_000 });
+// A generous timeout: a loaded machine must not turn a 300 ms silence into a timeout.
+const client = new Anthropic({ maxRetries: 2, timeout: 30_000 });
 
 function request(word, form) {
   return {
