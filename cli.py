@@ -10,6 +10,7 @@ USAGE = """usage: dotmock COMMAND [ARGS...]
 commands:
   run [PATH...]          run every scenario under the paths (default scenarios/); same as dotmock-run
   serve FILE             serve one scenario's (or a dotMock JSON file's) fixtures until Ctrl-C
+  record --upstream URL -o FILE.mock  proxy to a real API and write what passes as fixtures
   check [PATH...]        parse and validate .mock files, print every error
   fmt [--check] [PATH...]  rewrite .mock files in canonical layout
   import FILE.json       turn dotMock JSON fixtures into .mock text on stdout
@@ -29,6 +30,10 @@ def _command(name: str) -> Callable[[list[str]], int] | None:
         from dotmock.server.cli import main as serve
 
         return serve
+    if name == "record":
+        from dotmock.server.record_cli import main as record
+
+        return record
     if name in ("check", "fmt", "import"):
         from dotmock.dsl import cli as dsl_cli
 

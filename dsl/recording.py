@@ -1,0 +1,391 @@
+"""`dotmock record`'s output: recorded exchanges -> `.mock` text (pure: the proxy in `server.record_proxy`
+captures them, this module only writes text).
+
+One fixture per exchange, in the order they happened:
+- the match: the endpoint, the request's `model`, the last user message (`message contains`, or `matches
+  "^...$"` when another recorded message contains it), or the tool results it carries (`json` rules on the last
+  message); requests equal in all of that but different in length get the number of messages pinned; the
+  repeats of one identical request (a retry) get `attempt 1`, `attempt 2` ... and the last one `attempt N..`;
+- the answer: a streamed text as `cadence { }` (the chunks as they arrived and the gaps between them), a JSON
+  text as `response`, an error as `error STATUS { header ... body {...} }`, WebSocket frames as `events { }`
+  with their delays and the way the connection ended (closeAfter / closeCode, 1006 for a drop).
+
+`merge(existing, recorded)` puts the fixtures between two marker comments, keeping everything else of the
+file (the user's own fixtures, client and expectations) as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dotmock.dsl.values import encode_string
+
+BEGIN = "# >>> dotmock record: the fixtures down to the end mark are rewritten by each recording; edit outside them"
+END = "# <<< dotmock record: end of recorded fixtures"
+REDACTED = "***"
+
+# Request headers whose values are credentials: forwarded upstream, never written (nor any header on this
+# list or the user's `--redact` list, in either direction). Values of these seen in a request are also
+# scrubbed from anything written (an upstream that echoes a key in an error message).
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie", "set-cookie"}
+)
+# Response headers that describe the transport or this one response, not the answer: not written.
+TRANSPORT_HEADERS = frozenset(
+    {
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "date",
+        "keep-alive",
+        "server",
+        "transfer-encoding",
+        "vary",
+        "x-request-id",
+        "request-id",
+        "cache-control",
+        "x-accel-buffering",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedChunk:
+    text: str
+    gap_s: float  # since the previous chunk; the first: since the request reached the proxy
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedHttp:
+    """One HTTP exchange. `chunks` for a stream (`stream` True); `text` for a JSON answer; `error_body` (JSON
+    or text) for a status >= 400. `unreadable`: why the answer cannot be written as a fixture (e.g. tool calls)."""
+
+    path: str
+    body: Any
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    stream: bool = False
+    text: str = ""
+    chunks: tuple[RecordedChunk, ...] = ()
+    end_gap_s: float = 0.0
+    completed: bool = True  # the stream ended with its terminator
+    finish_reason: str = "stop"
+    dialect: Literal["openai", "seed"] | None = None
+    error_body: Any = None
+    elapsed_s: float = 0.0
+    unreadable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    type: str
+    data: Any
+    delay_s: float  # since the previous event; the first: since the client's message
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedWs:
+    """One client message on a WebSocket and the frames that answered it until the next message or the end.
+    `end`: None (the connection stayed open), a close code, or "drop" (no close frame)."""
+
+    path: str
+    request: Any
+    events: tuple[RecordedEvent, ...] = ()
+    end: int | Literal["drop"] | None = None
+    unreadable: str | None = None
+
+
+Recorded = RecordedHttp | RecordedWs
+
+
+@dataclass
+class _Fixture:
+    name: str
+    protocol: Literal["http", "websocket"]
+    path: str
+    body: Any
+    rules: list[str] = field(default_factory=list)
+    text_rule: tuple[str, str] | None = None  # (kind, value)
+    body_lines: list[str] = field(default_factory=list)
+    note: str | None = None
+
+    def criteria(self) -> str:
+        return repr((self.protocol, self.path, self.rules, self.text_rule))
+
+
+def _ms(seconds: float) -> str:
+    return f"{max(0, round(seconds * 1000))}ms"
+
+
+def _after(seconds: float) -> str:
+    return f" after {_ms(seconds)}" if round(seconds * 1000) > 0 else ""
+
+
+def _messages_key(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    for key in ("messages", "input"):
+        if isinstance(body.get(key), list):
+            return key
+    return None
+
+
+def _text_of(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return "\n".join(texts) if texts else None
+    return None
+
+
+def _last_user_text(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("input"), str):
+        return str(body["input"])
+    key = _messages_key(body)
+    if key is None:
+        return None
+    for message in reversed(body[key]):
+        if isinstance(message, dict) and message.get("role", "user") == "user":
+            text = _text_of(message.get("content"))
+            if text is not None:
+                return text
+    return None
+
+
+def _tool_result_rules(body: Any) -> list[str]:
+    """`json` rules on the tool results the request ends with (chat `tool` messages, Responses
+    `function_call_output` items, Anthropic `tool_result` blocks)."""
+    key = _messages_key(body)
+    if key is None:
+        return []
+    items = body[key]
+    last = items[-1] if items else None
+    n = len(items) - 1
+    if not isinstance(last, dict):
+        return []
+    if last.get("role") == "tool" and isinstance(last.get("tool_call_id"), str):
+        return [f"json {encode_string(f'{key}.{n}.tool_call_id')} == {encode_string(last['tool_call_id'])}"]
+    if last.get("type") == "function_call_output" and isinstance(last.get("call_id"), str):
+        return [f"json {encode_string(f'{key}.{n}.call_id')} == {encode_string(last['call_id'])}"]
+    content = last.get("content")
+    if isinstance(content, list):
+        for i, block in enumerate(content):
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_result"
+                and isinstance(block.get("tool_use_id"), str)
+            ):
+                field_path = encode_string(f"{key}.{n}.content.{i}.tool_use_id")
+                return [f"json {field_path} == {encode_string(block['tool_use_id'])}"]
+    return []
+
+
+def _header_lines(headers: Iterable[tuple[str, str]], redact: frozenset[str]) -> list[str]:
+    lines = []
+    for name, value in headers:
+        low = name.lower()
+        if low in TRANSPORT_HEADERS or low in SECRET_HEADERS or low in redact:
+            continue
+        if "\n" in value or "\r" in value or not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", name):
+            continue
+        lines.append(f"header {encode_string(low)} {encode_string(value)}")
+    return lines
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixture:
+    api = ex.path.rsplit("/", 1)[-1]
+    form = "stream" if ex.stream else "json"
+    fixture = _Fixture(f"recorded {index}: {api} {form} {ex.status}", "http", ex.path, ex.body)
+    took = f"answered in {_ms(ex.elapsed_s)} upstream"
+    if ex.status >= 400:
+        items = _header_lines(ex.headers, redact)
+        if ex.error_body is not None:
+            items.append(f"body {_json_text(ex.error_body)}")
+        fixture.body_lines = [f"error {ex.status}" + (" {" if items else ""), *[f"  {i}" for i in items]]
+        if items:
+            fixture.body_lines.append("}")
+        fixture.note = took
+        return fixture
+    lines: list[str] = []
+    if ex.stream:
+        lines.append("cadence {")
+        lines += [f"  {encode_string(c.text)}{_after(c.gap_s)}" for c in ex.chunks]
+        if ex.completed and round(ex.end_gap_s * 1000) > 0:
+            lines.append(f"  end after {_ms(ex.end_gap_s)}")
+        lines.append("}")
+        if not ex.completed:
+            lines.append(f"streaming {{ truncateAfterChunks {len(ex.chunks)} }}")
+            took = "the stream ended without its terminator; " + took
+        first = ex.chunks[0].gap_s if ex.chunks else 0.0
+        took = f"{len(ex.chunks)} chunks, first after {_ms(first)}; {took}"
+    else:
+        lines.append(f"response {encode_string(ex.text)}")
+    if ex.finish_reason not in ("stop", "end_turn"):
+        lines.append(f"finishReason {encode_string(ex.finish_reason)}")
+    if ex.dialect == "seed":
+        lines.append("dialect seed")
+    fixture.body_lines = lines
+    fixture.note = took
+    return fixture
+
+
+def _ws_fixture(index: int, ex: RecordedWs) -> _Fixture:
+    fixture = _Fixture(f"recorded {index}: websocket {ex.path}", "websocket", ex.path, ex.request)
+    lines = ["events {"]
+    lines += [f"  {encode_string(e.type)} {_json_text(e.data)}{_after(e.delay_s)}" for e in ex.events]
+    lines.append("}")
+    if ex.end == "drop":
+        lines.append("closeCode 1006")
+    elif ex.end is not None:
+        lines.append("closeAfter")
+        if ex.end != 1000:
+            lines.append(f"closeCode {ex.end}")
+    fixture.body_lines = lines
+    fixture.note = f"{len(ex.events)} events" + (", then the connection dropped" if ex.end == "drop" else "")
+    return fixture
+
+
+def _identify(fixtures: list[_Fixture]) -> None:
+    """Give each fixture the match rules that tell its request from the others' (see the module's doc)."""
+    for f in fixtures:
+        if isinstance(f.body, dict) and isinstance(f.body.get("model"), str):
+            f.rules.append(f"model {encode_string(f.body['model'])}")
+        tools = _tool_result_rules(f.body)
+        text = _last_user_text(f.body)
+        if tools:
+            f.rules += tools
+        elif text is not None:
+            f.text_rule = ("contains", text)
+    # A message another recorded message contains would answer that one too: match it exactly instead.
+    texts = [(f.protocol, f.path, f.text_rule[1]) for f in fixtures if f.text_rule]
+    for f in fixtures:
+        if f.text_rule and any(
+            p == f.protocol and q == f.path and t != f.text_rule[1] and f.text_rule[1] in t for p, q, t in texts
+        ):
+            f.text_rule = ("matches", "^" + re.escape(f.text_rule[1]) + "$")
+    # Different requests that still look the same: pin their number of messages.
+    groups: dict[str, list[_Fixture]] = {}
+    for f in fixtures:
+        groups.setdefault(f.criteria(), []).append(f)
+    for group in groups.values():
+        if len({_canonical(f.body) for f in group}) < 2:
+            continue
+        streams = {_streamed(f) for f in group}
+        if len(streams) > 1:  # the same question asked streamed and not
+            for f in group:
+                f.rules.append('json "stream" == true' if _streamed(f) else 'json "stream" != true')
+        for same_form in ([f for f in group if _streamed(f) == s] for s in streams):
+            if len({_canonical(f.body) for f in same_form}) < 2:
+                continue
+            for f in same_form:
+                key = _messages_key(f.body)
+                if key is not None:
+                    n = len(f.body[key])
+                    f.rules.append(f"json {encode_string(f'{key}.{n - 1}')} present")
+                    f.rules.append(f"json {encode_string(f'{key}.{n}')} absent")
+    # The repeats of one identical request are its attempts.
+    seen: Counter[str] = Counter()
+    total = Counter(_call(f) for f in fixtures)
+    for f in fixtures:
+        call = _call(f)
+        seen[call] += 1
+        if total[call] > 1:
+            n = seen[call]
+            f.rules.append(f"attempt {n}.." if n == total[call] else f"attempt {n}")
+
+
+def _streamed(f: _Fixture) -> bool:
+    return isinstance(f.body, dict) and f.body.get("stream") is True
+
+
+def _canonical(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _call(f: _Fixture) -> str:
+    return f"{f.protocol}:{f.path}:{_canonical(f.body)}"
+
+
+def _match_line(f: _Fixture) -> str:
+    endpoint = f"POST {f.path}" if f.protocol == "http" else f"websocket {f.path}"
+    rules = list(f.rules)
+    if f.text_rule:
+        rules.insert(
+            1 if rules and rules[0].startswith("model ") else 0,
+            f"message {f.text_rule[0]} {encode_string(f.text_rule[1])}",
+        )
+    return f"match {endpoint}" + (" { " + " ".join(rules) + " }" if rules else "")
+
+
+def fixtures_text(recorded: Sequence[Recorded], *, redact: Iterable[str] = (), secrets: Iterable[str] = ()) -> str:
+    """The `.mock` fixtures of `recorded` (no scenario line), with every value of `secrets` scrubbed."""
+    names = frozenset(n.lower() for n in redact)
+    fixtures: list[_Fixture] = []
+    skipped: list[str] = []
+    for i, ex in enumerate(recorded, 1):
+        if ex.unreadable is not None:
+            where = f"POST {ex.path}" if isinstance(ex, RecordedHttp) else f"websocket {ex.path}"
+            skipped.append(f"# not recorded: exchange {i} ({where}): {ex.unreadable}")
+            continue
+        fixtures.append(_http_fixture(i, ex, names) if isinstance(ex, RecordedHttp) else _ws_fixture(i, ex))
+    _identify(fixtures)
+    blocks = []
+    for f in fixtures:
+        lines = [f"# {f.note}"] if f.note else []
+        lines.append(f"fixture {encode_string(f.name)} {{")
+        lines.append(f"  {_match_line(f)}")
+        lines += [f"  {line}" for line in f.body_lines]
+        lines.append("}")
+        blocks.append("\n".join(lines))
+    text = "\n\n".join([*skipped, *blocks]) if not skipped else "\n".join(skipped) + "\n\n" + "\n\n".join(blocks)
+    return scrub(text, secrets)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value (and its `Bearer`-less form) replaced by `***`."""
+    values: set[str] = set()
+    for secret in secrets:
+        secret = secret.strip()
+        if not secret:
+            continue
+        values.add(secret)
+        scheme, _, rest = secret.partition(" ")
+        if rest.strip() and scheme.lower() in ("bearer", "basic", "token"):
+            values.add(rest.strip())
+        for part in secret.split(";"):  # cookies: each value
+            _, _, value = part.partition("=")
+            if len(value.strip()) >= 8:
+                values.add(value.strip())
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(value, REDACTED)
+            text = text.replace(encode_string(value)[1:-1], REDACTED)
+    return text
+
+
+def merge(existing: str | None, recorded: str, *, header: str) -> str:
+    """The file's text with `recorded` between the markers: the old recorded part replaced, everything else
+    kept; a file without markers gets them at its end; no file: `header` then the markers."""
+    section = f"{BEGIN}\n\n{recorded.strip()}\n\n{END}\n" if recorded.strip() else f"{BEGIN}\n{END}\n"
+    if existing is None or not existing.strip():
+        return f"{header.rstrip()}\n\n{section}"
+    start = existing.find(BEGIN)
+    end = existing.find(END, start + 1) if start >= 0 else -1
+    if start >= 0 and end >= 0:
+        after = existing[end + len(END) :]
+        after = after[1:] if after.startswith("\n") else after
+        return existing[:start] + section + after
+    return existing.rstrip("\n") + "\n\n" + section

@@ -1,0 +1,376 @@
+"""`dotmock record`'s proxy: a loopback ASGI app that forwards every request (HTTP, SSE, WebSocket) to the
+upstream and passes each piece of the answer back as it arrives, unchanged, while it notes what came when.
+
+Each exchange with a `.mock` form (a POST to an endpoint dotmock answers, with a JSON body; a request message
+on a WebSocket endpoint) is handed to `on_record` as a `dsl.recording.RecordedHttp` / `RecordedWs` when it
+ends. Times are taken when bytes reach the proxy: a chunk's gap is the time between two content events as the
+upstream delivered them, the first chunk's is from the moment the request went upstream.
+
+Request headers are forwarded as the client sent them (the credentials must reach the upstream), except the
+hop-by-hop ones and `accept-encoding`, which is narrowed to the encodings the recorder can read (gzip,
+deflate): the client gets the upstream's bytes unchanged either way. The values of credential headers are
+collected in `secrets`, so the writer can scrub them from anything it writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from httpx_ws import WebSocketDisconnect, WebSocketNetworkError, aconnect_ws
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Sockets
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope, WebsocketScope
+from hypercorn.utils import wrap_app
+from wsproto.events import BytesMessage, TextMessage
+
+from dotmock.dsl.catalogue import HTTP_ENDPOINTS, WS_ENDPOINTS
+from dotmock.dsl.recording import SECRET_HEADERS, Recorded, RecordedEvent, RecordedHttp, RecordedWs
+from dotmock.server.record_read import Decoder, SseSplitter, read_json, read_stream, ws_event, ws_request
+from dotmock.server.running import bind_socket, hypercorn_config
+
+log = logging.getLogger("dotmock.record")
+_Send = Callable[[Any], Awaitable[None]]  # hypercorn's ASGISendCallable, taking the plain dicts built here
+
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"}
+)
+_READABLE_ENCODINGS = ("gzip", "deflate", "identity")
+
+
+def _headers(scope: HTTPScope | WebsocketScope) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+
+
+def _accept_encoding(value: str) -> str:
+    kept = [part.strip() for part in value.split(",") if part.split(";")[0].strip().lower() in _READABLE_ENCODINGS]
+    return ", ".join(kept) or "identity"
+
+
+class RecordingProxy:
+    """The ASGI app. `upstream` is a base URL (`http://host:port`, optionally with a path put before every
+    request path); `redact` names more headers whose values are secrets."""
+
+    def __init__(
+        self, upstream: str, on_record: Callable[[Recorded], None], *, redact: frozenset[str] = frozenset()
+    ) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.on_record = on_record
+        self.secret_names = SECRET_HEADERS | {n.lower() for n in redact}
+        self.secrets: set[str] = set()
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(connect=30.0, read=None, write=60.0, pool=None), trust_env=False
+        )
+        self.passed: list[str] = []  # requests forwarded without a fixture form, for the summary
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def url(self, scope: HTTPScope | WebsocketScope, websocket: bool = False) -> str:
+        base = self.upstream
+        if websocket:
+            base = "ws" + base[4:] if base.startswith("http") else base
+        query = scope["query_string"].decode("latin-1")
+        return base + scope["path"] + (f"?{query}" if query else "")
+
+    def forwarded(self, scope: HTTPScope | WebsocketScope, *, websocket: bool = False) -> list[tuple[str, str]]:
+        out = []
+        for name, value in _headers(scope):
+            if name in _HOP_BY_HOP or name == "content-length" or (websocket and name.startswith("sec-websocket")):
+                continue
+            if name in self.secret_names:
+                self.secrets.add(value)
+            if name == "accept-encoding":
+                value = _accept_encoding(value)
+            out.append((name, value))
+        return out
+
+    def record(self, exchange: Recorded) -> None:
+        try:
+            self.on_record(exchange)
+        except Exception:  # writing the file must never break the client's traffic
+            log.exception("dotmock record: could not write the recording")
+
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self.websocket(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            while True:
+                message: Any = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
+    # ---------------------------------------------------------------------------------------------- HTTP
+
+    async def http(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: _Send) -> None:
+        body = bytearray()
+        while True:
+            message: Any = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        request = self.client.build_request(
+            scope["method"], self.url(scope), headers=self.forwarded(scope), content=bytes(body)
+        )
+        t0 = time.monotonic()
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as err:
+            text = json.dumps(
+                {"error": {"message": f"dotmock record: upstream unreachable: {err}", "type": "proxy_error"}}
+            )
+            await send(
+                {"type": "http.response.start", "status": 502, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": text.encode()})
+            return
+        recordable = scope["method"] == "POST" and scope["path"] in HTTP_ENDPOINTS
+        try:
+            parsed = json.loads(body) if recordable else None
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            self.passed.append(f"{scope['method']} {scope['path']}")
+        await self.relay(scope, response, send, parsed, t0)
+
+    async def relay(self, scope: HTTPScope, response: httpx.Response, send: _Send, parsed: Any, t0: float) -> None:
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in response.headers.multi_items()
+            if k.lower() not in _HOP_BY_HOP
+        ]
+        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        sse = response.headers.get("content-type", "").startswith("text/event-stream")
+        decoder = Decoder(response.headers.get("content-encoding"))
+        splitter = SseSplitter()
+        events = []
+        text_parts: list[str] = []
+        complete = True
+        try:
+            async for raw in response.aiter_raw():
+                t = time.monotonic()
+                await send({"type": "http.response.body", "body": raw, "more_body": True})
+                if parsed is not None:
+                    text = decoder.feed(raw)
+                    if sse:
+                        events += splitter.feed(text, t)
+                    else:
+                        text_parts.append(text)
+        except httpx.HTTPError:
+            complete = False  # the upstream cut the body: so does the proxy (no final chunk)
+        finally:
+            await response.aclose()
+        if complete:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if parsed is not None:
+            self.record(self.recorded_http(scope["path"], parsed, response, sse, events, "".join(text_parts), t0))
+
+    def recorded_http(
+        self, path: str, body: Any, response: httpx.Response, sse: bool, events: list[Any], text: str, t0: float
+    ) -> RecordedHttp:
+        status = response.status_code
+        headers = tuple(response.headers.multi_items())
+        elapsed = (events[-1].t if events else time.monotonic()) - t0
+        if status >= 400:
+            try:
+                error_body: Any = json.loads(text)
+            except ValueError:
+                error_body = text or None
+            return RecordedHttp(path, body, status, headers, error_body=error_body, elapsed_s=elapsed)
+        if sse:
+            reading = read_stream(path, events, t0)
+            return RecordedHttp(
+                path,
+                body,
+                status,
+                headers,
+                stream=True,
+                chunks=tuple(reading.chunks),
+                end_gap_s=reading.end_gap_s,
+                completed=reading.completed,
+                finish_reason=reading.finish_reason,
+                dialect="seed" if reading.dialect == "seed" else None,
+                elapsed_s=elapsed,
+                unreadable=reading.unreadable,
+            )
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        answer, finish, unreadable = read_json(path, value)
+        return RecordedHttp(
+            path,
+            body,
+            status,
+            headers,
+            text=answer or "",
+            finish_reason=finish,
+            elapsed_s=elapsed,
+            unreadable=unreadable,
+        )
+
+    # ---------------------------------------------------------------------------------------------- WebSocket
+
+    async def websocket(self, scope: WebsocketScope, receive: ASGIReceiveCallable, send: _Send) -> None:
+        first: Any = await receive()
+        if first["type"] != "websocket.connect":
+            return
+        connecting: Any = aconnect_ws(  # httpx-ws's context manager (generic in its session class)
+            self.url(scope, websocket=True),
+            self.client,
+            headers=httpx.Headers(self.forwarded(scope, websocket=True)),
+            subprotocols=list(scope.get("subprotocols") or []) or None,
+            keepalive_ping_interval_seconds=None,
+            max_message_size_bytes=16 * 1024 * 1024,
+        )
+        try:
+            async with connecting as upstream:
+                await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
+                session = _WsSession(self, scope["path"], upstream, receive, send)
+                await session.run()
+        except* (httpx.HTTPError, WebSocketNetworkError, OSError) as group:
+            log.info("dotmock record: WebSocket %s: %s", scope["path"], group.exceptions[0])
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": 1011})
+
+
+class _WsSession:
+    """One proxied WebSocket: frames both ways; each client request message opens an exchange that the
+    upstream's frames answer until the next one."""
+
+    def __init__(
+        self, proxy: RecordingProxy, path: str, upstream: Any, receive: ASGIReceiveCallable, send: _Send
+    ) -> None:
+        self.proxy = proxy
+        self.path = path
+        self.upstream: Any = upstream
+        self.receive = receive
+        self.send = send
+        self.recordable = path in WS_ENDPOINTS
+        self.request: Any = None
+        self.envelope = True
+        self.events: list[RecordedEvent] = []
+        self.last_t = 0.0
+        self.unreadable: str | None = None
+
+    def finish(self, end: int | str | None) -> None:
+        if self.request is None:
+            return
+        self.proxy.record(
+            RecordedWs(self.path, self.request, tuple(self.events), end if end != "open" else None, self.unreadable)  # type: ignore[arg-type]
+        )
+        self.request = None
+
+    async def run(self) -> None:
+        to_upstream = asyncio.ensure_future(self.client_to_upstream())
+        to_client = asyncio.ensure_future(self.upstream_to_client())
+        done, pending = await asyncio.wait((to_upstream, to_client), return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            end = task.result()
+            self.finish(end)
+
+    async def client_to_upstream(self) -> int | str | None:
+        while True:
+            message: Any = await self.receive()
+            if message["type"] == "websocket.disconnect":
+                with contextlib.suppress(Exception):
+                    await self.upstream.close(message.get("code", 1000))
+                return "open"
+            text = message.get("text")
+            if text is not None:
+                request = ws_request(text) if self.recordable else None
+                if request is not None:
+                    self.finish("open")
+                    self.request, self.events, self.unreadable = request, [], None
+                    self.envelope = json.loads(text).get("type") == "message"
+                    self.last_t = time.monotonic()
+                await self.upstream.send_text(text)
+            elif message.get("bytes") is not None:
+                await self.upstream.send_bytes(message["bytes"])
+
+    async def upstream_to_client(self) -> int | str | None:
+        while True:
+            try:
+                event = await self.upstream.receive()
+            except WebSocketDisconnect as err:
+                code = err.code or 1000
+                with contextlib.suppress(Exception):
+                    await self.send({"type": "websocket.close", "code": code if code != 1006 else 1011})
+                return code if code != 1006 else "drop"
+            except WebSocketNetworkError:
+                return "drop"
+            t = time.monotonic()
+            if isinstance(event, TextMessage):
+                await self.send({"type": "websocket.send", "text": event.data})
+                if self.request is not None:
+                    recorded = ws_event(event.data, t - self.last_t, self.envelope)
+                    if recorded is None:
+                        self.unreadable = "a frame that is not a JSON event"
+                    else:
+                        self.events.append(recorded)
+                    self.last_t = t
+            elif isinstance(event, BytesMessage):
+                await self.send({"type": "websocket.send", "bytes": bytes(event.data)})
+                self.unreadable = "a binary frame"
+
+
+@dataclass(frozen=True, slots=True)
+class RunningProxy:
+    proxy: RecordingProxy
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+@asynccontextmanager
+async def running_proxy(
+    upstream: str,
+    on_record: Callable[[Recorded], None],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    redact: frozenset[str] = frozenset(),
+) -> AsyncIterator[RunningProxy]:
+    """Serve a `RecordingProxy` to `upstream` on host:port for the duration of the block."""
+    proxy = RecordingProxy(upstream, on_record, redact=redact)
+    sock = bind_socket(host, port)
+    actual = sock.getsockname()[1]
+    config = hypercorn_config(host, actual, graceful_timeout=1.0, quiet=True)
+    stop = asyncio.Event()
+    sockets = Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[])
+    app = wrap_app(proxy, config.wsgi_max_body_size, "asgi")
+    task = asyncio.ensure_future(worker_serve(app, config, sockets=sockets, shutdown_trigger=stop.wait))
+    try:
+        await asyncio.sleep(0)
+        if task.done():
+            task.result()
+        yield RunningProxy(proxy, host, actual)
+    finally:
+        stop.set()
+        await asyncio.wait({task}, timeout=5)
+        if not task.done():
+            task.cancel()
+        await proxy.aclose()
+        sock.close()
