@@ -74,11 +74,18 @@ class ScenarioHolder:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.on_swap: list[Callable[[Scenario], None]] = []
+        self.disk_generation = 0
 
     def swap(self, scenario: Scenario) -> None:
         self.scenario = scenario
         for follow in self.on_swap:
             follow(scenario)
+
+    def reload(self, scenario: Scenario) -> None:
+        """The scenario's files changed on disk (`dotmock serve --watch`): swap, and count it, so the test
+        panel's editor reads the files again."""
+        self.disk_generation += 1
+        self.swap(scenario)
 
 
 def _follow_websocket(app: Quart, holder: ScenarioHolder) -> None:

@@ -1,5 +1,5 @@
 """`dotmock serve FILE [--host 127.0.0.1] [--port N] [--allow-write] [--allow-host NAME] [--token T]
-[--journal-limit N] [--journal-bytes SIZE]`: serve one scenario's fixtures until Ctrl-C."""
+[--journal-limit N] [--journal-bytes SIZE] [--watch]`: serve one scenario's fixtures until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dotmock.dsl.model import Scenario
 from dotmock.server.journal import DEFAULT_JOURNAL_BYTES, HEAD_CHARS, Journal
 from dotmock.server.panel import ALLOW_WRITE_KEY
 from dotmock.server.running import running_server
+from dotmock.server.watch import watch
 
 DEFAULT_JOURNAL_LIMIT = 10_000
 
@@ -28,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("file", metavar="FILE", help="a .mock file or a dotMock JSON fixture file")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload the scenario when FILE or a file it includes changes; a bad edit is reported and the "
+        "previous scenario is kept",
+    )
     parser.add_argument(
         "--allow-write",
         action="store_true",
@@ -115,8 +122,10 @@ async def serve(
     journal_bytes: int = DEFAULT_JOURNAL_BYTES,
     allowed_hosts: Sequence[str] = (),
     token: str | None = None,
+    watch_path: str | None = None,
 ) -> None:
-    """Serve `scenario` until SIGINT or SIGTERM. `journal_limit` 0: no limit on entries; `journal_bytes` 0:
+    """Serve `scenario` until SIGINT or SIGTERM; with `watch_path`, reload it when its files change.
+    `journal_limit` 0: no limit on entries; `journal_bytes` 0:
     every payload kept whole."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -139,7 +148,18 @@ async def serve(
                 flush=True,
             )
             print(f"dotmock: control token (X-Dotmock-Token for POST /_dotmock/...): {srv.token}", file=sys.stderr)
-            await stop.wait()
+            watcher = None
+            if watch_path is not None:
+                holder = srv.app.config["DOTMOCK_SCENARIO"]
+                watcher = asyncio.ensure_future(
+                    watch(watch_path, holder, lambda m: print(m, file=sys.stderr, flush=True))
+                )
+                print(f"dotmock: watching {watch_path} and its includes", file=sys.stderr, flush=True)
+            try:
+                await stop.wait()
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -192,6 +212,7 @@ def main(argv: list[str]) -> int:
                 allow_write=args.allow_write,
                 journal_limit=args.journal_limit,
                 journal_bytes=args.journal_bytes,
+                watch_path=args.file if args.watch else None,
                 allowed_hosts=args.allow_host,
                 token=args.token,
             )

@@ -143,9 +143,13 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
     parsing = _Parsing()
     loaded: list[EditorSource] = []  # read on the panel's first use, not for every server a run starts
 
+    read_at: list[int] = [0]  # the slot's disk generation the editor's text was read at (serve --watch)
+
     async def current() -> EditorSource:
-        if not loaded:
-            loaded.append(await parsing.initial(slot.scenario))
+        generation = getattr(slot, "disk_generation", 0)
+        if not loaded or read_at[0] != generation:
+            loaded[:] = [await parsing.initial(slot.scenario)]
+            read_at[0] = generation
         return loaded[0]
 
     def allow_write() -> bool:

@@ -1,0 +1,107 @@
+"""`dotmock serve --watch`: an edit of the scenario or of a file it includes is served at once (HTTP, WebSocket
+and the test panel follow); a bad edit prints its error and the previous scenario goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_ws import aconnect_ws
+
+from dotmock.dsl import load_file
+from dotmock.server.running import running_server
+from dotmock.server.watch import watch
+
+pytestmark = pytest.mark.anyio
+
+MAIN = (
+    'scenario "watched"\ninclude "shared.mock"\n\n'
+    'fixture "chat" {\n  match POST /v1/chat/completions\n  response "%s"\n}\n'
+)
+SHARED = 'fixture "ws" {\n  match websocket /v1/chat\n  events {\n    "said" {"text": "%s"}\n  }\n}\n'
+BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def answer(http: httpx.AsyncClient, base_url: str) -> str:
+    response = await http.post(base_url + "/v1/chat/completions", json=BODY)
+    return str(response.json()["choices"][0]["message"]["content"])
+
+
+async def eventually(check, want: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        if await check() == want:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never saw {want!r}")
+
+
+async def test_edits_are_served_and_a_bad_edit_keeps_the_old_scenario(tmp_path: Path) -> None:
+    main, shared = tmp_path / "main.mock", tmp_path / "shared.mock"
+    main.write_text(MAIN % "one", encoding="utf-8")
+    shared.write_text(SHARED % "ws one", encoding="utf-8")
+    said: list[str] = []
+    async with running_server(load_file(str(main)).cases[0]) as srv, httpx.AsyncClient(timeout=5) as http:
+        task = asyncio.ensure_future(watch(str(main), srv.app.config["DOTMOCK_SCENARIO"], said.append, interval=0.02))
+        try:
+            assert await answer(http, srv.base_url) == "one"
+            main.write_text(MAIN % "two", encoding="utf-8")
+            await eventually(lambda: answer(http, srv.base_url), "two")
+            source = (await http.get(srv.base_url + "/_dotmock/source")).json()
+            assert '"two"' in source["text"]  # the panel's editor follows
+
+            main.write_text(MAIN.replace("response", "respnse") % "three", encoding="utf-8")
+            for _ in range(200):
+                if any("has errors" in s for s in said):
+                    break
+                await asyncio.sleep(0.02)
+            error = next(s for s in said if "has errors" in s)
+            assert "main.mock:6:3" in error and "still serving the previous scenario" in error
+            assert await answer(http, srv.base_url) == "two"
+
+            shared.write_text(SHARED % "ws two", encoding="utf-8")
+            main.write_text(MAIN % "three", encoding="utf-8")
+            await eventually(lambda: answer(http, srv.base_url), "three")
+
+            async def ws_text() -> str:
+                async with aconnect_ws(srv.ws_url + "/v1/chat", http) as ws:
+                    await ws.send_json({"type": "message", "data": BODY})
+                    return str((await ws.receive_json(timeout=5))["data"]["text"])
+
+            assert await ws_text() == "ws two"  # an included file's edit, over WebSocket
+            shared.write_text(SHARED % "ws three", encoding="utf-8")
+            await eventually(ws_text, "ws three")
+            assert any(s.startswith("dotmock: reloaded") for s in said)
+        finally:
+            task.cancel()
+
+
+async def test_the_command_reloads(tmp_path: Path) -> None:
+    main, shared = tmp_path / "main.mock", tmp_path / "shared.mock"
+    main.write_text(MAIN % "before", encoding="utf-8")
+    shared.write_text(SHARED % "x", encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "dotmock",
+        "serve",
+        str(main),
+        "--watch",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
+        async with httpx.AsyncClient(timeout=5) as http:
+            assert await answer(http, base_url) == "before"
+            main.write_text(MAIN % "after", encoding="utf-8")
+            await eventually(lambda: answer(http, base_url), "after")
+    finally:
+        process.terminate()
+        _, stderr = await asyncio.wait_for(process.communicate(), 10)
+    assert "dotmock: reloaded" in stderr.decode()
