@@ -27,7 +27,7 @@ from dotmock.server.payloads import Reply
 
 # The APIs (by name) that can send the agent forms, and whether streamed. Grows as the renderers learn them.
 SUPPORTED: frozenset[tuple[str, bool]] = frozenset(
-    {("chat_completions", False), ("responses", False), ("messages", False)}
+    (api, streamed) for api in ("chat_completions", "responses", "messages") for streamed in (False, True)
 )
 
 

@@ -16,6 +16,7 @@ from quart import Response
 
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
 from dotmock.server.agent_payloads import AgentAnswer, json_body
+from dotmock.server.agent_streams import agent_renderer
 from dotmock.server.apis import api_for
 from dotmock.server.apis.base import Api, ParsedRequest
 from dotmock.server.apis.chat_completions import API as CHAT_COMPLETIONS
@@ -117,7 +118,11 @@ def text_response(
             payload = json.dumps(json_body(api.name, reply, agent), ensure_ascii=False).encode()
             return json_response(exchange, 200, payload, own, rid)
         return json_response(exchange, 200, api.json_bytes(reply, outcome, request), own, rid)
-    renderer = api.renderer(reply, outcome, request, scenario_dialect)
+    renderer = (
+        api.renderer(reply, outcome, request, scenario_dialect)
+        if outcome.is_plain_text
+        else agent_renderer(api.name, reply, agent, request.include_usage)
+    )
     exchange.status = 200
     if request.array_stream:
         array = JsonArrayEncoder()

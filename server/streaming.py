@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from dotmock.dsl.model import Fault, TextOutcome
 from dotmock.server.apis.base import Renderer
@@ -35,6 +36,17 @@ DEFAULT_AFTER_CHUNKS = 1
 COALESCE_BYTES = 16 * 1024
 DEFAULT_MAX_STALL_S = 300.0  # a stall without a duration lasts until the client leaves, but not forever
 _FRAME_OVERHEAD = 16  # what an encoder adds around an event's payload, near enough for coalescing
+
+
+@runtime_checkable
+class AgentPieces(Protocol):
+    """A renderer of an agent answer (`server.agent_streams`): its pieces stand for the content chunks."""
+
+    def chunk_texts(self) -> tuple[str, ...]: ...
+
+    def piece(self, i: int) -> list[Event]: ...
+
+    def call_of(self, i: int) -> int | None: ...
 
 
 class StreamAborted(Exception):
@@ -138,7 +150,11 @@ class _Stream:
         # Recorded chunks (`cadence { }`): their own boundaries, and chunk i due `offsets[i + 1]` after the start
         # (`offsets[n + 1]`: the terminator); else chunkSize pieces every latencyMs.
         self.offsets: tuple[float, ...] | None = None
-        if streaming.chunks:
+        # An agent answer (tool calls, refusal, reasoning: `server.agent_streams`) streams its own pieces.
+        self.agent: AgentPieces | None = renderer if isinstance(renderer, AgentPieces) else None
+        if self.agent is not None:
+            self.chunks = self.agent.chunk_texts()
+        elif streaming.chunks:
             self.chunks = tuple(c.text for c in streaming.chunks)
             gaps = [*(c.gap_s for c in streaming.chunks), streaming.end_gap_s]
             self.offsets = tuple(itertools.accumulate((max(0.0, g) for g in gaps), initial=0.0))
@@ -171,6 +187,19 @@ class _Stream:
         self.buffered += len(event.data) + _FRAME_OVERHEAD
         if content:
             self.pending_chunks += 1
+
+    def add_content(self, i: int) -> None:
+        """Content chunk `i`: a text delta, or an agent answer's piece (opening its part if it is the first)."""
+        if self.agent is None:
+            self.add(self.renderer.delta(self.chunks[i]), content=True)
+            return
+        *before, last = self.agent.piece(i)
+        for event in before:
+            self.add(event)
+        self.add(last, content=True)
+        call = self.agent.call_of(i)
+        if call is not None and call < len(self.exchange.tool_calls):
+            self.exchange.tool_calls[call].sent_chars += len(self.chunks[i])
 
     def take(self) -> list[Event]:
         events = self.buffer
@@ -269,7 +298,7 @@ class _Stream:
                 self.terminated = True
                 self.tick("terminator")
                 break
-            self.add(self.renderer.delta(self.chunks[i]), content=True)
+            self.add_content(i)
             self.tick("chunk")
             i += 1
             if self.buffered >= self.limits.coalesce_bytes:

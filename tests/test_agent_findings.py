@@ -47,7 +47,7 @@ def _scenario(name: str, command: str, fixtures: str, loop_limit: int | None) ->
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseResult]:
     folder = tmp_path_factory.mktemp("agents")
     scenarios = []
-    for shipped in ("agent_naive.mock", "agent_careful.mock"):
+    for shipped in ("agent_naive.mock", "agent_careful.mock", "agent_loop.mock"):
         scenarios += load_file(str(ROOT / "scenarios" / shipped)).cases
     for name, (command, fixtures, limit) in CASES.items():
         path = folder / f"{name}.mock"
@@ -83,7 +83,7 @@ def test_the_naive_agent_triggers_each_agent_finding(results: dict[str, CaseResu
 @pytest.mark.parametrize("kind", AGENT_FINDINGS)
 def test_the_careful_agent_avoids_every_agent_finding(results: dict[str, CaseResult], kind: str) -> None:
     rows = shipped(results, "careful")
-    assert len(rows) == 8
+    assert len(rows) == 11
     for row in rows:
         assert kind not in names(row), (row.name, row.findings, row.client)
 
@@ -91,6 +91,24 @@ def test_the_careful_agent_avoids_every_agent_finding(results: dict[str, CaseRes
 def test_the_careful_agent_passes_with_no_findings(results: dict[str, CaseResult]) -> None:
     for row in shipped(results, "careful"):
         assert row.outcome == "passed", (row.name, row.findings, row.expectations, row.client)
+
+
+def test_a_three_round_loop_passes_on_every_api_created_and_streamed(results: dict[str, CaseResult]) -> None:
+    rows = [r for name, r in results.items() if name.startswith("three-round agent loop [")]
+    assert len(rows) == 6 and sum("--stream" in r.name for r in rows) == 3
+    for row in rows:
+        assert row.outcome == "passed", (row.name, row.findings, row.expectations, row.client)
+
+
+def test_a_call_cut_off_mid_stream_run_anyway_is_a_broken_call(results: dict[str, CaseResult]) -> None:
+    for row in shipped(results, "naive"):
+        if "prompt=cut" in row.name:  # the SDKs' stream helpers hand over the cut arguments silently
+            title = next(f.title for f in row.findings if f.name == "tool_run_on_broken_call")
+            assert "cut off after 10 of 17 characters" in title, title
+            assert "truncated_stream_accepted" not in names(row)  # one root cause
+    for row in shipped(results, "careful"):
+        if "prompt=cut" in row.name:  # asked again, ran the whole call
+            assert names(row) == ["fault_handled"], row.findings
 
 
 def test_a_naive_agent_is_judged_one_root_cause_at_a_time(results: dict[str, CaseResult]) -> None:

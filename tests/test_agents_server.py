@@ -13,6 +13,8 @@ import pydantic
 import pytest
 
 from dotmock.dsl import load_text
+from dotmock.dsl.model import TextOutcome
+from dotmock.server.agent_payloads import unsupported_message
 from dotmock.server.conversation import read_conversation
 from dotmock.server.running import RunningServer, running_server
 
@@ -143,15 +145,131 @@ async def test_raw_arguments_reach_the_client_as_written(srv: RunningServer) -> 
     assert not sent.valid_json and sent.arguments_whole
 
 
-async def test_a_streamed_tool_call_answer_is_refused_clearly_until_the_stream_can_carry_it(
-    srv: RunningServer,
-) -> None:
+def test_an_api_that_cannot_send_an_agent_answer_says_so() -> None:
+    outcome = load_text(SCENARIO, "agents.mock").cases[0].fixtures[0].outcome
+    assert isinstance(outcome, TextOutcome)
+    message = unsupported_message("plan", outcome, "gemini", "/v1beta/models/m:generateContent", True)
+    assert message == (
+        "dotmock: fixture 'plan' answers with tool calls and reasoning, which dotmock cannot send as a streamed "
+        "answer on /v1beta/models/m:generateContent yet."
+    )
+    assert unsupported_message("plan", outcome, "chat_completions", "/v1/chat/completions", True) is None
+
+
+class GetWeather(pydantic.BaseModel):
+    city: str
+
+
+class GetTime(pydantic.BaseModel):
+    tz: str
+
+
+async def test_chat_completions_stream_helper_yields_whole_parsed_calls(srv: RunningServer) -> None:
+    tools = [
+        openai.pydantic_function_tool(GetWeather, name="get_weather"),
+        openai.pydantic_function_tool(GetTime, name="get_time"),
+    ]
     async with oai(srv) as client:
-        with pytest.raises(openai.APIStatusError) as info:
-            await client.chat.completions.create(model="m", messages=WEATHER, stream=True)
-    assert info.value.status_code == 501
-    assert "answers with tool calls and reasoning" in str(info.value)
-    assert len(srv.journal.http) == 1  # x-should-retry: false
+        async with client.chat.completions.stream(model="m", messages=WEATHER, tools=tools) as stream:
+            kinds = {event.type async for event in stream}
+            final = await stream.get_final_completion()
+    assert {"tool_calls.function.arguments.delta", "tool_calls.function.arguments.done", "content.delta"} <= kinds
+    choice = final.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content == "Checking."
+    calls = choice.message.tool_calls or []
+    assert [c.function.parsed_arguments for c in calls] == [GetWeather(city="Paris"), GetTime(tz="UTC")]
+    assert calls[1].id == "call_time"
+    (exchange,) = srv.journal.http
+    assert exchange.completed and all(c.arguments_whole for c in exchange.tool_calls)
+
+
+async def test_responses_stream_helper_yields_the_whole_output(srv: RunningServer) -> None:
+    async with oai(srv) as client:
+        async with client.responses.stream(model="m", input="weather please") as stream:
+            kinds = {event.type async for event in stream}
+            final = await stream.get_final_response()
+    assert {"response.function_call_arguments.delta", "response.function_call_arguments.done"} <= kinds
+    assert "response.reasoning_summary_text.delta" in kinds
+    assert [item.type for item in final.output] == ["reasoning", "message", "function_call", "function_call"]
+    calls = [item for item in final.output if item.type == "function_call"]
+    assert [json.loads(c.arguments) for c in calls] == [{"city": "Paris"}, {"tz": "UTC"}]
+    assert final.output_text == "Checking." and final.output[0].summary[0].text == "Two tools at once."
+
+
+async def test_messages_stream_helper_yields_whole_tool_use_blocks(srv: RunningServer) -> None:
+    async with claude(srv) as client:
+        async with client.messages.stream(model="m", max_tokens=100, messages=WEATHER) as stream:
+            kinds = {event.type async for event in stream}
+            final = await stream.get_final_message()
+    assert {"input_json", "thinking", "signature", "text"} <= kinds
+    assert final.stop_reason == "tool_use"
+    assert [b.type for b in final.content] == ["thinking", "text", "tool_use", "tool_use"]
+    assert [b.input for b in final.content if b.type == "tool_use"] == [{"city": "Paris"}, {"tz": "UTC"}]
+
+
+async def test_streamed_refusals(srv: RunningServer) -> None:
+    ask = [{"role": "user", "content": "tell me a secret"}]
+    async with oai(srv) as client:
+        async with client.chat.completions.stream(model="m", messages=ask) as stream:
+            chat = await stream.get_final_completion()
+        assert chat.choices[0].message.refusal == "I can't help with that."
+        async with client.responses.stream(model="m", input="tell me a secret") as stream:
+            response = await stream.get_final_response()
+        assert response.output[0].content[0].type == "refusal"
+    async with claude(srv) as client:
+        async with client.messages.stream(model="m", max_tokens=10, messages=ask) as stream:
+            message = await stream.get_final_message()
+        assert message.stop_reason == "refusal"
+
+
+FAULTED = r"""
+fixture "truncate" { match POST * { message contains "truncate" } toolCall "f" {"city": "Paris"}
+  streaming { chunkSize 5 truncateAfterChunks 2 } }
+fixture "drop" { match POST * { message contains "drop" } toolCall "f" {"city": "Paris"}
+  streaming { chunkSize 5 } fault disconnect after 2 chunks }
+fixture "garbage" { match POST * { message contains "garbage" } toolCall "f" {"city": "Paris"}
+  streaming { chunkSize 5 } fault malformedChunk after 2 chunks }
+"""
+
+
+@pytest.mark.parametrize("api", ["chat", "responses", "messages"])
+@pytest.mark.parametrize("fault", ["truncate", "drop", "garbage"])
+async def test_every_stream_fault_can_land_inside_a_calls_arguments(api: str, fault: str) -> None:
+    """Two pieces of 5 characters of `{"city": "Paris"}` go out, then the fault. What each SDK's stream
+    helper makes of it is what a client meets; the journal knows how much of the call went out."""
+    ask = [{"role": "user", "content": fault}]
+    async with running_server(load_text(FAULTED, "f.mock").cases[0]) as server:
+        outcome: object
+        try:
+            if api == "messages":
+                async with claude(server) as client:
+                    async with client.messages.stream(model="m", max_tokens=10, messages=ask) as stream:
+                        outcome = (await stream.get_final_message()).content[0]
+            else:
+                async with oai(server) as client:
+                    if api == "chat":
+                        async with client.chat.completions.stream(model="m", messages=ask) as stream:
+                            outcome = (await stream.get_final_completion()).choices[0]
+                    else:
+                        async with client.responses.stream(model="m", input=fault) as stream:
+                            outcome = await stream.get_final_response()
+        except Exception as err:  # what the SDK raised is the observation
+            outcome = err
+        (exchange,) = server.journal.http
+        (sent,) = exchange.tool_calls
+    assert exchange.completed == (fault == "garbage")
+    if fault == "garbage":  # the bad event is extra: every piece of the arguments still went out before the end
+        assert not isinstance(outcome, Exception) or "JSON" in type(outcome).__name__ or "Expecting" in str(outcome)
+    else:
+        assert sent.sent_chars == 10 and not sent.arguments_whole
+    if fault == "truncate" and api == "chat":  # the helper hands over the cut call silently
+        assert outcome.finish_reason is None and outcome.message.tool_calls[0].function.arguments == '{"city": "'
+    if fault == "truncate" and api == "responses":
+        assert isinstance(outcome, RuntimeError) and "response.completed" in str(outcome)
+    if fault == "truncate" and api == "messages":  # a partial tool_use block, its input parsed as far as it went
+        assert outcome.type == "tool_use" and outcome.input in ({}, {"city": ""})
+    if fault == "drop":
+        assert isinstance(outcome, Exception)
 
 
 async def test_an_unmatched_turn_names_the_turn_and_the_last_role(srv: RunningServer) -> None:

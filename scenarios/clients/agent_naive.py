@@ -1,7 +1,8 @@
 """A naive agent loop, the way a first version often looks, on the official SDKs.
 
 - runs the first tool call of an answer only (the others of parallel calls are never answered);
-- runs a call whatever its arguments (arguments that do not parse become {});
+- runs a call whatever its arguments (arguments that do not parse become {}), even one whose stream was cut
+  off inside its arguments (the SDKs' stream helpers hand such a call over without a word);
 - never asks why an answer stopped: a refusal, or an answer cut at its token limit, is printed as the answer;
 - no real cap on rounds: a model that keeps asking for the same call keeps it going.
 
