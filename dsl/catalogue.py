@@ -10,6 +10,7 @@ This module sits below `dotmock.dsl.model` and imports nothing of dotmock.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
@@ -87,6 +88,25 @@ MESSAGES_PATH = APIS_BY_NAME["messages"].paths[0]
 WS_CHAT_PATH = "/v1/chat"
 WS_RESPONSES_PATH = "/v1/responses"
 HTTP_ENDPOINTS: tuple[str, ...] = tuple(path for k in API_KINDS for path in k.paths)
+MODEL_SEGMENT = "[^/:]+"  # what `{model}` in an API path stands for
+
+
+def path_pattern(template: str) -> re.Pattern[str]:
+    """An API path template (`/v1beta/models/{model}:generateContent`) as a full-match regex."""
+    return re.compile(
+        "".join(MODEL_SEGMENT if part == "{model}" else re.escape(part) for part in _PARTS.split(template))
+    )
+
+
+_PARTS = re.compile(r"(\{model\})")
+
+
+def is_http_endpoint(path: str) -> bool:
+    """Whether an API answers `path` (a concrete path: a model in place of `{model}`)."""
+    return path in HTTP_ENDPOINTS or any(p.fullmatch(path) for p in _TEMPLATES)
+
+
+_TEMPLATES = tuple(path_pattern(path) for path in HTTP_ENDPOINTS if "{model}" in path)
 WS_REALTIME_PATH = "/v1/realtime"  # OpenAI Realtime, text modality (server.apis.realtime, server.realtime_ws)
 WS_ENDPOINTS = (WS_CHAT_PATH, WS_RESPONSES_PATH, WS_REALTIME_PATH)
 # The event that ends a complete answer on each WebSocket path (what a truncation withholds); `/v1/chat` answers

@@ -39,7 +39,7 @@ def _endpoint_error(protocol: str, path: str | None) -> tuple[str, tuple[str, ..
     if path is None:
         return None
     known = catalogue.HTTP_ENDPOINTS if protocol == "http" else catalogue.WS_ENDPOINTS
-    if path in known:
+    if path in known or (protocol == "http" and catalogue.is_http_endpoint(path)):
         return None
     kind = "HTTP" if protocol == "http" else "WebSocket"
     return f"dotmock serves no {kind} endpoint {path}", known

@@ -108,7 +108,7 @@ def text_response(
 ) -> Answer:
     """The fixture's text as one JSON object, or streamed (SSE, or a JSON array) when the request asked for a
     stream."""
-    reply = Reply(model=request_model(request.body), prompt_tokens=prompt_tokens(request.body))
+    reply = Reply(model=request.model or request_model(request.body), prompt_tokens=prompt_tokens(request.body))
     agent = AgentAnswer.of(outcome, api.name)
     agent.journal(exchange, sent_in_full=not request.stream)
     rid = request_id()

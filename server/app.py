@@ -42,7 +42,7 @@ from dotmock.server.keepalive import keep_alive_middleware
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
 from dotmock.server.payloads import request_id
-from dotmock.server.redact import redact_headers
+from dotmock.server.redact import redact_headers, redact_query
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.validation import parse_json
 from dotmock.server.websocket import register_websocket_routes
@@ -123,6 +123,8 @@ class _HttpEndpoints:
             path=incoming.path,
             started_at=time.monotonic(),
             headers=redact_headers(incoming.headers),
+            query=redact_query(incoming.query) if incoming.query else "",
+            api=api.name if (api := api_for(incoming.path)) is not None else None,
         )
         return self.journal.add_http(exchange)
 
@@ -164,9 +166,11 @@ class _HttpEndpoints:
             self.journal.record_body(exchange, raw, body)  # whole, or its head beyond the journal's budget
             exchange.call_key = call_key("http", path, body)
             exchange.attempt = self.journal.next_attempt(exchange.call_key)
-            parsed = api.parse(path, incoming.query, body)
+            parsed = api.parse(path, incoming.query, incoming.headers, body)
             exchange.stream = parsed.stream
-            match_request = MatchRequest("http", "POST", path, incoming.headers, body, exchange.attempt)
+            match_request = MatchRequest(
+                "http", "POST", path, incoming.headers, body, exchange.attempt, parsed.model, parsed.user_text
+            )
             fixture = select_fixture(self.fixtures, match_request)
             own = api.unmatched(parsed) if fixture is None else None
             if own is not None:  # an API that answers by itself (token counting)

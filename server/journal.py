@@ -120,6 +120,8 @@ class HttpExchange:
     path: str
     started_at: float
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    query: str = ""  # the query string, secrets redacted (`?key=` ...)
+    api: str | None = None  # the API of the registry that owns the path (`server.apis`), None for no API
     body: Any = None  # the parsed JSON body, or None (also when it was beyond the journal's byte budget)
     body_bytes: int = 0
     # A body beyond the journal's byte budget is not kept: its first HEAD_CHARS characters and its SHA-256.

@@ -28,6 +28,16 @@ class MatchRequest:
     headers: dict[str, str]
     body: Any
     attempt: int
+    model: str | None = None  # the model, when the API names it outside the body (Gemini: in the path)
+    text: str | None = None  # the last user message, when the API reads it its own way (`Api.parse`)
+
+    def request_model(self) -> Any:
+        if self.model is not None:
+            return self.model
+        return self.body.get("model") if isinstance(self.body, dict) else None
+
+    def user_text(self) -> str | None:
+        return self.text if self.text is not None else last_user_text(self.body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,13 +211,13 @@ def miss_reasons(match: Match, request: MatchRequest) -> tuple[list[str], int]:
         reasons.append(f"endpoint is {where} {match.path or '*'}")
         return reasons, held
     held += 1
-    model = request.body.get("model") if isinstance(request.body, dict) else None
+    model = request.request_model()
     if match.model is not None:
         if model == match.model:
             held += 1
         else:
             reasons.append(f"model {model!r} is not {match.model!r}")
-    text = last_user_text(request.body)
+    text = request.user_text()
     for text_rule in match.text:
         if _text_rule_holds(text_rule, text):
             held += 1
@@ -269,16 +279,16 @@ def no_match_message(
     """The message of the 404 answered when nothing matched: what the request was, and the nearest fixtures
     with what differed, among `candidates` when given (the fixtures of the request's own API family, so a
     miss on one provider never suggests another provider's endpoint)."""
-    body = request.body if isinstance(request.body, dict) else {}
     facts = [f"attempt {request.attempt}"]
-    if isinstance(body.get("model"), str):
-        facts.insert(0, f"model {body['model']!r}")
-    conversation = read_conversation(body)
+    model = request.request_model()
+    if isinstance(model, str):
+        facts.insert(0, f"model {model!r}")
+    conversation = read_conversation(request.body)
     if conversation.has_history:
         facts.append(f"turn {conversation.turn}")
         if conversation.last_role is not None:
             facts.append(f"last message from {conversation.last_role!r}")
-    text = last_user_text(request.body)
+    text = request.user_text()
     if text is not None:
         shown = text if len(text) <= 60 else text[:57] + "..."
         facts.append(f"last user message {shown!r}")

@@ -10,11 +10,13 @@ and request checks, which the OpenAI APIs share.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dotmock.dsl.catalogue import ApiKind
+from dotmock.dsl.catalogue import ApiKind, path_pattern
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
 from dotmock.server.errors import ApiError, outcome_body
 from dotmock.server.events import Event
@@ -29,6 +31,8 @@ class ParsedRequest:
     stream: bool
     include_usage: bool = False
     array_stream: bool = False  # stream as one JSON array rather than SSE (Gemini without `alt=sse`)
+    model: str | None = None  # the model when the API names it outside the body (Gemini: in the path)
+    user_text: str | None = None  # the last user message when the API carries it its own way
 
 
 class Renderer(Protocol):
@@ -65,12 +69,16 @@ class Api:
     @property
     def routes(self) -> tuple[str, ...]:
         """The Quart URL rules of its paths (the fast path answers them before Quart does)."""
-        return self.kind.paths
+        return tuple(path.replace("{model}", "<model>") for path in self.kind.paths)
+
+    @functools.cached_property
+    def _patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(path_pattern(path) for path in self.kind.paths if "{model}" in path)
 
     def owns(self, path: str) -> bool:
-        return path in self.kind.paths
+        return path in self.kind.paths or any(p.fullmatch(path) for p in self._patterns)
 
-    def parse(self, path: str, query: str, body: Any) -> ParsedRequest:
+    def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
         """Check a request as the provider does: `ApiError` (400) on the first mistake."""
         raise NotImplementedError
 

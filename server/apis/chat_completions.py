@@ -125,7 +125,7 @@ def _check_messages(body: dict[str, Any]) -> None:
 class ChatCompletions(Api):
     kind = APIS_BY_NAME["chat_completions"]
 
-    def parse(self, path: str, query: str, body: Any) -> ParsedRequest:
+    def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
         checked, stream, include_usage = check_openai(body)
         _check_messages(checked)
         return ParsedRequest(checked, stream, include_usage)

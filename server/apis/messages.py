@@ -209,7 +209,7 @@ def check_messages(body: dict[str, Any]) -> str | None:
 class Messages(Api):
     kind = APIS_BY_NAME["messages"]
 
-    def parse(self, path: str, query: str, body: Any) -> ParsedRequest:
+    def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
         checked, stream, include_usage = check_openai(body)
         problem = check_body(checked)
         if problem is not None:

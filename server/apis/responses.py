@@ -216,7 +216,7 @@ def _check_input(body: dict[str, Any]) -> None:
 class Responses(Api):
     kind = APIS_BY_NAME["responses"]
 
-    def parse(self, path: str, query: str, body: Any) -> ParsedRequest:
+    def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
         checked, stream, include_usage = check_openai(body)
         _check_input(checked)
         return ParsedRequest(checked, stream, include_usage)
