@@ -20,7 +20,7 @@ from dotmock.server.agent_streams import agent_renderer
 from dotmock.server.apis import api_for
 from dotmock.server.apis.base import Api, ParsedRequest
 from dotmock.server.apis.chat_completions import API as CHAT_COMPLETIONS
-from dotmock.server.errors import ApiError, retry_after_seconds
+from dotmock.server.errors import ApiError
 from dotmock.server.events import JsonArrayEncoder, encode_sse
 from dotmock.server.journal import HttpExchange
 from dotmock.server.payloads import Reply, prompt_tokens, request_id, request_model
@@ -90,8 +90,8 @@ def api_error_response(exchange: HttpExchange, err: ApiError, api: Api | None = 
 
 
 def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Answer:
-    exchange.retry_after_s = retry_after_seconds(outcome.headers)
     api, rid = _api_of(exchange), request_id()
+    exchange.retry_after_s = api.wait_asked(outcome)
     given = {name.lower() for name, _ in outcome.headers}  # the fixture's own headers win
     own = tuple(pair for pair in api.answer_headers(rid, outcome.status) if pair[0] not in given)
     return json_response(exchange, outcome.status, api.outcome_error(outcome, rid), (*own, *outcome.headers), rid)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from dotmock.dsl.catalogue import ApiKind, path_pattern
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
-from dotmock.server.errors import ApiError, outcome_body
+from dotmock.server.errors import ApiError, outcome_body, retry_after_seconds
 from dotmock.server.events import Event
 from dotmock.server.payloads import Reply
 
@@ -99,6 +99,10 @@ class Api:
     def outcome_error(self, outcome: ErrorOutcome, rid: str) -> bytes:
         """The body of an error fixture's answer: its verbatim `body` if given, else the API's shape."""
         return outcome_body(outcome)
+
+    def wait_asked(self, outcome: ErrorOutcome) -> float | None:
+        """The wait an error fixture's answer asks the client for (journaled for `retry_after_ignored`)."""
+        return retry_after_seconds(outcome.headers)
 
     def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
         raise NotImplementedError
