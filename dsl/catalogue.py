@@ -67,6 +67,18 @@ API_KINDS: tuple[ApiKind, ...] = (
         ("ANTHROPIC_API_KEY",),
         "message_stop",
     ),
+    ApiKind(
+        "gemini",
+        "Google Gemini",
+        "google",
+        tuple(
+            f"/{v}/models/{{model}}:{a}" for v in ("v1beta", "v1") for a in ("generateContent", "streamGenerateContent")
+        ),
+        "GOOGLE_GEMINI_BASE_URL",
+        "",
+        ("GEMINI_API_KEY",),
+        "finishReason",
+    ),
 )
 API_KINDS += (
     ApiKind(

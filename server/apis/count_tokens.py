@@ -21,7 +21,7 @@ from dotmock.server.validation import check_openai
 class CountTokens(Messages):
     kind = APIS_BY_NAME["count_tokens"]
 
-    def parse(self, path: str, query: str, body: Any) -> ParsedRequest:
+    def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
         checked, _, _ = check_openai(body)
         problem = check_messages(checked)
         if problem is not None:
