@@ -243,7 +243,7 @@ async def test_the_wire(srv: RunningServer) -> None:
         empty = await http.post(f"/v1/models/{MODEL}:generateContent", json={"contents": []}, headers=headers)
         assert empty.status_code == 400 and empty.json()["error"]["status"] == "INVALID_ARGUMENT"
         assert "contents is not specified" in empty.json()["error"]["message"]
-        wrong = await http.get(f"/v1/models/{MODEL}:generateContent", headers=headers)
+        wrong = await http.get(f"/v1beta/models/{MODEL}:generateContent", headers=headers)
         assert wrong.status_code == 405 and set(wrong.json()["error"]) == {"code", "message", "status"}
         unmatched = {"contents": [{"parts": [{"text": "nothing matches this"}]}]}
         miss = await http.post(f"/v1beta/models/{MODEL}:generateContent", json=unmatched, headers=headers)
