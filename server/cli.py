@@ -59,8 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         type=_journal_limit,
         default=DEFAULT_JOURNAL_LIMIT,
         metavar="N",
-        help="keep the newest N HTTP exchanges and N WebSocket connections in the journal, "
-        f"counting the dropped ones; 0 keeps everything (default {DEFAULT_JOURNAL_LIMIT:,})",
+        help="keep the newest N HTTP exchanges and N WebSocket connections in the journal, and each "
+        "connection's newest N frames and exchanges, counting the dropped ones; 0 keeps everything "
+        f"(default {DEFAULT_JOURNAL_LIMIT:,})",
     )
     parser.add_argument(
         "--journal-bytes",

@@ -196,12 +196,17 @@ class WsConnection:
     dropped: bool = False  # the server dropped the connection without a close frame
     faults: list[str] = field(default_factory=list)  # "disconnectAfterMs", "closeCode1006", "dropUnavailable"
     error: str | None = None  # why the server ended it otherwise: "server_shutdown", "internal_error: ..."
+    # A capped journal (dotmock serve) keeps a connection's newest `limit` frames and exchanges: these count
+    # the older ones it dropped (`messages_dropped`: the client's frames among them).
+    frames_dropped: int = 0
+    messages_dropped: int = 0
+    exchanges_dropped: int = 0
 
     kind: Literal["websocket"] = "websocket"
 
     @property
     def messages_received(self) -> int:
-        return sum(1 for f in self.frames if f.direction == "in")
+        return self.messages_dropped + sum(1 for f in self.frames if f.direction == "in")
 
 
 def add_fault(faults: list[str], name: str) -> None:
@@ -324,7 +329,25 @@ class Journal:
         else:
             frame = WsFrame(t, direction, None, len(message or b""), kind)
         connection.frames.append(frame)
+        if self.limit is not None:
+            self._trim(connection, self.limit)
         return frame
+
+    def _trim(self, c: WsConnection, keep: int) -> None:
+        """Keep the newest `keep` frames and exchanges of a connection, counting (and un-budgeting) the rest."""
+        extra = len(c.frames) - keep
+        if extra > 0:
+            dropped = c.frames[:extra]
+            del c.frames[:extra]
+            c.frames_dropped += extra
+            c.messages_dropped += sum(1 for f in dropped if f.direction == "in")
+            self.kept_bytes -= sum(
+                _frame_cost(f.direction, f.size) for f in dropped if f.text is not None and not f.truncated
+            )
+        extra = len(c.exchanges) - keep
+        if extra > 0:
+            del c.exchanges[:extra]
+            c.exchanges_dropped += extra
 
     def reset(self) -> None:
         self.http.clear()
@@ -349,6 +372,9 @@ class Journal:
         """A connection's JSON fields, its frames and exchanges as iterators (one record at a time)."""
         t0 = self.t0
         d = {f.name: getattr(c, f.name) for f in fields(WsConnection)}
+        for name in _WS_DROP_COUNTS:  # written only when something was dropped: a runner's journal never does
+            if not d[name]:
+                del d[name]
         d["opened_at"], d["closed_at"] = _rel(c.opened_at, t0), _rel(c.closed_at, t0)
         frames, exchanges = list(c.frames), list(c.exchanges)
         d["frames"] = (_frame_json(f, t0) for f in frames)
@@ -411,6 +437,7 @@ def _rel(value: float | None, t0: float) -> float | None:
 
 
 _WS_LISTS = ("frames", "exchanges")
+_WS_DROP_COUNTS = ("frames_dropped", "messages_dropped", "exchanges_dropped")
 
 
 def _object_pieces(d: dict[str, Any], dumps: Callable[[Any], str]) -> Iterator[str]:

@@ -119,6 +119,35 @@ async def test_the_budget_is_given_back_when_old_entries_are_dropped() -> None:
     assert [e.body_truncated for e in journal.http] == [False, False]  # the two newest fit again
 
 
+async def test_a_long_connection_keeps_its_newest_frames_in_a_capped_journal() -> None:
+    journal = Journal(limit=5)
+    message = json.dumps({"type": "message", "data": {"model": "m", "messages": [{"role": "user", "content": "x"}]}})
+    async with running_server(scenario(), journal=journal) as srv:
+        async with httpx.AsyncClient() as http, aconnect_ws(srv.ws_url + "/v1/chat", http) as ws:
+            for _ in range(30):
+                await ws.send_text(message)
+                while json.loads(await ws.receive_text(timeout=10))["type"] != "done":
+                    pass
+            served = (await http.get(srv.base_url + "/_dotmock/journal")).json()
+    (conn,) = journal.websocket
+    assert len(conn.frames) == 5 and len(conn.exchanges) <= 6
+    assert conn.messages_received == 30  # the dropped ones still counted
+    assert conn.frames_dropped + len(conn.frames) > 30 * 2 and conn.exchanges_dropped >= 24
+    (record,) = served["websocket"]
+    assert record["messages_received"] == 30 and record["frames_dropped"] == conn.frames_dropped
+
+
+async def test_an_uncapped_journal_writes_no_drop_counts() -> None:
+    journal = Journal()
+    async with running_server(scenario(), journal=journal) as srv:
+        async with httpx.AsyncClient() as http, aconnect_ws(srv.ws_url + "/v1/chat", http) as ws:
+            await ws.send_text(json.dumps({"type": "message", "data": {"model": "m", "messages": []}}))
+            while json.loads(await ws.receive_text(timeout=10))["type"] not in ("done", "error"):
+                pass
+    (record,) = journal.to_json()["websocket"]
+    assert not {"frames_dropped", "messages_dropped", "exchanges_dropped"} & record.keys()
+
+
 async def test_the_journal_endpoint_is_streamed_and_reads_as_its_json() -> None:
     journal = Journal(max_bytes=50 * KiB)
     async with running_server(scenario(), journal=journal) as srv:
