@@ -24,4 +24,13 @@ def known_mistake(word: str, expected: set[str], source_line: str) -> str | None
         return 'tool arguments are a JSON object `{"city": "Paris"}`, or raw text: `raw "{\\"city\\": ..."`'
     if "COMMA" in expected and source_line.lstrip().startswith("tags "):
         return f"tags are separated by commas: `tags {', '.join(source_line.split()[1:])}`"
+    if word.startswith("${"):
+        return (
+            f"{word} stands for a value (a string, number or duration), not for a path, a keyword or a statement: "
+            "write those out, e.g. one fixture per path"
+        )
+    if expected == {"VBAR"} and source_line.lstrip().startswith("|"):
+        cell = next((c.strip() for c in source_line.split("|") if word in c.split()), None)
+        if cell and " " in cell:
+            return f'a cell of several words is a string: `| "{cell}" |`'
     return None
