@@ -281,7 +281,10 @@ class _Stream:
                 due = self.base + (i - self.base_index) * self.latency
             else:  # after a slowFirstToken or stall at `base_index`, the recorded gaps carry on from there
                 due = self.base + self.offsets[i + 1] - self.offsets[self.base_index]
-            if due > time.monotonic():
+            # A chunk due after a timed drop never goes out, even when the loop wakes up late (a loaded machine):
+            # wait_until raises at the drop instead of the chunk being sent first.
+            dropped_first = self.disconnect_at is not None and self.disconnect_at <= due
+            if due > time.monotonic() or dropped_first:
                 if self.buffer:
                     yield self.take()
                 await self.wait_until(due)

@@ -99,6 +99,23 @@ async def test_disconnect_after_seconds() -> None:
     assert exchange.faults == ["disconnect"] and exchange.chunks_sent == 3
 
 
+async def test_a_late_wake_up_never_sends_a_chunk_due_after_the_drop() -> None:
+    """The server's loop is blocked past several chunks' due times (as on a loaded machine): when it wakes,
+    the chunks due before the drop go out, and none due after it."""
+    async with running_server(scenario(Fault("disconnect", after_s=0.25), latency_ms=100)) as srv:
+        received = bytearray()
+        async with httpx.AsyncClient(timeout=5) as http:
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                async with http.stream("POST", srv.base_url + CHAT, json=BODY) as response:
+                    async for piece in response.aiter_raw():
+                        if not received:
+                            time.sleep(0.45)  # blocks the server too: it shares this event loop
+                        received += piece
+        exchange = await settled(srv)
+    assert chat_text(bytes(received)) == TEXT[:30]  # due at 0, 100 and 200 ms; dropped at 250 ms
+    assert exchange.faults == ["disconnect"] and exchange.chunks_sent == 3
+
+
 async def test_disconnect_after_seconds_holds_the_terminator_back() -> None:
     async with running_server(scenario(Fault("disconnect", after_s=0.1))) as srv:
         raw, err = await read_until_error(srv.base_url + CHAT, BODY)
