@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from dotmock.exits import EXIT_INTERRUPTED
+
 USAGE = """usage: dotmock COMMAND [ARGS...]
 
 commands:
@@ -55,18 +57,29 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"dotmock {__version__}")
         return 0
-    command = _command(args[0])
-    if command is None:
-        print(f"dotmock: unknown command {args[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
-        return 2
-    return command(args[1:])
+    try:
+        command = _command(args[0])
+        if command is None:
+            print(f"dotmock: unknown command {args[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
+            return 2
+        return command(args[1:])
+    except KeyboardInterrupt:  # before a command installs its own handling (loading, parsing) or after it
+        return _interrupted(f"dotmock {args[0]}")
 
 
 def run_main(argv: list[str] | None = None) -> int:
     """`dotmock-run`: the same as `dotmock run`."""
-    from dotmock.runner.cli import main as run
+    try:
+        from dotmock.runner.cli import main as run
 
-    return run(list(sys.argv[1:] if argv is None else argv))
+        return run(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        return _interrupted("dotmock-run")
+
+
+def _interrupted(who: str) -> int:
+    print(f"\n{who}: interrupted (Ctrl-C) before it finished; nothing more was done", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def console_main() -> None:

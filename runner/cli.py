@@ -23,6 +23,7 @@ from dotmock.dsl.loader import load_path
 from dotmock.dsl.model import DEFAULT_CLIENT_TIMEOUT_S, Scenario
 from dotmock.dsl.values import parse_duration as duration_seconds
 from dotmock.dsl.wording import count
+from dotmock.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_CASES, EXIT_OK, EXIT_USAGE
 from dotmock.runner.atomic import append_text, write_atomic
 from dotmock.runner.case import CaseOptions, blank_result
 from dotmock.runner.execute import ExecuteOptions, execute
@@ -34,7 +35,6 @@ from dotmock.runner.report_terminal import TerminalReporter
 from dotmock.runner.results import CaseResult, RunReport
 from dotmock.runner.selection import SelectionError, parse_shard, select
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_CASES, EXIT_INTERRUPTED = 0, 1, 2, 5, 130
 DEFAULT_PATH = "scenarios"
 
 

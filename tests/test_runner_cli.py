@@ -27,6 +27,21 @@ RUN = [sys.executable, "-m", "dotmock", "run"]
 MERGE = [sys.executable, "-m", "dotmock", "report", "merge"]
 
 
+def wait_for_children(pid: int, n: int, timeout: float = 60.0) -> None:
+    """Until process `pid` has `n` child processes (its clients): a fixed sleep races loading on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        if len(children) >= n:
+            time.sleep(0.3)  # and they have started
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} did not start {n} clients within {timeout:g}s")
+
+
 def validate_json(path: Path) -> dict:
     data = json.loads(path.read_text())
     jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft202012Validator)
@@ -241,6 +256,26 @@ def test_markdown_is_appended_to_the_github_step_summary(tmp_path: Path) -> None
     assert text.startswith("earlier step\n") and "dotmock resilience report" in text
 
 
+def test_ctrl_c_while_loading_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    """Interrupted before any case ran (parsing a large folder): exit 130, one line, no traceback."""
+    folder = tmp_path / "scenarios"
+    fixtures = "".join(
+        f'fixture "f{i}" {{\n  match POST /v1/chat/completions {{ message contains "m{i}" }}\n  response "r"\n}}\n'
+        for i in range(2_500)
+    )
+    body = 'client "python -c pass"\n' + fixtures
+    write_cases(folder, {f"big{n}": f'scenario "big {n}"\n' + body for n in range(40)})
+    proc = subprocess.Popen(
+        [*RUN, str(folder)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(1.5)  # well inside loading 100,000 fixtures (20 s or more)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err, err
+    assert "dotmock run: interrupted (Ctrl-C)" in err
+
+
 def test_ctrl_c_stops_the_run_and_still_writes_complete_reports(tmp_path: Path) -> None:
     cases = {f"h{i}": simple(f"hangs {i}", "hang", timeout="60s") for i in range(4)}
     cases["z"] = simple("answers", "ok")
@@ -253,7 +288,7 @@ def test_ctrl_c_stops_the_run_and_still_writes_complete_reports(tmp_path: Path) 
         text=True,
         env={**os.environ, "GITHUB_STEP_SUMMARY": ""},
     )
-    time.sleep(3.0)  # two hanging clients are running
+    wait_for_children(proc.pid, 2)  # two hanging clients are running (loading can take seconds under load)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, out + err
