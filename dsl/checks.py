@@ -242,6 +242,31 @@ class Checks:
                     hint='add `response "text"`, `toolCall "name" {...}`, `error 429`, or `events { ... }` (WebSocket)',
                 )
             self.faults(faults)
+            match = single["match"][0] if "match" in single else None
+            self.fault_forms(match, faults, streaming, where)
+
+    def fault_forms(
+        self, match: m.Match | None, faults: list[m.Fault], streaming: m.Streaming, where: m.Location
+    ) -> None:
+        """A fault (or truncateAfterChunks) that can take effect on none of the forms the fixture answers in
+        (`answer_forms`) is an error, rather than a line ignored at run time. The forms each fault kind acts on
+        are the catalogue's `FaultKind.applies`."""
+        forms = answer_forms(match)
+        if not forms:  # the match contradicts itself: it answers nothing
+            return
+        marks: list[tuple[str, str, m.Location]] = [(f.kind, f.kind, f.location or where) for f in faults]
+        if streaming.truncate_after_chunks is not None:
+            marks.append(("truncate", "truncateAfterChunks", where))
+        for kind_name, word, at in marks:
+            kind = catalogue.FAULTS.get(kind_name)
+            if kind is None or kind.applies & forms:
+                continue
+            self.error(
+                f"{word} cannot take effect here: it acts on {_forms_words(kind.applies)}, and this fixture "
+                f"answers only {_forms_words(forms)}",
+                at,
+                hint='drop it, or let the fixture answer streams too (remove the `json "stream"` rule)',
+            )
 
     def twice_in_fixture(self, name: str, key: str, where: m.Location) -> None:
         what = _WHAT_TWICE.get(key, f"'{key}'")
@@ -257,3 +282,27 @@ class Checks:
 
 def _at(token: Token, path: str) -> m.Location:
     return m.Location(path, token.line or 1, token.column or 1)
+
+
+_FORM_WORDS = {"stream": "SSE streams", "websocket": "WebSocket streams", "json": "`stream: false` JSON answers"}
+
+
+def _forms_words(forms: frozenset[str] | set[str]) -> str:
+    return " and ".join(_FORM_WORDS[f] for f in ("stream", "websocket", "json") if f in forms)
+
+
+def answer_forms(match: m.Match | None) -> frozenset[str]:
+    """The forms a text fixture can answer in: a WebSocket fixture streams over WebSocket; an HTTP one answers a
+    `stream: true` request with SSE and any other with one JSON body, unless its match pins one of them
+    (`json "stream" == true`; `== false`, `!= true` or `absent`)."""
+    if match is not None and match.protocol == "websocket":
+        return frozenset({"websocket"})
+    forms = {"stream", "json"}
+    for rule in match.json if match is not None else ():
+        if rule.path != "stream":
+            continue
+        if rule.kind == "==" and rule.value is True:
+            forms &= {"stream"}
+        elif (rule.kind, rule.value) in (("==", False), ("!=", True)) or rule.kind == "absent":
+            forms &= {"json"}
+    return frozenset(forms)
