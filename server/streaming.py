@@ -342,13 +342,13 @@ async def _malformed(stream: _Stream, fault: Fault, i: int) -> None:
 
 async def _error_event(stream: _Stream, fault: Fault, i: int) -> None:
     """errorEvent: the API's error event."""
-    stream.add(
-        stream.renderer.error_event(
-            fault.message or "The server had an error while processing your request.",
-            fault.error_type or "server_error",
-            fault.code,
-        )
+    events = stream.renderer.error_event(
+        fault.message or "The server had an error while processing your request.",
+        fault.error_type or "server_error",
+        fault.code,
     )
+    for event in events if isinstance(events, list) else [events]:
+        stream.add(event)
     stream.mark_fault(fault.kind)
 
 

@@ -260,11 +260,14 @@ async def test_error_event_responses() -> None:
                 with pytest.raises(RuntimeError, match=r"response\.completed"):
                     await stream.get_final_response()
     blocks = response.content.decode().split("\n\n")[:-1]
-    assert blocks[-1].startswith("event: error\ndata: ")
-    error = json.loads(blocks[-1].split("data: ", 1)[1])
+    # The error event, then response.failed carrying the error, as the API ends a response failing mid-stream.
+    assert blocks[-2].startswith("event: error\ndata: ") and blocks[-1].startswith("event: response.failed\ndata: ")
+    error = json.loads(blocks[-2].split("data: ", 1)[1])
     assert error == {"type": "error", "sequence_number": 5, "code": "server_error", "message": "boom", "param": None}
+    failed = json.loads(blocks[-1].split("data: ", 1)[1])["response"]
+    assert failed["status"] == "failed" and failed["error"] == {"code": "server_error", "message": "boom"}
     assert "response.completed" not in response.text
-    assert types[-1] == "error"
+    assert types[-2:] == ["error", "response.failed"]
 
 
 async def test_sdk_ends_silently_on_truncation() -> None:

@@ -42,18 +42,32 @@ def message_item(reply: Reply, text: str | None, status: str) -> dict[str, Any]:
     return {"id": reply.item_id, "type": "message", "status": status, "role": "assistant", "content": content}
 
 
-def response_object(reply: Reply, status: str, text: str | None) -> dict[str, Any]:
-    """A `response` object; `text` None means no output yet (and no usage)."""
+# finish_reason -> the `incomplete_details.reason` of a response that stopped short of a natural end
+INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+def response_object(
+    reply: Reply, status: str, text: str | None, finish_reason: str = "stop", error: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A `response` object; `text` None means no output yet (and no usage). A `completed` answer whose
+    finish_reason is `length` (or `content_filter`) is `incomplete` with `incomplete_details`, as the API
+    answers one cut by `max_output_tokens`; `error` makes it `failed`."""
+    reason = INCOMPLETE_REASONS.get(finish_reason) if status == "completed" else None
+    if reason is not None:
+        status = "incomplete"
+    if error is not None:
+        status = "failed"
+    item_status = "completed" if status == "completed" else "incomplete"
     return {
         "id": reply.response_id,
         "object": "response",
         "created_at": reply.created,
         "status": status,
         "model": reply.model,
-        "output": [] if text is None else [message_item(reply, text, "completed")],
+        "output": [] if text is None else [message_item(reply, text, item_status)],
         "usage": None if text is None else responses_usage(reply, text),
-        "error": None,
-        "incomplete_details": None,
+        "error": error,
+        "incomplete_details": None if reason is None else {"reason": reason},
         "instructions": None,
         "metadata": {},
         "parallel_tool_calls": True,
@@ -68,8 +82,9 @@ def response_object(reply: Reply, status: str, text: str | None) -> dict[str, An
 class ResponsesRenderer:
     """The Responses event sequence the openai SDKs parse fully (see the wire-behaviour reference)."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, finish_reason: str = "stop") -> None:
         self.reply = reply
+        self.finish_reason = finish_reason
         self.seq = 0
         self.text_sent: list[str] = []
         ids = dumps({"item_id": reply.item_id, "output_index": 0, "content_index": 0})[1:-1]
@@ -108,18 +123,29 @@ class ResponsesRenderer:
         return Event(payload, b"response.output_text.delta", "response.output_text.delta", typed=True)
 
     def closing(self) -> list[Event]:
+        """The text's done events and the terminal event: `response.completed`, or `response.incomplete`
+        when the answer stopped at its length (finish_reason `length`)."""
         text = "".join(self.text_sent)
+        final = response_object(self.reply, "completed", text, self.finish_reason)
+        item_status = "completed" if final["status"] == "completed" else "incomplete"
         return [
             self._text_event("response.output_text.done", {"text": text, "logprobs": []}),
             self._text_event("response.content_part.done", {"part": output_text_part(text)}),
             self._event(
-                "response.output_item.done", {"output_index": 0, "item": message_item(self.reply, text, "completed")}
+                "response.output_item.done", {"output_index": 0, "item": message_item(self.reply, text, item_status)}
             ),
-            self._event("response.completed", {"response": response_object(self.reply, "completed", text)}),
+            self._event(f"response.{final['status']}", {"response": final}),
         ]
 
-    def error_event(self, message: str, error_type: str, code: str | None) -> Event:
-        return self._event("error", {"code": code or error_type, "message": message, "param": None})
+    def error_event(self, message: str, error_type: str, code: str | None) -> list[Event]:
+        """The `error` event, then `response.failed` with the error in the response, as the API ends a
+        response that fails mid-stream."""
+        error = {"code": code or error_type, "message": message}
+        text = "".join(self.text_sent)
+        return [
+            self._event("error", {**error, "param": None}),
+            self._event("response.failed", {"response": response_object(self.reply, "failed", text, error=error)}),
+        ]
 
     def malformed(self, data: str | None) -> Event:
         if data is not None:
@@ -222,12 +248,12 @@ class Responses(Api):
         return ParsedRequest(checked, stream, include_usage)
 
     def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
-        return response_object(reply, "completed", outcome.text)
+        return response_object(reply, "completed", outcome.text, outcome.finish_reason)
 
     def renderer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest, dialect: Dialect) -> Renderer:
         if (outcome.dialect or dialect) == "seed":
             return SeedResponsesRenderer(reply)
-        return ResponsesRenderer(reply)
+        return ResponsesRenderer(reply, outcome.finish_reason)
 
 
 API = Responses()
