@@ -420,6 +420,11 @@ class _Builder(AgentItems):
             return "cadence", (chunks, end), self.loc(item)
         if item.data == "error_response":
             return "error", self.error_outcome(item), self.loc(item)
+        if item.data == "answer_header":
+            header, value = item.children
+            assert isinstance(header, tuple) and isinstance(value, tuple)
+            self.check.header(header, value)
+            return "answer_header", (header[0], value[0]), self.loc(item)
         agent = agent_item(self.check, item, self.loc(item))
         if agent is not None:  # structured, schema
             return agent
@@ -454,11 +459,14 @@ class _Builder(AgentItems):
         single: dict[str, tuple[Any, m.Location | None]] = {}
         faults: list[m.Fault] = []
         calls: list[m.ToolCall] = []
+        headers: list[tuple[tuple[str, str], m.Location]] = []
         for key, value, at in map(self.fixture_item, items):
             if key == "fault":
                 faults.append(value)
             elif key == "tool_call":
                 calls.append(value)
+            elif key == "answer_header":
+                headers.append((value, at or where))
             elif key in single:
                 self.check.twice_in_fixture(name[0], key, at or where)
             else:
@@ -466,6 +474,7 @@ class _Builder(AgentItems):
         match = single["match"][0] if "match" in single else m.Match("http", "POST", None)
         is_ws = match.protocol == "websocket"
         self.check.fixture(name[0], single, faults, is_ws, where, answers_with_calls=bool(calls))
+        self.check.answer_headers(headers, single, is_ws)
         agent_checks.fixture(self.check, name[0], single, calls, is_ws, where)
         value = {key: v for key, (v, _at) in single.items()}
         close = {k: value[k] for k in CLOSE_KNOBS if k in value}
@@ -502,6 +511,7 @@ class _Builder(AgentItems):
             "faults": tuple(faults),
             "dialect": value.get("dialect"),
             "finish_reason": value.get("finish_reason", "stop"),
+            "headers": tuple(h for h, _at in headers),
         }
         outcome = m.TextOutcome(**(fields | agent_fields(value, calls)))
         return m.Fixture(name[0], match, outcome, ws=ws, location=where)

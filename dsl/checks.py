@@ -245,6 +245,20 @@ class Checks:
             match = single["match"][0] if "match" in single else None
             self.fault_forms(match, faults, streaming, where)
 
+    def answer_headers(
+        self, headers: list[tuple[tuple[str, str], m.Location]], single: dict[str, Placed], is_ws: bool
+    ) -> None:
+        """`header NAME VALUE` in a fixture: response headers of an HTTP text answer."""
+        if not headers:
+            return
+        at = headers[0][1]
+        if is_ws:
+            self.error("a WebSocket answer has no response headers; `header` applies to HTTP fixtures", at)
+        elif "error" in single:
+            self.error('an error fixture\'s headers go in its block: error 429 { header "Retry-After" "2" }', at)
+        elif "events" in single:
+            self.error("events are sent over WebSocket, which has no response headers", at)
+
     def fault_forms(
         self, match: m.Match | None, faults: list[m.Fault], streaming: m.Streaming, where: m.Location
     ) -> None:

@@ -308,6 +308,7 @@ class TextOutcome:
     schema: JsonValue = None
     refusal: str | None = None
     reasoning: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # extra response headers (`header "x-ratelimit-..." "..."`)
 
     @property
     def is_plain_text(self) -> bool:

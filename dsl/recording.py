@@ -55,6 +55,10 @@ TRANSPORT_HEADERS = frozenset(
 )
 
 
+# The headers of a successful answer worth keeping (`header` lines of a text fixture): its rate limits.
+RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedChunk:
     text: str
@@ -237,6 +241,8 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
         lines.append(f"finishReason {encode_string(ex.finish_reason)}")
     if ex.dialect == "seed":
         lines.append("dialect seed")
+    limits = [(n, v) for n, v in ex.headers if n.lower().startswith(RATE_LIMIT_PREFIXES)]
+    lines += _header_lines(limits, redact)
     fixture.body_lines = lines
     fixture.note = took
     return fixture

@@ -112,7 +112,8 @@ def text_response(
     agent = AgentAnswer.of(outcome, api.name)
     agent.journal(exchange, sent_in_full=not request.stream)
     rid = request_id()
-    own = api.answer_headers(rid, 200)
+    given = tuple((name.lower(), value) for name, value in outcome.headers)  # the fixture's win over the API's own
+    own = (*(h for h in api.answer_headers(rid, 200) if h[0] not in {n for n, _ in given}), *given)
     if not request.stream:
         if not outcome.is_plain_text:
             payload = json.dumps(json_body(api.name, reply, agent), ensure_ascii=False).encode()
