@@ -8,6 +8,7 @@ precise mistake (tests/clients/agent_modes.py). All cases run once, concurrently
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -49,6 +50,10 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseResult]:
     scenarios = []
     for shipped in ("agent_naive.mock", "agent_careful.mock", "agent_loop.mock"):
         scenarios += load_file(str(ROOT / "scenarios" / shipped)).cases
+    docs = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### An agent on each API") : docs.index("### How an agent run is judged")]
+    for i, block in enumerate(re.findall(r"```mock\n(.*?)```", section, flags=re.S)):  # run beside scenarios/
+        scenarios += load_text(block, str(ROOT / "scenarios" / f"docs-agent-{i}.mock")).cases
     for name, (command, fixtures, limit) in CASES.items():
         path = folder / f"{name}.mock"
         text = _scenario(name, command, fixtures, limit)
@@ -96,6 +101,17 @@ def test_the_careful_agent_passes_with_no_findings(results: dict[str, CaseResult
 def test_a_three_round_loop_passes_on_every_api_created_and_streamed(results: dict[str, CaseResult]) -> None:
     rows = [r for name, r in results.items() if name.startswith("three-round agent loop [")]
     assert len(rows) == 6 and sum("--stream" in r.name for r in rows) == 3
+    for row in rows:
+        assert row.outcome == "passed", (row.name, row.findings, row.expectations, row.client)
+
+
+def test_the_docs_agent_example_for_each_api_runs(results: dict[str, CaseResult]) -> None:
+    rows = [r for name, r in results.items() if name.startswith("weather agent on ")]
+    assert sorted(r.name for r in rows) == [
+        "weather agent on Anthropic Messages",
+        "weather agent on Chat Completions",
+        "weather agent on Responses",
+    ]
     for row in rows:
         assert row.outcome == "passed", (row.name, row.findings, row.expectations, row.client)
 

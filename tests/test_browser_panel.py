@@ -502,3 +502,40 @@ def test_the_editor_reads_and_writes_only_the_scenarios_own_files(tmp_path: Path
         assert outside.read_text(encoding="utf-8") == SHARED
     finally:
         srv.stop()
+
+
+AGENT_SCENARIO = """\
+scenario "panel agent"
+
+fixture "tool calls" {
+  match POST /v1/chat/completions
+  response "Checking."
+  toolCall "get_weather" id "call_w" {"city": "Paris"}
+  toolCall "get_time" id "call_t" {"tz": "UTC"}
+  streaming { chunkSize 6 latencyMs 5 }
+}
+"""
+
+
+def test_preview_shows_tool_calls_streamed_and_whole(browser: Browser, tmp_path: Path) -> None:
+    mock = tmp_path / "agent.mock"
+    mock.write_text(AGENT_SCENARIO, encoding="utf-8")
+    agent_server = Served(mock)
+    try:
+        page = open_panel(browser, agent_server)
+        try:
+            send_http(page, "weather?")
+            shown = page.text_content("#preview-text") or ""
+            assert shown == 'Checking.\n⚙ get_weather [call_w] {"city": "Paris"}\n⚙ get_time [call_t] {"tz": "UTC"}'
+            labels = frame_labels(page)
+            assert any("tool call get_weather" in label for label in labels)
+            assert page.get_attribute("#stream-mark", "data-kind") == "complete"
+            exchange = agent_server.journal()["http"][-1]
+            assert int(page.get_attribute("#frame-count", "data-chunks") or -1) == exchange["chunks_sent"]
+            send_http(page, "weather?", stream=False)
+            whole = page.text_content("#preview-text") or ""
+            assert whole == 'Checking.\n⚙ get_weather [call_w] {"city": "Paris"}\n⚙ get_time [call_t] {"tz": "UTC"}'
+        finally:
+            page.close()
+    finally:
+        agent_server.stop()

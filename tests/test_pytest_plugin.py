@@ -341,4 +341,4 @@ def test_the_shipped_example_folder_passes(pytester: pytest.Pytester) -> None:
     for f in example.iterdir():
         if f.suffix in (".py", ".mock"):
             shutil.copy(f, pytester.path / f.name)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=4)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=7)

@@ -2,8 +2,26 @@
 
 import { SseParser, interpret } from "./sse.js";
 
+/** A JSON answer's tool calls, one `⚙ name [id] {arguments}` line each (Chat, Responses, Anthropic). */
+function callLines(value) {
+  const calls = [];
+  for (const c of value.choices?.[0]?.message?.tool_calls ?? []) calls.push([c.function?.name, c.id, c.function?.arguments]);
+  for (const item of Array.isArray(value.output) ? value.output : []) {
+    if (item?.type === "function_call") calls.push([item.name, item.call_id, item.arguments]);
+  }
+  for (const block of Array.isArray(value.content) ? value.content : []) {
+    if (block?.type === "tool_use") calls.push([block.name, block.id, JSON.stringify(block.input)]);
+  }
+  return calls.map(([name, id, args]) => `⚙ ${name} [${id}] ${args ?? ""}`);
+}
+
 function answerText(value) {
   if (!value || typeof value !== "object") return null;
+  const calls = callLines(value);
+  if (calls.length) {
+    const text = value.choices?.[0]?.message?.content ?? (Array.isArray(value.content) ? value.content.find((b) => b?.type === "text")?.text : null);
+    return [text, ...calls].filter(Boolean).join("\n");
+  }
   if (value.error) return `error: ${value.error.message ?? JSON.stringify(value.error)}`;
   const choice = Array.isArray(value.choices) ? value.choices[0] : null;
   if (choice?.message && typeof choice.message.content === "string") return choice.message.content;
@@ -58,6 +76,7 @@ async function readSse(res, log, preview, endpoint, expected) {
       : interpret(ev.event, ev.data);
     log.add({ dir: "in", kind: meaning.kind, label: meaning.label, data: ev.raw, t });
     if (meaning.kind === "content") preview.append(meaning.text, t);
+    else if (meaning.kind === "call") preview.add(meaning.text);
     else if (meaning.kind === "end") state.ended = true;
     else if (meaning.kind === "error") state.error = meaning.text;
     else if (meaning.kind === "malformed") state.malformed += 1;

@@ -32,6 +32,11 @@ export class Preview {
     this.showTiming();
   }
 
+  /** Text that is no content chunk of its own (a tool call's opening line). */
+  add(text) {
+    this.el.text.append(document.createTextNode(text));
+  }
+
   /** A whole (non-streamed) answer. */
   whole(text, isError = false) {
     this.el.text.textContent = text;

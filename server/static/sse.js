@@ -89,6 +89,44 @@ export function interpret(name, dataText) {
   return interpretValue(name, value);
 }
 
+/** A tool call's opening line in the preview: `⚙ get_weather [call_1] `, its arguments follow. */
+function callHead(name, id) {
+  return `\n⚙ ${name ?? "?"} [${id ?? "?"}] `;
+}
+
+/**
+ * Tool calls, refusals and Anthropic text as they stream on each API (docs/language.md, Agents): a call's
+ * opening is kind "call" (shown, not counted as a content chunk), its argument pieces are content.
+ */
+function agentMeaning(label, obj, choice) {
+  const call = Array.isArray(choice?.delta?.tool_calls) ? choice.delta.tool_calls[0] : null;
+  if (call) {
+    const fn = call.function ?? {};
+    const args = typeof fn.arguments === "string" ? fn.arguments : "";
+    if (fn.name) return { kind: "call", label: `${label} (tool call ${fn.name})`, text: callHead(fn.name, call.id) + args };
+    return { kind: "content", label: `${label} (arguments)`, text: args };
+  }
+  if (choice?.delta && typeof choice.delta.refusal === "string") {
+    return { kind: "content", label: `${label} (refusal)`, text: choice.delta.refusal };
+  }
+  if (label === "response.output_item.added" && obj.item?.type === "function_call") {
+    return { kind: "call", label: `${label} (tool call ${obj.item.name})`, text: callHead(obj.item.name, obj.item.call_id) };
+  }
+  if ((label === "response.function_call_arguments.delta" || label === "response.refusal.delta") && typeof obj.delta === "string") {
+    return { kind: "content", label, text: obj.delta };
+  }
+  if (label === "content_block_start" && obj.content_block?.type === "tool_use") {
+    return { kind: "call", label: `${label} (tool_use ${obj.content_block.name})`, text: callHead(obj.content_block.name, obj.content_block.id) };
+  }
+  if (label === "content_block_delta" && obj.delta?.type === "input_json_delta") {
+    return { kind: "content", label: `${label} (input_json_delta)`, text: String(obj.delta.partial_json ?? "") };
+  }
+  if (label === "content_block_delta" && obj.delta?.type === "text_delta") {
+    return { kind: "content", label, text: String(obj.delta.text ?? "") };
+  }
+  return null;
+}
+
 export function interpretValue(name, value) {
   const obj = value && typeof value === "object" ? value : {};
   const type = typeof obj.type === "string" ? obj.type : null;
@@ -102,6 +140,8 @@ export function interpretValue(name, value) {
     return { kind: "content", label, text: obj.delta };
   }
   const choice = Array.isArray(obj.choices) ? obj.choices[0] : null;
+  const agent = agentMeaning(label, obj, choice);
+  if (agent) return agent;
   if (choice && choice.delta && typeof choice.delta.content === "string") {
     return { kind: "content", label, text: choice.delta.content };
   }
