@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
@@ -33,9 +33,10 @@ from dotmock.server.answers import (
 from dotmock.server.apis import APIS, api_for, family_of, models
 from dotmock.server.apis.base import Api
 from dotmock.server.asgi import add_middleware, lower_headers
-from dotmock.server.errors import ApiError
+from dotmock.server.errors import ApiError, internal_error
 from dotmock.server.fastpath import Incoming, asgi_wrapper, client_link
 from dotmock.server.guard import TOKEN_KEY, Guard, new_token
+from dotmock.server.holder import ScenarioHolder
 from dotmock.server.journal import HttpExchange, Journal
 from dotmock.server.json_input import dumps_json
 from dotmock.server.keepalive import keep_alive_middleware
@@ -66,39 +67,6 @@ def _quart_incoming() -> Incoming:
         client_link(request.scope),
         request.scope.get("query_string", b"").decode("latin-1"),
     )
-
-
-class ScenarioHolder:
-    """The scenario an app serves, looked up on every request: the test panel's editor swaps it."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self.on_swap: list[Callable[[Scenario], None]] = []
-        self.disk_generation = 0
-
-    def swap(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        for follow in self.on_swap:
-            follow(scenario)
-
-    def reload(self, scenario: Scenario) -> None:
-        """The scenario's files changed on disk (`dotmock serve --watch`): swap, and count it, so the test
-        panel's editor reads the files again."""
-        self.disk_generation += 1
-        self.swap(scenario)
-
-
-def _follow_websocket(app: Quart, holder: ScenarioHolder) -> None:
-    """Keep the WebSocket endpoints (server.websocket, which take a scenario) on the holder's scenario."""
-    names = ("ws_chat", "ws_responses", "ws_realtime")
-    targets = {getattr(app.view_functions[name], "__self__", None) for name in names}
-
-    def follow(scenario: Scenario) -> None:
-        for target in targets:
-            if target is not None and hasattr(target, "fixtures"):
-                target.scenario, target.fixtures = scenario, scenario.fixtures_for("websocket")
-
-    holder.on_swap.append(follow)
 
 
 class _HttpEndpoints:
@@ -287,7 +255,6 @@ def create_app(
     limits = limits or StreamLimits()
     app.config["DOTMOCK_STATE"] = limits.state  # running.py flags shutdown through it
     holder = ScenarioHolder(scenario)
-    app.config["DOTMOCK_SCENARIO"] = holder
     endpoints = _HttpEndpoints(holder, journal, max_body_bytes, limits)
     for api in APIS:
         for i, rule in enumerate(api.routes):
@@ -342,10 +309,10 @@ def create_app(
             log.exception("dotmock: error while answering a WebSocket handshake")
             return _refuse_websocket(500, err)
         log.exception("dotmock: error while answering %s %s", request.method, request.path)
-        return endpoints.refuse(500, f"dotmock internal error: {type(err).__name__}: {err}", "internal_error")
+        internal = internal_error(err)
+        return endpoints.refuse(internal.status, internal.message, internal.code)
 
-    register_websocket_routes(app, scenario, journal)
-    _follow_websocket(app, holder)
+    register_websocket_routes(app, holder, journal, limits)
     register_panel_routes(app, holder)
     add_middleware(app, lambda inner: asgi_wrapper(inner, endpoints))
     token = token or new_token()

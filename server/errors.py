@@ -68,6 +68,12 @@ class ApiError(Exception):
         return json.dumps(error_body(self.message, self.error_type, self.code, self.param)).encode()
 
 
+def internal_error(err: BaseException) -> ApiError:
+    """The 500 for an error of ours while answering (the client did nothing wrong): what it names goes in the
+    body, the traceback in the log."""
+    return ApiError(500, f"dotmock internal error: {type(err).__name__}: {err}", code="internal_error")
+
+
 def outcome_body(outcome: ErrorOutcome) -> bytes:
     """The body of an error fixture: verbatim `body` if given, else the OpenAI shape with defaults."""
     if outcome.body is not None:

@@ -45,7 +45,7 @@ CSP = (
 
 
 class ScenarioSlot(Protocol):
-    """Where the app looks its scenario up on every request (server.app.ScenarioHolder)."""
+    """Where the app looks its scenario up on every request (server.holder.ScenarioHolder)."""
 
     @property
     def scenario(self) -> Scenario: ...

@@ -23,9 +23,10 @@ from urllib.parse import parse_qs
 from quart.globals import websocket_ctx
 
 from dotmock.dsl.catalogue import WS_REALTIME_PATH
-from dotmock.dsl.model import Scenario, TextOutcome
+from dotmock.dsl.model import Fixture, Scenario, TextOutcome
 from dotmock.server.apis.realtime import RealtimeRenderer, Session, dumps, protocol_of
 from dotmock.server.asgi import lower_headers
+from dotmock.server.holder import ScenarioHolder
 from dotmock.server.journal import Journal, WsConnection, WsExchange
 from dotmock.server.json_input import ClientJsonError, load_client_json
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
@@ -44,11 +45,18 @@ AUDIO_EVENTS = ("input_audio_buffer.", "output_audio_buffer.")
 
 
 class RealtimeEndpoint:
-    def __init__(self, scenario: Scenario, journal: Journal, limits: StreamLimits) -> None:
-        self.scenario = scenario
+    def __init__(self, holder: ScenarioHolder, journal: Journal, limits: StreamLimits) -> None:
+        self.holder = holder
         self.journal = journal
         self.limits = limits
-        self.fixtures = scenario.fixtures_for("websocket")
+
+    @property
+    def scenario(self) -> Scenario:  # looked up per message: the panel's editor may have swapped it
+        return self.holder.scenario
+
+    @property
+    def fixtures(self) -> tuple[Fixture, ...]:
+        return self.holder.scenario.fixtures_for("websocket")
 
     async def serve(self) -> None:
         ws = websocket_ctx.websocket

@@ -18,8 +18,8 @@ from quart import Quart
 from quart.globals import websocket_ctx
 
 from dotmock.dsl.catalogue import WS_CHAT_PATH, WS_REALTIME_PATH, WS_RESPONSES_PATH
-from dotmock.dsl.model import Scenario
 from dotmock.server.asgi import add_middleware, lower_headers
+from dotmock.server.holder import ScenarioHolder
 from dotmock.server.journal import Journal, WsConnection, WsExchange
 from dotmock.server.matching import MatchRequest, call_key, nearest_misses, no_match_message, select_fixture
 from dotmock.server.realtime_ws import RealtimeEndpoint
@@ -36,11 +36,10 @@ INTERNAL_ERROR_CODE = 1011
 
 
 class _WsEndpoints:
-    def __init__(self, scenario: Scenario, journal: Journal, limits: StreamLimits) -> None:
-        self.scenario = scenario
+    def __init__(self, holder: ScenarioHolder, journal: Journal, limits: StreamLimits) -> None:
+        self.holder = holder
         self.journal = journal
         self.limits = limits
-        self.fixtures = scenario.fixtures_for("websocket")
 
     async def chat(self) -> None:
         await self.serve(WS_CHAT_PATH)
@@ -99,20 +98,22 @@ class _WsEndpoints:
             exchange.request_truncated = True
         exchange.call_key = call_key("websocket", path, message.request)
         exchange.attempt = self.journal.next_attempt(exchange.call_key)
+        scenario = self.holder.scenario  # looked up per message: the panel's editor may have swapped it
+        fixtures = scenario.fixtures_for("websocket")
         match_request = MatchRequest("websocket", None, path, headers, message.request, exchange.attempt)
-        fixture = select_fixture(self.fixtures, match_request)
+        fixture = select_fixture(fixtures, match_request)
         if fixture is None:
-            explanation = no_match_message(self.fixtures, match_request)
+            explanation = no_match_message(fixtures, match_request)
             exchange.error = explanation
             nearest = [
-                {"fixture": m.fixture, "reasons": list(m.reasons)} for m in nearest_misses(self.fixtures, match_request)
+                {"fixture": m.fixture, "reasons": list(m.reasons)} for m in nearest_misses(fixtures, match_request)
             ]
             await self.send_error(
                 session, exchange, message.form, explanation, "fixture_not_found", 404, {"nearest": nearest}
             )
             return message.form
         exchange.fixture = fixture.name
-        await answer(session, fixture, message, path, self.scenario.dialect, exchange, self.limits)
+        await answer(session, fixture, message, path, scenario.dialect, exchange, self.limits)
         return message.form
 
     @staticmethod
@@ -131,18 +132,14 @@ class _WsEndpoints:
         exchange.completed = True
 
 
-def register_websocket_routes(
-    app: Quart, scenario: Scenario, journal: Journal, limits: StreamLimits | None = None
-) -> None:
-    """Add the WebSocket endpoints of `scenario` to `app`, journaling every connection and frame.
+def register_websocket_routes(app: Quart, holder: ScenarioHolder, journal: Journal, limits: StreamLimits) -> None:
+    """Add the WebSocket endpoints to `app`: they answer from `holder`'s scenario under `limits`, the same
+    holder and limits as the HTTP endpoints, journaling every connection and frame.
 
     Also wraps `app.asgi_app` so WebSocket handlers can reach the socket (`server.ws_transport`): keep any
     later ASGI wrapper passing hypercorn's `send` through unchanged."""
-    if limits is None:
-        state = app.config.get("DOTMOCK_STATE")
-        limits = StreamLimits(state=state) if state is not None else StreamLimits()
-    endpoints = _WsEndpoints(scenario, journal, limits)
+    endpoints = _WsEndpoints(holder, journal, limits)
     app.add_websocket(WS_CHAT_PATH, "ws_chat", endpoints.chat)
     app.add_websocket(WS_RESPONSES_PATH, "ws_responses", endpoints.responses)
-    app.add_websocket(WS_REALTIME_PATH, "ws_realtime", RealtimeEndpoint(scenario, journal, limits).serve)
+    app.add_websocket(WS_REALTIME_PATH, "ws_realtime", RealtimeEndpoint(holder, journal, limits).serve)
     add_middleware(app, transport_middleware)
