@@ -255,6 +255,7 @@ def create_app(
     limits = limits or StreamLimits()
     app.config["DOTMOCK_STATE"] = limits.state  # running.py flags shutdown through it
     holder = ScenarioHolder(scenario)
+    app.config["DOTMOCK_SCENARIO"] = holder  # for code that holds the app only (tests): swap() it as the panel does
     endpoints = _HttpEndpoints(holder, journal, max_body_bytes, limits)
     for api in APIS:
         for i, rule in enumerate(api.routes):
