@@ -14,8 +14,6 @@ and an attempt number (the same conversation asked again, on any connection, is 
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,12 +32,9 @@ from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.ws_protocol import REALTIME, ClientMessage
 from dotmock.server.ws_replay import answer
-from dotmock.server.ws_session import ConnectionEnded, Received, WsSession
+from dotmock.server.ws_session import Received, WsSession, connection_ends
 from dotmock.server.ws_transport import link_for
 
-log = logging.getLogger("dotmock.server.realtime")
-
-INTERNAL_ERROR_CODE = 1011
 POLICY_VIOLATION = 1008
 AUDIO_EVENTS = ("input_audio_buffer.", "output_audio_buffer.")
 
@@ -72,7 +67,7 @@ class RealtimeEndpoint:
         session = WsSession(ws, link_for(ws.scope), connection, self.journal)
         query = parse_qs(ws.scope.get("query_string", b"").decode("latin-1"))
         state = Session(model=(query.get("model") or [""])[0], protocol=protocol_of(headers))
-        try:
+        async with connection_ends(session, lambda: self.limits.state.stopping):
             await session.start()
             if not state.model:
                 message = "Missing required parameter: 'model' (connect to /v1/realtime?model=...)."
@@ -83,20 +78,6 @@ class RealtimeEndpoint:
             while True:
                 frame = await session.receive()
                 await self.handle(session, state, headers, frame)
-        except ConnectionEnded:
-            pass
-        except asyncio.CancelledError:
-            if self.limits.state.stopping and not (session.link and session.link.client_gone):
-                connection.error = connection.error or "server_shutdown"
-            session.client_left()
-            raise
-        except Exception as err:  # never a crash: journal it and end this connection with 1011
-            log.exception("dotmock: error on WebSocket %s", WS_REALTIME_PATH)
-            connection.error = f"internal_error: {type(err).__name__}: {err}"
-            if not session.ended:
-                await session.close(INTERNAL_ERROR_CODE, "dotmock internal error")
-        finally:
-            await session.finish()
 
     @staticmethod
     async def send(session: WsSession, event: dict[str, Any]) -> None:

@@ -9,8 +9,6 @@ error event and the connection stays usable; an unexpected error closes the conn
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from typing import Any
 
@@ -27,12 +25,8 @@ from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.ws_protocol import ENVELOPE, BadFrame, ClientMessage, MessageForm, error_frame, parse_client_frame
 from dotmock.server.ws_replay import answer
-from dotmock.server.ws_session import ConnectionEnded, Received, WsSession
+from dotmock.server.ws_session import Received, WsSession, connection_ends
 from dotmock.server.ws_transport import link_for, transport_middleware
-
-log = logging.getLogger("dotmock.server.websocket")
-
-INTERNAL_ERROR_CODE = 1011
 
 
 class _WsEndpoints:
@@ -56,26 +50,12 @@ class _WsEndpoints:
             )
         )
         session = WsSession(ws, link_for(ws.scope), connection, self.journal)
-        try:
+        async with connection_ends(session, lambda: self.limits.state.stopping):
             await session.start()
             form: MessageForm = ENVELOPE
             while True:
                 frame = await session.receive()
                 form = await self.handle(session, path, headers, frame, form)
-        except ConnectionEnded:
-            pass
-        except asyncio.CancelledError:
-            if self.limits.state.stopping and not (session.link and session.link.client_gone):
-                connection.error = connection.error or "server_shutdown"
-            session.client_left()
-            raise
-        except Exception as err:  # never a crash: journal it and end this connection with 1011
-            log.exception("dotmock: error on WebSocket %s", path)
-            connection.error = f"internal_error: {type(err).__name__}: {err}"
-            if not session.ended:
-                await session.close(INTERNAL_ERROR_CODE, "dotmock internal error")
-        finally:
-            await session.finish()
 
     async def handle(
         self, session: WsSession, path: str, headers: dict[str, str], frame: Received, form: MessageForm

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -179,3 +181,29 @@ class WsSession:
             self._reader.cancel()
         if self.connection.closed_at is None:
             self.connection.closed_at = time.monotonic()
+
+
+INTERNAL_ERROR_CODE = 1011
+
+
+@asynccontextmanager
+async def connection_ends(session: WsSession, stopping: Callable[[], bool]) -> AsyncIterator[None]:
+    """How every WebSocket endpoint's connection ends, around its receive loop: a close or drop of ours ends it
+    quietly; cancellation (the client left, or the server is stopping: `stopping()`) is journaled and passed
+    on; any other error is journaled and closes with 1011, never a crash; the session is always finished."""
+    try:
+        yield
+    except ConnectionEnded:
+        pass
+    except asyncio.CancelledError:
+        if stopping() and not (session.link and session.link.client_gone):
+            session.connection.error = session.connection.error or "server_shutdown"
+        session.client_left()
+        raise
+    except Exception as err:
+        log.exception("dotmock: error on WebSocket %s", session.connection.path)
+        session.connection.error = f"internal_error: {type(err).__name__}: {err}"
+        if not session.ended:
+            await session.close(INTERNAL_ERROR_CODE, "dotmock internal error")
+    finally:
+        await session.finish()

@@ -256,10 +256,10 @@ def transport_middleware(app: ASGIFramework) -> ASGIFramework:
         async def linked_receive() -> ASGIReceiveEvent:
             await link.wait_for_room()
             message: ASGIReceiveEvent = await receive()
-            if message.get("type") == "websocket.disconnect":
+            if message["type"] == "websocket.disconnect":
                 link.saw_disconnect(message.get("code"))
-            elif message.get("type") == "websocket.receive":
-                link.queued(message_weight(message.get("bytes") or message.get("text")))  # type: ignore[arg-type]
+            elif message["type"] == "websocket.receive":  # narrows the union to hypercorn's WebsocketReceiveEvent
+                link.queued(message_weight(message.get("bytes") or message.get("text")))
             return message
 
         try:

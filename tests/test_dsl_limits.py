@@ -31,7 +31,7 @@ def messages(err: DslError) -> list[str]:
 @pytest.mark.parametrize("depth", [MAX_NESTING + 1, 1_000, 100_000])
 def test_deep_json_is_a_located_error(parse: object, depth: int) -> None:
     with pytest.raises(DslError) as caught:
-        parse(json_nested(depth), "x.mock")  # type: ignore[operator]
+        parse(json_nested(depth), "x.mock")
     assert caught.value.message == f"nesting deeper than {MAX_NESTING} levels"
     assert caught.value.line >= 2 and caught.value.column >= 1
 

@@ -50,7 +50,7 @@ fixture "http" {
 """
 
 
-def scenario():  # type: ignore[no-untyped-def]
+def scenario():
     return load_text(SCENARIO, "budget.mock").cases[0]
 
 

@@ -62,7 +62,7 @@ async def test_slow_first_token_holds_back_even_the_headers() -> None:
 async def test_sdk_times_out_on_a_slow_server_and_retries_into_the_clean_answer() -> None:
     async with running_server(scenario(Fault("slowFirstToken", duration_s=2), attempt_1_only=True)) as srv:
         async with sdk(srv, timeout=0.3, retries=1) as client:
-            completion = await client.chat.completions.create(model="m", messages=BODY["messages"])  # type: ignore[arg-type]
+            completion = await client.chat.completions.create(model="m", messages=BODY["messages"])
         exchanges = await ended(srv, 2)
     assert completion.choices[0].message.content == TEXT
     assert [e.attempt for e in exchanges] == [1, 2]
@@ -74,7 +74,7 @@ async def test_stall_after_headers_is_a_read_timeout_for_the_sdk() -> None:
     async with running_server(scenario(Fault("stall", duration_s=2))) as srv:
         async with sdk(srv, timeout=0.3) as client:
             with pytest.raises(openai.APITimeoutError):
-                await client.chat.completions.create(model="m", messages=BODY["messages"])  # type: ignore[arg-type]
+                await client.chat.completions.create(model="m", messages=BODY["messages"])
         (exchange,) = await ended(srv)
     assert exchange.status == 200 and exchange.faults == ["stall"] and not exchange.completed
     assert exchange.client_disconnected and exchange.bytes_sent == 0
@@ -85,7 +85,7 @@ async def test_stall_after_headers_is_a_read_timeout_for_the_sdk() -> None:
 async def test_stall_with_a_duration_then_the_body_arrives_whole() -> None:
     async with running_server(scenario(Fault("stall", duration_s=0.2))) as srv:
         async with sdk(srv, timeout=5) as client:
-            completion = await client.chat.completions.create(model="m", messages=BODY["messages"])  # type: ignore[arg-type]
+            completion = await client.chat.completions.create(model="m", messages=BODY["messages"])
         (exchange,) = await ended(srv)
     assert completion.choices[0].message.content == TEXT
     assert exchange.completed and [t.what for t in exchange.ticks][:3] == ["headers", "fault:stall", "resume"]
@@ -95,7 +95,7 @@ async def test_stall_with_a_duration_then_the_body_arrives_whole() -> None:
 async def test_disconnect_cuts_the_body_and_the_sdk_retries_it(after: int | None) -> None:
     async with running_server(scenario(Fault("disconnect", after_chunks=after), attempt_1_only=True)) as srv:
         async with sdk(srv, timeout=5, retries=2) as client:
-            completion = await client.chat.completions.create(model="m", messages=BODY["messages"])  # type: ignore[arg-type]
+            completion = await client.chat.completions.create(model="m", messages=BODY["messages"])
         first, second = await ended(srv, 2)
     assert completion.choices[0].message.content == TEXT  # a cut body is a connection error: retried
     assert first.faults == ["disconnect"] and not first.completed and not first.client_disconnected
@@ -114,7 +114,7 @@ async def test_sdk_without_retries_raises_a_connection_error_on_a_cut_body() -> 
     async with running_server(scenario(Fault("disconnect"))) as srv:
         async with sdk(srv, timeout=5) as client:
             with pytest.raises(openai.APIConnectionError):
-                await client.chat.completions.create(model="m", messages=BODY["messages"])  # type: ignore[arg-type]
+                await client.chat.completions.create(model="m", messages=BODY["messages"])
         (exchange,) = await ended(srv)
     assert exchange.faults == ["disconnect"]
 
@@ -127,7 +127,7 @@ async def test_malformed_body_is_a_200_the_sdk_cannot_use(data: str | None, expe
         async with sdk(srv, timeout=5, retries=2) as client:
             # a 200 is never retried: the SDK's json.loads of the body escapes as a JSONDecodeError
             with pytest.raises(json.JSONDecodeError):
-                await client.chat.completions.create(model="m", messages=BODY["messages"])  # type: ignore[arg-type]
+                await client.chat.completions.create(model="m", messages=BODY["messages"])
         exchanges = await ended(srv, 2)
     assert response.status_code == 200
     assert int(response.headers["content-length"]) == len(response.content)

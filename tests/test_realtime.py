@@ -111,8 +111,8 @@ async def run_async(base: str, word: str, *, beta: bool = False) -> Observed:
     session = {"modalities": ["text"]} if beta else {"type": "realtime", "output_modalities": ["text"]}
     try:
         async with realtime.connect(model="gpt-realtime") as conn:
-            await conn.session.update(session=session)  # type: ignore[arg-type]
-            await conn.conversation.item.create(item=user_item(word, form))  # type: ignore[arg-type]
+            await conn.session.update(session=session)
+            await conn.conversation.item.create(item=user_item(word, form))
             await conn.response.create()
             events = aiter(conn)
             while True:
@@ -139,7 +139,7 @@ def run_sync(base: str, word: str) -> Observed:
         try:
             with client.realtime.connect(model="gpt-realtime") as conn:
                 conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
-                conn.conversation.item.create(item=user_item(word, "sync"))  # type: ignore[arg-type]
+                conn.conversation.item.create(item=user_item(word, "sync"))
                 conn.response.create()
                 fired = threading.Event()
 
@@ -292,7 +292,7 @@ class Client:
         await self.conn.send(event if isinstance(event, str) else json.dumps(event))
 
     async def recv(self) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.conn.recv(), 5))  # type: ignore[no-any-return]
+        return json.loads(await asyncio.wait_for(self.conn.recv(), 5))
 
     async def until(self, kind: str) -> list[dict[str, Any]]:
         events = [await self.recv()]
@@ -439,8 +439,8 @@ async def test_the_sdk_reconnects_when_asked_to(srv: Any) -> None:
         reconnects.append(event.close_code)
 
     try:
-        async with client.realtime.connect(model="gpt-realtime", on_reconnecting=on_reconnecting) as conn:  # type: ignore[call-arg]
-            await conn.conversation.item.create(item=user_item("dropchunks", "reconnect"))  # type: ignore[arg-type]
+        async with client.realtime.connect(model="gpt-realtime", on_reconnecting=on_reconnecting) as conn:
+            await conn.conversation.item.create(item=user_item("dropchunks", "reconnect"))
             await conn.response.create()
             kinds = []
             async for event in conn:

@@ -38,7 +38,7 @@ BODY = {"model": "m", "messages": [{"role": "user", "content": "Hello"}]}
 LATE_S = 0.3
 
 
-def scenario():  # type: ignore[no-untyped-def]
+def scenario():
     return load_text(MOCK, "recorded.mock").cases[0]
 
 

@@ -89,7 +89,7 @@ async def test_stream_helper_final_message(srv: RunningServer) -> None:
     async with client(srv) as sdk, sdk.messages.stream(model="c", max_tokens=64, messages=USER) as stream:
         text = "".join([piece async for piece in stream.text_stream])
         final = await stream.get_final_message()
-    assert text == TEXT and final.content[0].text == TEXT  # type: ignore[union-attr]
+    assert text == TEXT and final.content[0].text == TEXT
     assert final.stop_reason == "end_turn"
 
 
@@ -111,7 +111,7 @@ async def test_raw_wire_has_event_lines_and_request_id(srv: RunningServer) -> No
 async def test_stall_and_slow_first_token_still_complete(srv: RunningServer, word: str) -> None:
     async with client(srv) as sdk, sdk.messages.stream(model="c", max_tokens=64, messages=ask(word)) as stream:
         final = await stream.get_final_message()
-    assert final.content[0].text == TEXT  # type: ignore[union-attr]
+    assert final.content[0].text == TEXT
 
 
 async def test_disconnect_raises_transport_error(srv: RunningServer) -> None:
@@ -126,7 +126,7 @@ async def test_truncated_stream_is_accepted_silently(srv: RunningServer) -> None
     """No message_stop: the SDK ends the iteration without complaint and returns the partial text."""
     async with client(srv) as sdk, sdk.messages.stream(model="c", max_tokens=64, messages=ask("truncate")) as stream:
         final = await stream.get_final_message()
-    assert final.content[0].text == TEXT[:16]  # type: ignore[union-attr]
+    assert final.content[0].text == TEXT[:16]
     assert final.stop_reason is None
 
 
@@ -165,7 +165,7 @@ async def test_error_status_in_anthropic_shape(
         "type": "error",
         "error": {"type": kind, "message": caught.value.body["error"]["message"]},
         "request_id": caught.value.response.headers["request-id"],
-    }  # type: ignore[index]
+    }
     assert caught.value.request_id == caught.value.response.headers["request-id"]
     assert caught.value.response.headers["request-id"]
 

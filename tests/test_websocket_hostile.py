@@ -43,10 +43,10 @@ BAD_FRAMES = {
 
 
 async def answered_normally(ws: object) -> None:
-    await ws.send_text(json.dumps(GOOD))  # type: ignore[attr-defined]
+    await ws.send_text(json.dumps(GOOD))
     types: list[str] = []
     while not types or types[-1] != "done":
-        types.append(json.loads(await ws.receive_text(timeout=5))["type"])  # type: ignore[attr-defined]
+        types.append(json.loads(await ws.receive_text(timeout=5))["type"])
     assert "error" not in types
 
 
