@@ -17,22 +17,11 @@ from importlib import resources
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from dotmock.dsl.limits import check_text, check_tree
+from dotmock.dsl.limits import BLOCK_RULES, check_text, check_tree
 from dotmock.dsl.syntax import syntax_error
 
 _INDENT = "  "
 _MAX_INLINE = 100
-_BLOCKS = {
-    "fixture",
-    "client_block",
-    "match_block",
-    "streaming",
-    "error_block",
-    "events",
-    "cadence",
-    "expect",
-    "params",
-}
 _INLINE_BLOCKS = {"match_block", "streaming", "error_block"}
 _TOP_BLOCKS = {"client", "fixture", "params", "expect"}
 
@@ -129,7 +118,7 @@ class _Printer:
 
     def statement(self, node: Tree[Token], indent: int) -> None:
         """Print one statement starting on a new line; blocks print their items below."""
-        if node.data in _BLOCKS:  # fixture, streaming, events, expect, params
+        if node.data in BLOCK_RULES:  # fixture, streaming, events, expect, params
             self.emit(indent, " ".join(self.open_block(node, indent)))
             if self.lines[-1].endswith("{"):
                 self.block_body(node, indent + 1)
@@ -140,7 +129,7 @@ class _Printer:
             return
         head: list[str] = []
         for child in node.children:  # client "x" { ... }, match ... { ... }, error 429 { ... }
-            if isinstance(child, Tree) and child.data in _BLOCKS:
+            if isinstance(child, Tree) and child.data in BLOCK_RULES:
                 self.emit(indent, " ".join([*head, *self.open_block(child, indent)]))
                 head = []
                 if self.lines[-1].endswith("{"):
@@ -216,14 +205,14 @@ class _Printer:
             return "".join(self.inline(c) for c in node.children)
         if node.data == "param_row":
             return " ".join(self.inline(c) for c in node.children)
-        if node.data in _BLOCKS:
+        if node.data in BLOCK_RULES:
             words = self.open_block(node, 0)
             return " ".join(words)
         return " ".join(self.inline(c) for c in node.children)
 
 
 def _has_block(node: Tree[Token]) -> bool:
-    return node.data in _BLOCKS or any(isinstance(c, Tree) and _has_block(c) for c in node.children)
+    return node.data in BLOCK_RULES or any(isinstance(c, Tree) and _has_block(c) for c in node.children)
 
 
 def _items(block: Tree[Token]) -> list[Tree[Token]]:

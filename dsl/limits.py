@@ -25,6 +25,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # What the nesting pre-scan looks at: strings and comments (skipped whole), and brackets.
 _NESTING_SCAN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[\[\]{}]')
 _OPENERS = frozenset(("LBRACE", "LSQB"))
+# The rules written as a `{ ... }` block (the formatter lays them out, the nesting bound counts them).
+BLOCK_RULES = frozenset(
+    ("fixture", "client_block", "match_block", "streaming", "error_block", "events", "cadence", "expect", "params")
+)
 
 
 def read_source(path: str) -> str:
@@ -110,21 +114,10 @@ def check_text(text: str, path: str) -> None:
         )
     too_deep = _too_deep_at(text)
     if too_deep is not None:
-        line = text.count("\n", 0, too_deep) + 1
-        column = too_deep - (text.rfind("\n", 0, too_deep) + 1) + 1
-        raise DslError.at(
-            f"nesting deeper than {MAX_NESTING} levels",
-            text,
-            path,
-            line,
-            column,
-            width=1,
-            hint="flatten the JSON or the blocks",
-        )
+        raise _too_deep(text, path, *_line_column(text, too_deep))
     bad = _SURROGATE.search(text)
     if bad:
-        line = text.count("\n", 0, bad.start()) + 1
-        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        line, column = _line_column(text, bad.start())
         raise DslError.at(
             f"a lone surrogate (U+{ord(bad.group(0)):04X}) is not text",
             text,
@@ -156,16 +149,7 @@ def check_tree(tree: Tree[Token], text: str, path: str) -> None:
             if isinstance(child, Tree):
                 inner = depth + (1 if _opens(child) else 0)
                 if inner > MAX_NESTING:
-                    line, column = _start(child)
-                    raise DslError.at(
-                        f"nesting deeper than {MAX_NESTING} levels",
-                        text,
-                        path,
-                        line,
-                        column,
-                        width=1,
-                        hint="flatten the JSON or the blocks",
-                    )
+                    raise _too_deep(text, path, *_start(child))
                 stack.append((child, inner))
             elif isinstance(child, Token) and child.type in ("SIGNED_NUMBER", "INT"):
                 check_number(child, text, path)
@@ -205,19 +189,27 @@ def _finite(raw: str) -> bool:
 
 
 def _opens(node: Tree[Token]) -> bool:
-    return any(isinstance(c, Token) and c.type in _OPENERS for c in node.children) or node.data in (
-        "json_object",
-        "json_array",
-        "fixture",
-        "client_block",
-        "match_block",
-        "streaming",
-        "error_block",
-        "events",
-        "cadence",
-        "expect",
-        "params",
+    return (
+        any(isinstance(c, Token) and c.type in _OPENERS for c in node.children)
+        or node.data in BLOCK_RULES
+        or node.data in ("json_object", "json_array")
     )
+
+
+def _too_deep(text: str, path: str, line: int, column: int) -> DslError:
+    return DslError.at(
+        f"nesting deeper than {MAX_NESTING} levels",
+        text,
+        path,
+        line,
+        column,
+        width=1,
+        hint="flatten the JSON or the blocks",
+    )
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _start(node: Tree[Token]) -> tuple[int, int]:

@@ -35,14 +35,16 @@ def _at_word(text_of: dict[str, str], where: m.Location | None, word: str) -> m.
     return where if index < 0 else m.Location(where.path, where.line, index + 1)
 
 
-def _endpoint_error(protocol: str, path: str | None) -> tuple[str, tuple[str, ...]] | None:
-    if path is None:
-        return None
+def _endpoint_errors(
+    text_of: dict[str, str], protocol: str, path: str | None, where: m.Location | None, *, suggest: bool = True
+) -> list[DslError]:
+    """The error for a path dotmock does not serve (none for a path it does, or for any path: None)."""
     known = catalogue.HTTP_ENDPOINTS if protocol == "http" else catalogue.WS_ENDPOINTS
-    if path in known or (protocol == "http" and catalogue.is_http_endpoint(path)):
-        return None
+    if path is None or path in known or (protocol == "http" and catalogue.is_http_endpoint(path)):
+        return []
     kind = "HTTP" if protocol == "http" else "WebSocket"
-    return f"dotmock serves no {kind} endpoint {path}", known
+    hint = did_you_mean(path, known) if suggest else None
+    return [_err(text_of, f"dotmock serves no {kind} endpoint {path}", where, hint=hint, expected=known)]
 
 
 def _criteria(match: m.Match) -> str:
@@ -127,18 +129,10 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
                 )
             )
         seen.setdefault(fixture.name, fixture)
-        problem = _endpoint_error(fixture.match.protocol, fixture.match.path)
-        if problem:
-            message, known = problem
-            errors.append(
-                _err(
-                    text_of,
-                    message,
-                    _at_word(text_of, fixture.match.location, fixture.match.path or ""),
-                    hint=did_you_mean(fixture.match.path or "", known),
-                    expected=known,
-                )
-            )
+        match = fixture.match
+        errors += _endpoint_errors(
+            text_of, match.protocol, match.path, _at_word(text_of, match.location, match.path or "")
+        )
         if fixture.match.protocol == "http" and fixture.match.method != "POST":
             errors.append(
                 _err(
@@ -153,22 +147,9 @@ def validate(scenario: m.Scenario, text_of: dict[str, str]) -> list[DslError]:
     for expectation in scenario.expectations:
         if isinstance(expectation, m.RequestCountExpect | m.RequestFieldExpect):
             protocol = getattr(expectation, "protocol", "http")
-            problem = _endpoint_error(protocol, expectation.path)
-            if problem:
-                message, known = problem
-                errors.append(
-                    _err(
-                        text_of,
-                        message,
-                        expectation.location,
-                        hint=did_you_mean(expectation.path or "", known),
-                        expected=known,
-                    )
-                )
-        if isinstance(expectation, m.WsExpect) and expectation.path is not None:
-            problem = _endpoint_error("websocket", expectation.path)
-            if problem:
-                errors.append(_err(text_of, problem[0], expectation.location, expected=problem[1]))
+            errors += _endpoint_errors(text_of, protocol, expectation.path, expectation.location)
+        if isinstance(expectation, m.WsExpect):
+            errors += _endpoint_errors(text_of, "websocket", expectation.path, expectation.location, suggest=False)
     names = [e for e in scenario.expectations if isinstance(e, m.FindingsExpect)]
     if any(e.kind == "none" for e in names) and any(e.kind == "present" for e in names):
         clash = next(e for e in names if e.kind == "present")

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from dotmock.runner.crash import uncaught_exception
 from dotmock.runner.results import ClientRun
@@ -286,26 +287,12 @@ async def run_client(
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env, TAG_VARIABLE: tag}
     result = ClientRun(argv=list(spec.argv), cwd=spec.cwd, started_at=time.monotonic())
     try:
+        pipes = asyncio.subprocess.PIPE
+        io: dict[str, Any] = {"stdin": asyncio.subprocess.DEVNULL, "stdout": pipes, "stderr": pipes}
         if spec.shell:
-            proc = await asyncio.create_subprocess_shell(
-                argv[0],
-                cwd=spec.cwd,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
+            proc = await asyncio.create_subprocess_shell(argv[0], cwd=spec.cwd, env=env, start_new_session=True, **io)
         else:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=spec.cwd,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
+            proc = await asyncio.create_subprocess_exec(*argv, cwd=spec.cwd, env=env, start_new_session=True, **io)
     except OSError as err:
         result.ended_at = time.monotonic()
         result.spawn_error = f"{type(err).__name__}: {err}"
