@@ -7,6 +7,7 @@ holds it reads its children (as lark's own examples do), so no method exists onl
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, TypeVar, get_args
@@ -15,7 +16,7 @@ from lark import Token, Tree, v_args
 from lark.exceptions import VisitError
 from lark.tree import Meta
 
-from dotmock.dsl import agent_checks
+from dotmock.dsl import agent_checks, catalogue
 from dotmock.dsl import model as m
 from dotmock.dsl.build_agents import AgentItems, agent_fields, agent_item
 from dotmock.dsl.checks import CLOSE_KNOBS, KNOB_WORDS, Checks
@@ -33,6 +34,12 @@ _TEXT_OPS: tuple[Literal["contains", "matches"], ...] = ("contains", "matches")
 _HEADER_OPS: tuple[Literal["==", "contains", "matches", "present"], ...] = ("==", "contains", "matches", "present")
 _JSON_OPS: tuple[JsonKind, ...] = get_args(JsonKind)
 _STREAMS: tuple[Literal["stdout", "stderr"], ...] = ("stdout", "stderr")
+_FAULT_NAMES: tuple[catalogue.FaultName, ...] = get_args(catalogue.FaultName)
+# grammar.lark aliases each `fault` alternative fault_<kind in snake case>: malformedChunk -> fault_malformed_chunk.
+_FAULT_RULES = {
+    "fault_" + re.sub(r"(?<!^)([A-Z])", r"_\1", k.name).lower(): k for k in catalogue.FAULT_KINDS if k.written
+}
+_FAULT_PARTS = {"after_chunks": "after_chunks", "after_time": "after_s", "stall_for": "duration_s"}
 
 
 def _literal(word: Token | str, allowed: tuple[L, ...]) -> L:
@@ -328,44 +335,32 @@ class _Builder(AgentItems):
     def after_chunks_count(self, n: Located[int], _unit: Token) -> Located[int]:
         return n
 
-    @v_args(meta=True, inline=True)
-    def fault_disconnect(self, meta: Meta, point: Located[Any]) -> m.Fault:
-        value = point[0]
-        if isinstance(value, float):
-            return m.Fault("disconnect", after_s=value, location=self.loc(meta))
-        return m.Fault("disconnect", after_chunks=value, location=self.loc(meta))
+    def __default__(self, data: Any, children: list[Any], meta: Meta) -> Any:
+        """A `fault_<kind>` rule (grammar.lark) becomes a Fault of that catalogued kind; other rules with no
+        method stay Trees, read by the block that holds them."""
+        kind = _FAULT_RULES.get(str(data))
+        if kind is None:
+            return Tree(data, children, meta)  # what lark's Transformer does
+        return self.fault(kind, children, self.loc(meta))
 
-    @v_args(meta=True, inline=True)
-    def fault_stall(self, meta: Meta, *parts: Tree[Token]) -> m.Fault:
-        d = _first_values(parts)
-        return m.Fault(
-            "stall", after_chunks=d.get("after_chunks", 0), duration_s=d.get("stall_for"), location=self.loc(meta)
-        )
-
-    @v_args(meta=True, inline=True)
-    def fault_malformed(self, meta: Meta, *parts: Any) -> m.Fault:
-        after = _first_values(p for p in parts if isinstance(p, Tree)).get("after_chunks", 0)
-        data = next((p[0] for p in parts if isinstance(p, tuple)), None)
-        return m.Fault("malformedChunk", after_chunks=after, data=data, location=self.loc(meta))
-
-    @v_args(meta=True, inline=True)
-    def fault_slow_first_token(self, meta: Meta, d: Located[float]) -> m.Fault:
-        return m.Fault("slowFirstToken", duration_s=d[0], location=self.loc(meta))
-
-    @v_args(meta=True, inline=True)
-    def fault_error_event(self, meta: Meta, *parts: Tree[Token]) -> m.Fault:
-        after = _first_values(p for p in parts if p.data == "after_chunks").get("after_chunks", 0)
-        block = next((p for p in parts if p.data == "error_block"), None)
-        body = self.error_fields(block)
-        self.check.error_event(body, self.loc(meta))
-        return m.Fault(
-            "errorEvent",
-            after_chunks=after,
-            message=body.get("message"),
-            error_type=body.get("type"),
-            code=body.get("code"),
-            location=self.loc(meta),
-        )
+    def fault(self, kind: catalogue.FaultKind, parts: list[Any], where: m.Location) -> m.Fault:
+        """Any fault from its parts: `after N chunks` (left out: before the first chunk, when optional),
+        `after DURATION`, `for DURATION` or a bare duration, a string of data, an error block."""
+        fields: dict[str, Any] = {"after_chunks": 0 if kind.takes.startswith("(after N chunks)?") else None}
+        for part in parts:
+            if isinstance(part, Tree) and part.data == "error_block":
+                body = self.error_fields(part)
+                self.check.error_event(body, where)
+                fields.update(message=body.get("message"), error_type=body.get("type"), code=body.get("code"))
+            elif isinstance(part, Tree):  # after_chunks, after_time, stall_for: one located value
+                fields[_FAULT_PARTS[part.data]] = _located(part)[0]
+            elif isinstance(part[0], str):
+                fields["data"] = part[0]
+            elif isinstance(part[0], float):
+                fields["duration_s"] = part[0]
+            else:  # disconnect after N chunks
+                fields["after_chunks"] = part[0]
+        return m.Fault(_literal(kind.name, _FAULT_NAMES), location=where, **fields)
 
     def error_fields(self, block: Tree[Token] | None) -> dict[str, Any]:
         """An `error { ... }` block: message, type, code, param and body (last one wins), headers in order."""
@@ -642,14 +637,6 @@ def _located(tree: Tree[Token], index: int = 0) -> Located[Any]:
     value = tree.children[index]
     assert isinstance(value, tuple)
     return value
-
-
-def _first_values(trees: Any) -> dict[str, Any]:
-    """{rule name: the value its first child holds} for trees like `after_chunks` and `stall_for`."""
-    out: dict[str, Any] = {}
-    for tree in trees:
-        out[tree.data] = _located(tree)[0]
-    return out
 
 
 def _tag(item: Any) -> str:

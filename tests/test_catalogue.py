@@ -4,6 +4,7 @@ runner's rules agree with it."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import get_args
 
@@ -28,6 +29,8 @@ def test_the_model_fault_type_is_the_written_faults() -> None:
 def test_every_written_fault_is_a_keyword_of_the_grammar() -> None:
     for name in catalogue.WRITTEN_FAULTS:
         assert f'"fault" "{name}"' in GRAMMAR
+        snake = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+        assert re.search(rf'"fault" "{name}" .*-> fault_{snake}\n', GRAMMAR), f"alias {name} fault_{snake}"
 
 
 def test_names_are_unique_and_every_fault_has_words() -> None:
