@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import json
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 from dotmock import __version__
+from dotmock.dsl.catalogue import FINDING_KINDS, SEVERITIES
 from dotmock.runner.results import REPORT_SCHEMA_VERSION, CaseResult, RunReport
 from dotmock.server.journal import JOURNAL_VERSION
 from dotmock.server.json_input import dumps_json
 
 SCHEMA_ID = f"https://dotmock.dev/schemas/report-{REPORT_SCHEMA_VERSION}.json"
+
+
+@cache
+def _schema_text() -> str:
+    return files("dotmock.runner.schemas").joinpath("report.schema.json").read_text(encoding="utf-8")
+
+
+def report_schema() -> dict[str, Any]:
+    """The report's JSON Schema: `runner/schemas/report.schema.json` with the finding names and severities
+    of the catalogue as enums (the file does not repeat them, so a new finding is its catalogue entry)."""
+    schema: dict[str, Any] = json.loads(_schema_text())
+    finding = schema["$defs"]["finding"]["properties"]
+    finding["name"] = {"enum": [k.name for k in FINDING_KINDS], "description": finding["name"]["description"]}
+    finding["severity"] = {"enum": list(SEVERITIES)}
+    return schema
 
 
 def report_to_json(report: RunReport) -> dict[str, Any]:

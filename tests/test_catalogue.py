@@ -8,8 +8,11 @@ import re
 from pathlib import Path
 from typing import get_args
 
+import jsonschema
+
 from dotmock.dsl import catalogue
 from dotmock.dsl.catalogue import FAULT_KINDS, FINDING_KINDS, FaultName
+from dotmock.runner.report_json import report_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((REPO / "runner" / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
@@ -17,9 +20,18 @@ GRAMMAR = (REPO / "grammar.lark").read_text(encoding="utf-8")
 
 
 def test_the_report_schema_names_exactly_the_catalogued_findings() -> None:
-    finding = SCHEMA["$defs"]["finding"]["properties"]
+    finding = report_schema()["$defs"]["finding"]["properties"]
     assert finding["name"]["enum"] == [k.name for k in FINDING_KINDS]
     assert finding["severity"]["enum"] == list(catalogue.SEVERITIES)
+    shipped = SCHEMA["$defs"]["finding"]["properties"]
+    assert "enum" not in shipped["name"] and "enum" not in shipped["severity"]  # no second list to keep in step
+
+
+def test_the_report_schema_refuses_a_finding_the_catalogue_lacks() -> None:
+    finding = {"name": "made_up", "severity": "error", "title": "t", "advice": "a", "expected_by_scenario": False}
+    validator = jsonschema.Draft202012Validator(report_schema()["$defs"]["finding"])
+    assert not validator.is_valid(finding)
+    assert validator.is_valid({**finding, "name": FINDING_KINDS[0].name})
 
 
 def test_the_model_fault_type_is_the_written_faults() -> None:

@@ -4,14 +4,13 @@ upgraded on load, so `dotmock report merge` takes shards written before the chan
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-from dotmock.runner.report_json import ReportFormatError, render_json, report_from_json
+from dotmock.runner.report_json import ReportFormatError, render_json, report_from_json, report_schema
 
-SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "runner/schemas/report.schema.json").read_text())
+SCHEMA = report_schema()
 
 
 def _v1_report() -> dict:

@@ -16,12 +16,13 @@ import pytest
 import xmlschema
 
 from dotmock.dsl.model import Scenario
+from dotmock.runner.report_json import report_schema
 from dotmock.runner.selection import keyword_filter, select, shard_of
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
 BEHAVE = f"{sys.executable} {HERE / 'clients' / 'behave.py'}"
-SCHEMA = json.loads((REPO / "runner" / "schemas" / "report.schema.json").read_text())
+SCHEMA = report_schema()
 XSD = xmlschema.XMLSchema(str(HERE / "data" / "junit.xsd"))
 RUN = [sys.executable, "-m", "dotmock", "run"]
 MERGE = [sys.executable, "-m", "dotmock", "report", "merge"]
