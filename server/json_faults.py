@@ -21,12 +21,13 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator
 
+from dotmock.dsl.catalogue import FAULT_KINDS
 from dotmock.dsl.model import Fault
 from dotmock.server.answers import Answer
 from dotmock.server.journal import HttpExchange, add_fault
 from dotmock.server.streaming import ClientLink, StreamAborted, StreamLimits
 
-JSON_FAULTS = frozenset({"slowFirstToken", "stall", "disconnect", "malformedChunk"})
+JSON_FAULTS = frozenset(k.name for k in FAULT_KINDS if "json" in k.applies)  # the catalogue says where each applies
 
 
 def applies(faults: tuple[Fault, ...]) -> bool:
