@@ -27,9 +27,8 @@ from dotmock.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_CASES, EXIT_OK,
 from dotmock.runner.atomic import append_text, write_atomic
 from dotmock.runner.case import CaseOptions, blank_result
 from dotmock.runner.execute import ExecuteOptions, execute
-from dotmock.runner.report_html import render_html
-from dotmock.runner.report_json import ReportFormatError, load_report, merge_reports, missing_shards, render_json
-from dotmock.runner.report_junit import render_junit
+from dotmock.runner.report_formats import FORMAT_NAMES, REPORT_FORMATS
+from dotmock.runner.report_json import ReportFormatError, load_report, merge_reports, missing_shards
 from dotmock.runner.report_markdown import render_markdown
 from dotmock.runner.report_terminal import TerminalReporter
 from dotmock.runner.results import CaseResult, RunReport
@@ -72,12 +71,12 @@ def _jobs(text: str) -> int:
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testsuite per file)")
-    p.add_argument("--json", metavar="FILE", help="write the JSON report (docs/report.md)")
-    p.add_argument(
-        "--markdown", metavar="FILE", help="write a Markdown report (also appended to $GITHUB_STEP_SUMMARY when set)"
-    )
-    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    for kind in REPORT_FORMATS:
+        p.add_argument(f"--{kind.name}", metavar="FILE", help=kind.help)
+
+
+def _report_paths(args: argparse.Namespace) -> dict[str, str | None]:
+    return {name: getattr(args, name) for name in FORMAT_NAMES}
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -109,12 +108,10 @@ def run_parser() -> argparse.ArgumentParser:
     return p
 
 
-def write_reports(
-    report: RunReport, junit: str | None, json_path: str | None, markdown: str | None, html: str | None
-) -> bool:
-    """Write every requested report; True if all were written."""
+def write_reports(report: RunReport, paths: dict[str, str | None]) -> bool:
+    """Write every requested report (`paths`: a file, or None, by format name); True if all were written."""
     ok = True
-    renderers = ((junit, render_junit), (json_path, render_json), (markdown, render_markdown), (html, render_html))
+    renderers = [(paths.get(kind.name), kind.render) for kind in REPORT_FORMATS]
     for folder in sorted({os.path.dirname(os.path.abspath(path)) for path, _ in renderers if path}):
         stale = remove_stale_temporaries(folder)
         if stale:
@@ -215,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         shard=args.shard,
         tool_version=__version__,
     )
-    wrote = write_reports(report, args.junit, args.json, args.markdown, args.html)
+    wrote = write_reports(report, _report_paths(args))
     reporter.summary(report)
     if interrupted:
         return EXIT_INTERRUPTED
@@ -260,7 +257,7 @@ def report_main(argv: list[str] | None = None) -> int:
         print(f"dotmock report merge: {err}", file=sys.stderr)
         return EXIT_USAGE
     merged = merge_reports(reports)
-    wrote = write_reports(merged, args.junit, args.json, args.markdown, args.html)
+    wrote = write_reports(merged, _report_paths(args))
     TerminalReporter(verbose=args.verbose).summary(merged)
     if not wrote:
         return EXIT_USAGE

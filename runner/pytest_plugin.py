@@ -30,11 +30,11 @@ from dotmock.dsl.loader import load_file
 from dotmock.runner.cli import parse_duration, write_reports
 from dotmock.runner.inprocess import MockServer, explain, load_scenario, resolve
 from dotmock.runner.pytest_items import RESULT_KEY, TIMEOUT_KEY, MockFile, collection_root
+from dotmock.runner.report_formats import FORMAT_NAMES
 from dotmock.runner.results import CaseResult, RunReport
 
 MARKER = "dotmock"
 COLLECT_MODES = ("auto", "all", "none")
-REPORT_OPTIONS = ("junit", "json", "markdown", "html")
 SERVER_KEY = pytest.StashKey[MockServer]()
 _ROOTS_KEY = pytest.StashKey[list[Path]]()
 _MODE_KEY = pytest.StashKey[str]()
@@ -57,7 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DURATION",
         help="client timeout of collected cases whose scenario sets none (default 60s)",
     )
-    for kind in REPORT_OPTIONS:
+    for kind in FORMAT_NAMES:
         group.addoption(
             f"--dotmock-{kind}", metavar="FILE", default=None, help=f"write dotmock's {kind} report of the run"
         )
@@ -277,7 +277,7 @@ class _Reports:
         config = self.config
         if hasattr(config, "workerinput"):
             return  # an xdist worker: its results went to the controller on the reports
-        paths = {kind: config.getoption(f"dotmock_{kind}") for kind in REPORT_OPTIONS}
+        paths = {kind: config.getoption(f"dotmock_{kind}") for kind in FORMAT_NAMES}
         if not any(paths.values()):
             return
         cases = sorted((CaseResult.from_json(d) for d in self.results), key=lambda c: c.id)
@@ -292,5 +292,5 @@ class _Reports:
             jobs=workers if isinstance(workers, int) and workers > 0 else 1,
             tool_version=__version__,
         )
-        if not write_reports(report, paths["junit"], paths["json"], paths["markdown"], paths["html"]):
+        if not write_reports(report, paths):
             session.exitstatus = pytest.ExitCode.USAGE_ERROR

@@ -122,7 +122,13 @@ def test_one_failing_report_writer_does_not_cost_the_others(tmp_path: Path) -> N
     blocked = tmp_path / "blocked"
     blocked.mkdir()  # a folder where the JUnit file should go: that writer fails
     paths = {name: tmp_path / f"r.{name}" for name in ("json", "md", "html")}
-    ok = write_reports(report, str(blocked), str(paths["json"]), str(paths["md"]), str(paths["html"]))
+    files = {
+        "junit": str(blocked),
+        "json": str(paths["json"]),
+        "markdown": str(paths["md"]),
+        "html": str(paths["html"]),
+    }
+    ok = write_reports(report, files)
     assert not ok
     assert all(p.stat().st_size > 0 for p in paths.values())
     data = strict_loads(paths["json"].read_text())
