@@ -223,16 +223,16 @@ async def test_bearer_auth_token_is_a_key_too(srv: RunningServer) -> None:
     """The SDKs' `auth_token` sends `Authorization: Bearer` instead of x-api-key."""
     async with anthropic.AsyncAnthropic(base_url=srv.base_url, auth_token="tok", api_key=None) as sdk:
         message = await sdk.messages.create(model="c", max_tokens=8, messages=USER)
-    assert message.content[0].text == TEXT  # type: ignore[union-attr]
+    assert message.content[0].text == TEXT
 
 
 async def test_sdk_without_a_key_raises_authentication_error(srv: RunningServer) -> None:
     headers = {"Authorization": anthropic.Omit()}  # anthropic 2.16 sends its key as a bearer token
     async with client(srv) as sdk:
         with pytest.raises(anthropic.AuthenticationError) as caught:
-            await sdk.messages.create(model="c", max_tokens=8, messages=USER, extra_headers=headers)  # type: ignore[dict-item]
-    assert caught.value.body["error"]["message"] == "x-api-key header is required"  # type: ignore[index]
-    assert caught.value.request_id == caught.value.body["request_id"]  # type: ignore[index]
+            await sdk.messages.create(model="c", max_tokens=8, messages=USER, extra_headers=headers)
+    assert caught.value.body["error"]["message"] == "x-api-key header is required"
+    assert caught.value.request_id == caught.value.body["request_id"]
 
 
 async def test_every_answer_carries_request_id_and_rate_limit_headers(srv: RunningServer) -> None:
@@ -271,9 +271,9 @@ async def test_count_tokens_answers_by_itself_and_can_be_failed() -> None:
             await sdk.messages.count_tokens(model="c", messages=ask("busy"))
         with pytest.raises(anthropic.BadRequestError) as caught:
             await sdk.messages.count_tokens(model="c", messages=[{"role": "robot", "content": "x"}])
-        assert "messages.0.role" in caught.value.body["error"]["message"]  # type: ignore[index]
+        assert "messages.0.role" in caught.value.body["error"]["message"]
         message = await sdk.messages.create(model="c", max_tokens=8, messages=USER)  # Messages unaffected
-    assert message.content[0].text == TEXT  # type: ignore[union-attr]
+    assert message.content[0].text == TEXT
     paths = [(ex.path, ex.fixture) for ex in server.journal.http]
     assert paths[0] == ("/v1/messages/count_tokens", None)  # counted without a fixture, no 404
     assert paths[1] == ("/v1/messages/count_tokens", "count limited")
