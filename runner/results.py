@@ -7,7 +7,7 @@ Plain dataclasses with `to_json()` / `from_json()`; the JSON shape is the report
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Outcome = Literal["passed", "failed", "error", "not_run"]
@@ -78,13 +78,7 @@ class ExpectationResult:
     location: str | None = None  # file:line:col
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "passed": self.passed,
-            "expected": self.expected,
-            "observed": self.observed,
-            "location": self.location,
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ExpectationResult:
@@ -101,14 +95,7 @@ class Finding:
     evidence: list[str] = field(default_factory=list)  # journal facts behind it ("exchange 3: ...")
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "severity": self.severity,
-            "title": self.title,
-            "advice": self.advice,
-            "expected_by_scenario": self.expected_by_scenario,
-            "evidence": list(self.evidence),
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Finding:

@@ -51,19 +51,19 @@ class _Parser:
         return pred
 
     def parse_or(self) -> Predicate:
-        left = self.parse_and()
-        while self.peek() == "or":
-            self.take()
-            right = self.parse_and()
-            left = (lambda a, b: lambda s: a(s) or b(s))(left, right)
-        return left
+        return self.parse_chain("or", self.parse_and, lambda a, b: lambda s: a(s) or b(s))
 
     def parse_and(self) -> Predicate:
-        left = self.parse_not()
-        while self.peek() == "and":
+        return self.parse_chain("and", self.parse_not, lambda a, b: lambda s: a(s) and b(s))
+
+    def parse_chain(
+        self, word: str, operand: Callable[[], Predicate], join: Callable[[Predicate, Predicate], Predicate]
+    ) -> Predicate:
+        """`operand (word operand)*`, joined left to right."""
+        left = operand()
+        while self.peek() == word:
             self.take()
-            right = self.parse_not()
-            left = (lambda a, b: lambda s: a(s) and b(s))(left, right)
+            left = join(left, operand())
         return left
 
     def parse_not(self) -> Predicate:
