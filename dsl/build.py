@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, TypeVar, get_args
 
@@ -125,26 +126,24 @@ class _Builder(AgentItems):
             )
         return value, self.loc(token)
 
-    def whole(self, token: Token) -> Located[int]:
+    def read(self, token: Token, parse: Callable[[str], T], wanted: str, default: T, width: int = 0) -> Located[T]:
+        """The token's value (a parameter's, for `${name}`) read by `parse`; else the error "`wanted`, got ..."."""
         where = self.loc(token)
         raw = self.raw(token)
         try:
-            return int(raw), where
+            return parse(raw), where
         except ValueError:
-            self.check.error(f"this value must be a whole number, got {raw!r}", where)
-            return 0, where
+            self.check.error(f"{wanted}, got {raw!r}", where, width=width)
+            return default, where
+
+    def whole(self, token: Token) -> Located[int]:
+        return self.read(token, int, "this value must be a whole number", 0)
 
     def number(self, token: Token) -> str:
         return self.raw(token)
 
     def duration(self, token: Token) -> Located[float]:
-        where = self.loc(token)
-        raw = self.raw(token)
-        try:
-            return parse_duration(raw), where
-        except ValueError:
-            self.check.error(f"expected a duration like 80ms or 2s, got {raw!r}", where, width=len(token))
-            return 0.0, where
+        return self.read(token, parse_duration, "expected a duration like 80ms or 2s", 0.0, width=len(token))
 
     def millis(self, token: Token) -> Located[int]:
         where = self.loc(token)

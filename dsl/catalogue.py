@@ -1,9 +1,11 @@
 """The catalogue: every named thing of dotmock in one place, as pure data.
 
 Fault kinds, findings and endpoint paths are spelled here once; the language, the server, the runner, the
-report schema test and the docs test import them from here. Adding a finding is one `FindingKind` entry
-below plus its rule in `runner/findings.py`; adding a fault kind is one `FaultKind` entry plus its grammar
-line, its builder method and its handler in the stream code.
+report schema (`runner.report_json.report_schema()`) and the docs test read them from here. Adding a
+finding is one `FindingKind` entry below plus its rule in `runner/findings.py` (and its docs row); adding a
+fault kind is one `FaultKind` entry plus its grammar line (aliased `fault_<kind>`, which `dsl/build.py`
+builds from its parts), its handler in `server/streaming.py` (and `server/json_faults.py` if it applies to
+JSON answers) and its docs row.
 
 This module sits below `dotmock.dsl.model` and imports nothing of dotmock.
 """
