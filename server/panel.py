@@ -16,6 +16,9 @@ Routes (all under `/_dotmock/`, never journaled as client requests):
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -122,6 +125,16 @@ async def _posted_edit() -> tuple[str, str | None] | Response:
     return text, file
 
 
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A posted edit: the editor's files, which of them, its new text and what parsing that found."""
+
+    source: EditorSource
+    file: str
+    text: str
+    checked: Checked
+
+
 class _Parsing:
     """Panel parses run off the event loop, so the server keeps answering (streams included) while a large
     text parses, and one at a time, so a burst of POSTs cannot take every core."""
@@ -182,24 +195,29 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
     async def get_source() -> Response:
         return _json(source_json(await current()))
 
-    async def edit() -> tuple[EditorSource, str, str] | Response:
-        posted = await _posted_edit()
-        if isinstance(posted, Response):
-            return posted
-        text, file = posted
-        source = await current()
-        file = file or source.path
-        if source.text_of(file) is None:
-            return _json({"ok": False, "message": f"{file!r} is not one of the files /_dotmock/source lists"}, 404)
-        return source, file, text
+    def edit(handler: Callable[[Edit], Awaitable[Response]]) -> Callable[[], Awaitable[Response]]:
+        """A route that takes a posted edit of one of the listed files: `handler` gets it with what parsing it
+        found; a body of another shape (400) or a file not listed (404) is answered before."""
+
+        @functools.wraps(handler)
+        async def route() -> Response:
+            posted = await _posted_edit()
+            if isinstance(posted, Response):
+                return posted
+            text, file = posted
+            source = await current()
+            file = file or source.path
+            if source.text_of(file) is None:
+                message = f"{file!r} is not one of the files /_dotmock/source lists"
+                return _json({"ok": False, "message": message}, 404)
+            return await handler(Edit(source, file, text, await parsing.check(source, file, text)))
+
+        return route
 
     @app.post("/_dotmock/validate")
-    async def validate_source() -> Response:
-        edited = await edit()
-        if isinstance(edited, Response):
-            return edited
-        source, file, text = edited
-        checked = await parsing.check(source, file, text)
+    @edit
+    async def validate_source(posted: Edit) -> Response:
+        file, checked = posted.file, posted.checked
         return _json(
             {
                 "ok": not checked.errors,
@@ -211,12 +229,9 @@ def register_panel_routes(app: Quart, slot: ScenarioSlot) -> None:
         )
 
     @app.post("/_dotmock/source")
-    async def save_source() -> Response:
-        edited = await edit()
-        if isinstance(edited, Response):
-            return edited
-        source, file, text = edited
-        checked = await parsing.check(source, file, text)
+    @edit
+    async def save_source(posted: Edit) -> Response:
+        source, file, text, checked = posted.source, posted.file, posted.text, posted.checked
         if checked.scenario is None:
             return _json(
                 {
