@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from httpx_ws import WebSocketDisconnect, WebSocketNetworkError, aconnect_ws
@@ -39,6 +39,8 @@ from dotmock.server.running import bind_socket, hypercorn_config
 
 log = logging.getLogger("dotmock.record")
 _Send = Callable[[Any], Awaitable[None]]  # hypercorn's ASGISendCallable, taking the plain dicts built here
+# How a recorded WebSocket exchange ended: a close code, "drop" (no close frame), or "open" (the next message came).
+_End = int | Literal["drop", "open"] | None
 
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"}
@@ -268,11 +270,11 @@ class _WsSession:
         self.last_t = 0.0
         self.unreadable: str | None = None
 
-    def finish(self, end: int | str | None) -> None:
+    def finish(self, end: _End) -> None:
         if self.request is None:
             return
         self.proxy.record(
-            RecordedWs(self.path, self.request, tuple(self.events), end if end != "open" else None, self.unreadable)  # type: ignore[arg-type]
+            RecordedWs(self.path, self.request, tuple(self.events), None if end == "open" else end, self.unreadable)
         )
         self.request = None
 
@@ -287,7 +289,7 @@ class _WsSession:
             end = task.result()
             self.finish(end)
 
-    async def client_to_upstream(self) -> int | str | None:
+    async def client_to_upstream(self) -> _End:
         while True:
             message: Any = await self.receive()
             if message["type"] == "websocket.disconnect":
@@ -306,7 +308,7 @@ class _WsSession:
             elif message.get("bytes") is not None:
                 await self.upstream.send_bytes(message["bytes"])
 
-    async def upstream_to_client(self) -> int | str | None:
+    async def upstream_to_client(self) -> _End:
         while True:
             try:
                 event = await self.upstream.receive()

@@ -107,7 +107,7 @@ async def exercise(base_url: str, ws_url: str) -> dict[str, Any]:
     chat_body = {"model": "m", "messages": [{"role": "user", "content": "stream me"}]}
     responses_body = {"model": "m", "input": "five by five"}
     async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="sk-test", max_retries=2) as client:
-        stream = await client.chat.completions.create(**chat_body, stream=True)  # type: ignore[call-overload]
+        stream = await client.chat.completions.create(**chat_body, stream=True)
         seen["chat_sdk"] = [
             c.choices[0].delta.content async for c in stream if c.choices and c.choices[0].delta.content
         ]

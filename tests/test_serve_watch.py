@@ -30,7 +30,7 @@ async def answer(http: httpx.AsyncClient, base_url: str) -> str:
     return str(response.json()["choices"][0]["message"]["content"])
 
 
-async def eventually(check, want: str) -> None:  # type: ignore[no-untyped-def]
+async def eventually(check, want: str) -> None:
     for _ in range(200):
         if await check() == want:
             return
