@@ -120,6 +120,27 @@ class _Parts:
         return self.answer.call_ids[part.call]
 
 
+class _Blocks(_Parts):
+    """For APIs that stream each part as a block (opened, its deltas, closed): Responses and Messages."""
+
+    def _open(self, index: int) -> list[Event]:
+        raise NotImplementedError
+
+    def _close(self, index: int) -> list[Event]:
+        raise NotImplementedError
+
+    def _delta(self, index: int, text: str) -> Event:
+        raise NotImplementedError
+
+    def piece(self, i: int) -> list[Event]:
+        left, entered = self.enter(i)
+        events = self._close(left) if left is not None else []
+        if entered is not None:
+            events += self._open(entered)
+        events.append(self._delta(self.pieces[i].part, self.pieces[i].text))
+        return events
+
+
 # ---------------------------------------------------------------------------------------------- Chat
 
 
@@ -160,7 +181,7 @@ class ChatAgentRenderer(ChatRenderer, _Parts):
 # ---------------------------------------------------------------------------------------------- Responses
 
 
-class ResponsesAgentRenderer(ResponsesRenderer, _Parts):
+class ResponsesAgentRenderer(ResponsesRenderer, _Blocks):
     def __init__(self, reply: Reply, answer: AgentAnswer) -> None:
         super().__init__(reply)
         self.setup(answer, "responses")
@@ -263,14 +284,6 @@ class ResponsesAgentRenderer(ResponsesRenderer, _Parts):
         self.text_sent.append(text)
         return self._event("response.output_text.delta", {**ids, "content_index": 0, "delta": text, "logprobs": []})
 
-    def piece(self, i: int) -> list[Event]:
-        left, entered = self.enter(i)
-        events = self._close(left) if left is not None else []
-        if entered is not None:
-            events += self._open(entered)
-        events.append(self._delta(self.pieces[i].part, self.pieces[i].text))
-        return events
-
     def closing(self) -> list[Event]:
         events = self._close(self.current) if self.current is not None else []
         body = responses_body(self.reply, self.answer)
@@ -296,7 +309,7 @@ def _anthropic_event(event_type: str, payload: dict[str, Any]) -> Event:
     return typed_event(event_type, dumps({"type": event_type, **payload}))
 
 
-class MessagesAgentRenderer(MessagesRenderer, _Parts):
+class MessagesAgentRenderer(MessagesRenderer, _Blocks):
     def __init__(self, reply: Reply, answer: AgentAnswer) -> None:
         super().__init__(reply, stop_reason(answer.outcome))
         self.setup(answer, "messages")
@@ -344,14 +357,6 @@ class MessagesAgentRenderer(MessagesRenderer, _Parts):
             self.text_sent.append(text)
             delta = {"type": "text_delta", "text": text}
         return _anthropic_event("content_block_delta", {"index": index, "delta": delta})
-
-    def piece(self, i: int) -> list[Event]:
-        left, entered = self.enter(i)
-        events = self._close(left) if left is not None else []
-        if entered is not None:
-            events += self._open(entered)
-        events.append(self._delta(self.pieces[i].part, self.pieces[i].text))
-        return events
 
     def closing(self) -> list[Event]:
         events = self._close(self.current) if self.current is not None else []
