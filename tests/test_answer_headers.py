@@ -36,14 +36,14 @@ async def test_the_sdks_see_the_headers_on_json_and_streams() -> None:
     async with running_server(load_text(MOCK, "h.mock").cases[0]) as srv:
         async with openai.AsyncOpenAI(base_url=srv.base_url + "/v1", api_key="k", max_retries=0) as client:
             messages = [{"role": "user", "content": "hi"}]
-            raw = await client.chat.completions.with_raw_response.create(model="m", messages=messages)  # type: ignore[arg-type]
+            raw = await client.chat.completions.with_raw_response.create(model="m", messages=messages)
             assert raw.headers["x-ratelimit-remaining-requests"] == "99"
             assert raw.headers["x-ratelimit-reset-requests"] == "1s"
             assert raw.parse().choices[0].message.content == "fine"
             async with client.chat.completions.with_streaming_response.create(
                 model="m",
                 messages=messages,
-                stream=True,  # type: ignore[arg-type]
+                stream=True,
             ) as streamed:
                 assert streamed.headers["x-ratelimit-remaining-requests"] == "99"
         async with anthropic.AsyncAnthropic(base_url=srv.base_url, api_key="k", max_retries=0) as claude:
