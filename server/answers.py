@@ -24,7 +24,7 @@ from dotmock.server.errors import ApiError
 from dotmock.server.events import JsonArrayEncoder, encode_sse
 from dotmock.server.journal import HttpExchange
 from dotmock.server.payloads import Reply, prompt_tokens, request_id, request_model
-from dotmock.server.streaming import ClientLink, StreamLimits, stream_body
+from dotmock.server.streaming import ClientLink, StreamLimits, encode_stream, stream_events
 
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream; charset=utf-8"
@@ -125,10 +125,10 @@ def text_response(
         else agent_renderer(api.name, reply, agent, request.include_usage)
     )
     exchange.status = 200
+    events = stream_events(renderer, outcome, exchange, limits, client)
     if request.array_stream:
         array = JsonArrayEncoder()
         headers = [("content-type", JSON_TYPE), *SSE_HEADERS.items(), ("x-request-id", rid), *own]
-        body = stream_body(renderer, outcome, exchange, limits, client, array.encode, array.close)
-        return Answer(200, headers, body)
+        return Answer(200, headers, encode_stream(events, exchange, array.encode, array.close))
     headers = [("content-type", SSE_TYPE), *SSE_HEADERS.items(), ("x-request-id", rid), *own]
-    return Answer(200, headers, stream_body(renderer, outcome, exchange, limits, client, encode_sse))
+    return Answer(200, headers, encode_stream(events, exchange, encode_sse))

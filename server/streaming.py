@@ -1,6 +1,6 @@
 """Streaming a text answer: chunking, absolute-deadline pacing, faults, and the journal's ticks.
 
-`stream_events()` yields a stream's events in batches, as they fall due; `stream_body()` encodes them for a
+`stream_events()` yields a stream's events in batches, as they fall due; `encode_stream()` encodes them for a
 streamed HTTP response (SSE or a JSON array), and the WebSocket replay sends each event as a frame.
 Content chunk `i` is due at `base + i * latency` where `base` is the stream's start (moved only by a
 slowFirstToken or stall wait), so late wake-ups never accumulate into drift. Events are coalesced into one
@@ -29,7 +29,7 @@ from typing import Protocol, runtime_checkable
 
 from dotmock.dsl.model import Fault, TextOutcome
 from dotmock.server.apis.base import Renderer
-from dotmock.server.events import Event, encode_sse
+from dotmock.server.events import Event
 from dotmock.server.journal import HttpExchange, add_fault
 
 DEFAULT_AFTER_CHUNKS = 1
@@ -379,12 +379,15 @@ def stream_events(
     return _Stream(renderer, outcome, exchange, limits or StreamLimits(), client).run()
 
 
-async def _encoded(
+async def encode_stream(
     events: AsyncGenerator[list[Event]],
     exchange: HttpExchange,
     encode: Callable[[Sequence[Event]], bytes],
-    close: Callable[[], bytes] | None,
+    close: Callable[[], bytes] | None = None,
 ) -> AsyncGenerator[bytes]:
+    """The bytes of a streamed answer: each batch of `stream_events` through `encode` (SSE, a JSON array's
+    elements), counted in `exchange`; `close()` is written after the terminator (a JSON array's `]`), never
+    after a cut."""
     try:
         async for batch in events:
             data = encode(batch)
@@ -396,18 +399,3 @@ async def _encoded(
             exchange.bytes_sent += len(data)
     finally:
         await events.aclose()
-
-
-def stream_body(
-    renderer: Renderer,
-    outcome: TextOutcome,
-    exchange: HttpExchange,
-    limits: StreamLimits | None = None,
-    client: ClientLink | None = None,
-    encode: Callable[[Sequence[Event]], bytes] | None = None,
-    close: Callable[[], bytes] | None = None,
-) -> AsyncGenerator[bytes]:
-    """The bytes of a streamed answer: `stream_events` through `encode` (SSE by default); `close()` is
-    written after the terminator (a JSON array's `]`), never after a cut."""
-    events = stream_events(renderer, outcome, exchange, limits, client)
-    return _encoded(events, exchange, encode or encode_sse, close)

@@ -19,8 +19,9 @@ from typing import Any, Protocol
 from dotmock.dsl.catalogue import ApiKind, path_pattern
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
 from dotmock.server.errors import ApiError, outcome_body, retry_after_seconds
-from dotmock.server.events import Event
+from dotmock.server.events import Event, cut_in_half, raw_event
 from dotmock.server.payloads import Reply
+from dotmock.server.validation import check_openai
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,33 @@ class Renderer(Protocol):
     def malformed(self, data: str | None) -> Event: ...
 
 
+class TextRenderer:
+    """What the text renderers share: the reply they answer with, why the answer ends, the content chunks
+    sent so far, and the malformed event (the fixture's raw data, else a content delta cut in half that is
+    not counted as sent). A subclass implements the rest of `Renderer`; `delta_name` is its deltas' SSE
+    `event:` name (None: data-only SSE)."""
+
+    delta_name: bytes | None = None
+
+    def __init__(self, reply: Reply, finish_reason: str = "stop") -> None:
+        self.reply = reply
+        self.finish_reason = finish_reason
+        self.text_sent: list[str] = []
+
+    def delta(self, text: str) -> Event:
+        raise NotImplementedError
+
+    def malformed(self, data: str | None) -> Event:
+        if data is not None:
+            return raw_event(data, self.delta_name)
+        event = self.delta("...")
+        self.text_sent.pop()
+        return cut_in_half(event)
+
+
 class Api:
-    """One provider API. Subclasses set `kind` and implement `parse`, `json_answer` and `renderer`."""
+    """One provider API. Subclasses set `kind` and implement `check_body` (or all of `parse`), `json_answer`
+    and `renderer`."""
 
     kind: ApiKind
 
@@ -79,8 +105,15 @@ class Api:
         return path in self.kind.paths or any(p.fullmatch(path) for p in self._patterns)
 
     def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
-        """Check a request as the provider does: `ApiError` (400) on the first mistake."""
-        raise NotImplementedError
+        """Check a request as the provider does: `ApiError` (400) on the first mistake. The default: the checks
+        the OpenAI APIs share (`check_openai`: an object body, `model`, `stream`, `stream_options`), then the
+        API's own `check_body`."""
+        checked, stream, include_usage = check_openai(body)
+        self.check_body(checked)
+        return ParsedRequest(checked, stream, include_usage)
+
+    def check_body(self, body: dict[str, Any]) -> None:
+        """The API's own checks of an object body, after the shared ones of `parse`: `ApiError` (400)."""
 
     def check_headers(self, headers: dict[str, str]) -> ApiError | None:
         """What is wrong with a request's (lower-cased) headers, as the provider checks them before the body

@@ -13,10 +13,10 @@ from typing import Any
 
 from dotmock.dsl.catalogue import APIS_BY_NAME
 from dotmock.dsl.model import Dialect, TextOutcome
-from dotmock.server.apis.base import Api, ParsedRequest
-from dotmock.server.events import DONE, Event, cut_in_half, dumps, json_str, raw_event
+from dotmock.server.apis.base import Api, ParsedRequest, TextRenderer
+from dotmock.server.events import DONE, Event, dumps, json_str
 from dotmock.server.payloads import Reply, estimate_tokens
-from dotmock.server.validation import check_openai, missing, wrong_type
+from dotmock.server.validation import missing, wrong_type
 
 CHUNK = "chat.completion.chunk"
 
@@ -51,14 +51,12 @@ def chat_completion(reply: Reply, text: str, finish_reason: str) -> dict[str, An
     }
 
 
-class ChatRenderer:
+class ChatRenderer(TextRenderer):
     """`chat.completion.chunk` events, `data: [DONE]` at the end; usage chunk when asked for."""
 
     def __init__(self, reply: Reply, finish_reason: str, include_usage: bool) -> None:
-        self.reply = reply
-        self.finish_reason = finish_reason
+        super().__init__(reply, finish_reason)
         self.include_usage = include_usage
-        self.text_sent: list[str] = []
         head = dumps({"id": reply.chat_id, "object": CHUNK, "created": reply.created, "model": reply.model})[:-1]
         self._head = head + b',"choices":[{"index":0,"delta":'
         self._content_head = self._head + b'{"content":'
@@ -93,42 +91,30 @@ class ChatRenderer:
             dumps({"error": {"message": message, "type": error_type, "param": None, "code": code}}), None, "error"
         )
 
-    def malformed(self, data: str | None) -> Event:
-        if data is not None:
-            return raw_event(data)
-        event = self.delta("...")
-        self.text_sent.pop()
-        return cut_in_half(event)
-
-
-def _check_messages(body: dict[str, Any]) -> None:
-    if "messages" not in body:
-        raise missing("messages")
-    messages = body["messages"]
-    if not isinstance(messages, list):
-        raise wrong_type("messages", "an array", messages)
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise wrong_type(f"messages[{i}]", "an object", message)
-        role = message.get("role")
-        if not isinstance(role, str):
-            raise (
-                wrong_type(f"messages[{i}].role", "a string", role)
-                if "role" in message
-                else missing(f"messages[{i}].role")
-            )
-        content = message.get("content")
-        if content is not None and not isinstance(content, str | list):
-            raise wrong_type(f"messages[{i}].content", "a string or an array", content)
-
 
 class ChatCompletions(Api):
     kind = APIS_BY_NAME["chat_completions"]
 
-    def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
-        checked, stream, include_usage = check_openai(body)
-        _check_messages(checked)
-        return ParsedRequest(checked, stream, include_usage)
+    def check_body(self, body: dict[str, Any]) -> None:
+        """`messages`: an array of objects, each with a string `role` and a string or array `content`."""
+        if "messages" not in body:
+            raise missing("messages")
+        messages = body["messages"]
+        if not isinstance(messages, list):
+            raise wrong_type("messages", "an array", messages)
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                raise wrong_type(f"messages[{i}]", "an object", message)
+            role = message.get("role")
+            if not isinstance(role, str):
+                raise (
+                    wrong_type(f"messages[{i}].role", "a string", role)
+                    if "role" in message
+                    else missing(f"messages[{i}].role")
+                )
+            content = message.get("content")
+            if content is not None and not isinstance(content, str | list):
+                raise wrong_type(f"messages[{i}].content", "a string or an array", content)
 
     def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
         return chat_completion(reply, outcome.text, outcome.finish_reason)

@@ -7,26 +7,24 @@ a text fixture's text is not used: the count is of the request.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from dotmock.dsl.catalogue import APIS_BY_NAME
 from dotmock.dsl.model import TextOutcome
 from dotmock.server.apis.base import ParsedRequest
-from dotmock.server.apis.messages import Messages, check_messages
-from dotmock.server.errors import ApiError
+from dotmock.server.apis.messages import Messages
 from dotmock.server.payloads import Reply, prompt_tokens
-from dotmock.server.validation import check_openai
 
 
 class CountTokens(Messages):
     kind = APIS_BY_NAME["count_tokens"]
+    needs_max_tokens = False
 
     def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
-        checked, _, _ = check_openai(body)
-        problem = check_messages(checked)
-        if problem is not None:
-            raise ApiError(400, problem)
-        return ParsedRequest(checked, stream=False)
+        """Messages' checks but `max_tokens`; a count is never streamed (`stream` is checked, not followed)."""
+        request = super().parse(path, query, headers, body)
+        return dataclasses.replace(request, stream=False, include_usage=False)
 
     def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
         return {"input_tokens": prompt_tokens(request.body)}

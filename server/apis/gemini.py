@@ -24,9 +24,9 @@ from urllib.parse import parse_qs
 
 from dotmock.dsl.catalogue import APIS_BY_NAME
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
-from dotmock.server.apis.base import Api, ParsedRequest
+from dotmock.server.apis.base import Api, ParsedRequest, TextRenderer
 from dotmock.server.errors import ApiError, retry_after_seconds
-from dotmock.server.events import Event, cut_in_half, dumps, json_str, raw_event
+from dotmock.server.events import Event, dumps, json_str
 from dotmock.server.payloads import Reply, estimate_tokens
 
 _PATH = re.compile(r"/v1(?:beta)?/models/(?P<model>[^/:]+):(?P<action>generateContent|streamGenerateContent)")
@@ -126,14 +126,12 @@ def response_object(reply: Reply, text: str, reason: str | None, prompt: int, ou
     }
 
 
-class GeminiRenderer:
+class GeminiRenderer(TextRenderer):
     """The chunks of a streamed answer: one per content chunk, then the final chunk with the finishReason."""
 
     def __init__(self, reply: Reply, reason: str, prompt: int) -> None:
-        self.reply = reply
-        self.reason = reason
+        super().__init__(reply, reason)
         self.prompt = prompt
-        self.text_sent: list[str] = []
         self._head = b'{"candidates":[{"content":{"parts":[{"text":'
         rest = response_object(reply, "", None, prompt, None)
         del rest["candidates"]
@@ -148,7 +146,7 @@ class GeminiRenderer:
 
     def closing(self) -> list[Event]:
         output = estimate_tokens("".join(self.text_sent))
-        last = response_object(self.reply, "", finish_reason(self.reason), self.prompt, output)
+        last = response_object(self.reply, "", finish_reason(self.finish_reason), self.prompt, output)
         return [Event(dumps(last), None, CHUNK)]
 
     def error_event(self, message: str, error_type: str, code: str | None) -> Event:
@@ -161,13 +159,6 @@ class GeminiRenderer:
         else:
             status = 500
         return Event(dumps(error_object(status, message, error_type)), None, "error")
-
-    def malformed(self, data: str | None) -> Event:
-        if data is not None:
-            return raw_event(data)
-        event = self.delta("...")
-        self.text_sent.pop()
-        return cut_in_half(event)
 
 
 def _has_key(query: dict[str, list[str]], headers: dict[str, str]) -> bool:

@@ -16,11 +16,10 @@ from typing import Any
 
 from dotmock.dsl.catalogue import APIS_BY_NAME
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
-from dotmock.server.apis.base import Api, ParsedRequest
+from dotmock.server.apis.base import Api, ParsedRequest, TextRenderer
 from dotmock.server.errors import ApiError, outcome_body
-from dotmock.server.events import Event, cut_in_half, dumps, json_str, raw_event, typed_event
+from dotmock.server.events import Event, dumps, json_str, typed_event
 from dotmock.server.payloads import Reply, estimate_tokens
-from dotmock.server.validation import check_openai
 
 # status -> Anthropic's error type (their docs' "HTTP errors" table)
 ERROR_TYPES: dict[int, str] = {
@@ -127,13 +126,13 @@ def message_object(reply: Reply, text: str, finish_reason: str) -> dict[str, Any
     }
 
 
-class MessagesRenderer:
+class MessagesRenderer(TextRenderer):
     """The Messages SSE events for one answer (the `server.apis.base.Renderer` protocol)."""
 
+    delta_name = b"content_block_delta"
+
     def __init__(self, reply: Reply, finish_reason: str) -> None:
-        self.reply = reply
-        self.finish_reason = finish_reason
-        self.text_sent: list[str] = []
+        super().__init__(reply, finish_reason)
         self._delta_head = b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":'
 
     def opening(self) -> list[Event]:
@@ -173,26 +172,21 @@ class MessagesRenderer:
         )
         return _event("error", {"type": "error", "error": {"type": kind, "message": message}})
 
-    def malformed(self, data: str | None) -> Event:
-        if data is not None:
-            return raw_event(data, b"content_block_delta")
-        event = self.delta("...")
-        self.text_sent.pop()
-        return cut_in_half(event)
 
-
-def check_body(body: dict[str, Any]) -> str | None:
+def body_problem(body: dict[str, Any], needs_max_tokens: bool) -> str | None:
     """What is wrong with a Messages request body, in the API's words, or None."""
+    if not needs_max_tokens:
+        return messages_problem(body)
     if "max_tokens" not in body:
         return "max_tokens: Field required"
     max_tokens = body["max_tokens"]
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
         return "max_tokens: Input should be a valid integer"
-    return check_messages(body)
+    return messages_problem(body)
 
 
-def check_messages(body: dict[str, Any]) -> str | None:
-    """What is wrong with a body's `messages`, in the API's words, or None (token counting checks only this)."""
+def messages_problem(body: dict[str, Any]) -> str | None:
+    """What is wrong with a body's `messages`, in the API's words, or None."""
     if "messages" not in body:
         return "messages: Field required"
     messages = body["messages"]
@@ -208,13 +202,12 @@ def check_messages(body: dict[str, Any]) -> str | None:
 
 class Messages(Api):
     kind = APIS_BY_NAME["messages"]
+    needs_max_tokens = True  # token counting (`CountTokens`) reads the same body without it
 
-    def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
-        checked, stream, include_usage = check_openai(body)
-        problem = check_body(checked)
+    def check_body(self, body: dict[str, Any]) -> None:
+        problem = body_problem(body, self.needs_max_tokens)
         if problem is not None:
             raise ApiError(400, problem)
-        return ParsedRequest(checked, stream, include_usage)
 
     def check_headers(self, headers: dict[str, str]) -> ApiError | None:
         return check_headers(headers)

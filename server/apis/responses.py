@@ -15,10 +15,10 @@ from typing import Any
 
 from dotmock.dsl.catalogue import APIS_BY_NAME
 from dotmock.dsl.model import Dialect, TextOutcome
-from dotmock.server.apis.base import Api, ParsedRequest, Renderer
-from dotmock.server.events import Event, cut_in_half, dumps, json_str, raw_event, typed_event
+from dotmock.server.apis.base import Api, ParsedRequest, Renderer, TextRenderer
+from dotmock.server.events import Event, dumps, json_str, typed_event
 from dotmock.server.payloads import Reply, estimate_tokens
-from dotmock.server.validation import check_openai, wrong_type
+from dotmock.server.validation import wrong_type
 
 
 def responses_usage(reply: Reply, text: str) -> dict[str, Any]:
@@ -79,14 +79,14 @@ def response_object(
     }
 
 
-class ResponsesRenderer:
+class ResponsesRenderer(TextRenderer):
     """The Responses event sequence the openai SDKs parse fully (see the wire-behaviour reference)."""
 
+    delta_name = b"response.output_text.delta"
+
     def __init__(self, reply: Reply, finish_reason: str = "stop") -> None:
-        self.reply = reply
-        self.finish_reason = finish_reason
+        super().__init__(reply, finish_reason)
         self.seq = 0
-        self.text_sent: list[str] = []
         ids = dumps({"item_id": reply.item_id, "output_index": 0, "content_index": 0})[1:-1]
         self._delta_head = b'{"type":"response.output_text.delta",' + ids
 
@@ -147,21 +147,15 @@ class ResponsesRenderer:
             self._event("response.failed", {"response": response_object(self.reply, "failed", text, error=error)}),
         ]
 
-    def malformed(self, data: str | None) -> Event:
-        if data is not None:
-            return raw_event(data, b"response.output_text.delta")
-        event = self.delta("...")
-        self.text_sent.pop()
-        return cut_in_half(event)
 
-
-class SeedResponsesRenderer:
+class SeedResponsesRenderer(TextRenderer):
     """The seed's literal sequence: response.created, output_item.added, content_part.added,
     response.text.delta..., response.text.done, output_item.done, response.completed."""
 
+    delta_name = b"response.text.delta"
+
     def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-        self.text_sent: list[str] = []
+        super().__init__(reply)
         self._ids = {"response_id": reply.response_id, "output_index": 0}
         self._delta_head = (
             b'{"type":"response.text.delta",' + dumps({**self._ids, "content_index": 0})[1:-1] + b',"delta":'
@@ -221,31 +215,19 @@ class SeedResponsesRenderer:
         }
         return typed_event("error", dumps(payload))
 
-    def malformed(self, data: str | None) -> Event:
-        if data is not None:
-            return raw_event(data, b"response.text.delta")
-        event = self.delta("...")
-        self.text_sent.pop()
-        return cut_in_half(event)
-
-
-def _check_input(body: dict[str, Any]) -> None:
-    value = body.get("input")
-    if value is not None and not isinstance(value, str | list):
-        raise wrong_type("input", "a string or an array", value)
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            if not isinstance(item, dict | str):
-                raise wrong_type(f"input[{i}]", "an object", item)
-
 
 class Responses(Api):
     kind = APIS_BY_NAME["responses"]
 
-    def parse(self, path: str, query: str, headers: dict[str, str], body: Any) -> ParsedRequest:
-        checked, stream, include_usage = check_openai(body)
-        _check_input(checked)
-        return ParsedRequest(checked, stream, include_usage)
+    def check_body(self, body: dict[str, Any]) -> None:
+        """`input`: a string, or an array of items (objects or strings)."""
+        value = body.get("input")
+        if value is not None and not isinstance(value, str | list):
+            raise wrong_type("input", "a string or an array", value)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if not isinstance(item, dict | str):
+                    raise wrong_type(f"input[{i}]", "an object", item)
 
     def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
         return response_object(reply, "completed", outcome.text, outcome.finish_reason)
