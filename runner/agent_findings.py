@@ -46,9 +46,11 @@ class _Sending:
     def broken(self) -> str | None:
         """Why the call was not a whole, valid call, in words (None: it was)."""
         call = self.call
-        if not self.exchange.completed or not call.arguments_whole:
+        if not call.arguments_whole:
             sent = min(call.sent_chars, len(call.arguments))
             return f"its arguments were cut off after {sent} of {len(call.arguments)} characters"
+        if not self.exchange.completed:  # whole arguments (Gemini sends a call in one chunk), cut answer
+            return "the answer it came in was cut off before it ended"
         if not call.valid_json:
             return "its arguments were not valid JSON"
         return None

@@ -6,6 +6,9 @@
   content), `function_call {id, call_id, name, arguments}`.
 - Anthropic Messages: content blocks `thinking`, `text`, `tool_use {id, name, input}` (input an object);
   stop_reason "tool_use" / "refusal".
+- Gemini: `candidates[0].content.parts`: a thought `{text, thought: true}`, `{text}`, then a
+  `{functionCall: {name, args}}` part per call (`id` only when the fixture gives one: the Gemini API's calls
+  have none, a result names its call by the tool's name); finishReason STOP, SAFETY for a refusal.
 
 `AgentAnswer` fixes the ids of one answer, so a JSON body and the journal (what the runner judges from)
 name the same calls.
@@ -19,15 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotmock.dsl.model import TextOutcome, ToolCall
-from dotmock.server.apis import messages
+from dotmock.server.apis import gemini, messages
 from dotmock.server.apis.chat_completions import chat_completion
 from dotmock.server.apis.responses import response_object
+from dotmock.server.conversation import positional_ids
 from dotmock.server.journal import HttpExchange, SentCall
-from dotmock.server.payloads import Reply
+from dotmock.server.payloads import Reply, estimate_tokens
 
 # The APIs (by name) that can send the agent forms, and whether streamed. Grows as the renderers learn them.
 SUPPORTED: frozenset[tuple[str, bool]] = frozenset(
-    (api, streamed) for api in ("chat_completions", "responses", "messages") for streamed in (False, True)
+    (api, streamed) for api in ("chat_completions", "responses", "messages", "gemini") for streamed in (False, True)
 )
 
 
@@ -45,6 +49,9 @@ class AgentAnswer:
 
     @classmethod
     def of(cls, outcome: TextOutcome, api: str) -> AgentAnswer:
+        if api == "gemini":  # no ids on the wire: a call is known by its name (and position)
+            ids = tuple(positional_ids([c.name for c in outcome.tool_calls], [c.id for c in outcome.tool_calls]))
+            return cls(outcome, ids, ())
         prefix = "toolu_mock_" if api == "messages" else "call_mock_"
         ids = tuple(c.id if c.id is not None else prefix + _hex() for c in outcome.tool_calls)
         return cls(outcome, ids, tuple("fc_mock_" + _hex() for _ in outcome.tool_calls))
@@ -182,10 +189,55 @@ def messages_body(reply: Reply, answer: AgentAnswer) -> dict[str, Any]:
     return body
 
 
-def json_body(api: str, reply: Reply, answer: AgentAnswer) -> dict[str, Any]:
-    """The non-streamed answer with its agent parts, for the API named `api`."""
+# ---------------------------------------------------------------------------------------------- Gemini
+
+
+def gemini_args(call: ToolCall) -> Any:
+    """A `functionCall`'s `args` object; raw arguments that are not an object go as written, as for Anthropic."""
+    return anthropic_input(call)
+
+
+def gemini_call_part(call: ToolCall) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": call.name, "args": gemini_args(call)}
+    if call.id is not None:
+        function = {"id": call.id, **function}
+    return {"functionCall": function}
+
+
+def gemini_thought(text: str) -> dict[str, Any]:
+    return {"text": text, "thought": True}
+
+
+def gemini_finish(outcome: TextOutcome) -> str:
+    return "SAFETY" if outcome.refusal is not None else gemini.finish_reason(outcome.finish_reason)
+
+
+def gemini_parts(answer: AgentAnswer) -> list[dict[str, Any]]:
+    outcome = answer.outcome
+    parts: list[dict[str, Any]] = []
+    if outcome.reasoning is not None:
+        parts.append(gemini_thought(outcome.reasoning))
+    text = outcome.refusal if outcome.refusal is not None else outcome.text
+    if text or not outcome.tool_calls:
+        parts.append({"text": text})
+    parts += [gemini_call_part(call) for call in outcome.tool_calls]
+    return parts
+
+
+def gemini_body(reply: Reply, answer: AgentAnswer, request: dict[str, Any]) -> dict[str, Any]:
+    parts = gemini_parts(answer)
+    output = estimate_tokens(json.dumps(parts, ensure_ascii=False))
+    body = gemini.response_object(reply, "", gemini_finish(answer.outcome), gemini.prompt_tokens(request), output)
+    body["candidates"][0]["content"]["parts"] = parts
+    return body
+
+
+def json_body(api: str, reply: Reply, answer: AgentAnswer, request: dict[str, Any]) -> dict[str, Any]:
+    """The non-streamed answer with its agent parts, for the API named `api` (`request`: the request body)."""
     if api == "chat_completions":
         return chat_body(reply, answer)
+    if api == "gemini":
+        return gemini_body(reply, answer, request)
     if api == "messages":
         return messages_body(reply, answer)
     return responses_body(reply, answer)

@@ -16,6 +16,9 @@ it is the first piece of that part (and closing the part before it).
   length stop) with the whole output.
 - Anthropic Messages: a content block per part, `thinking` (`thinking_delta`, then `signature_delta`),
   `text` (`text_delta`), `tool_use` (`input_json_delta` with `partial_json`); `stop_reason: "tool_use"`.
+- Gemini: a `GenerateContentResponse` chunk per piece, its one part a thought (`thought: true`), text, or a
+  whole `functionCall` (the Gemini API does not stream a call's arguments: a call is one piece, so faults
+  land between calls, and a malformed chunk cuts one in half); the last chunk carries the finishReason.
 """
 
 from __future__ import annotations
@@ -26,13 +29,18 @@ from typing import Any, Literal, Protocol
 from dotmock.server.agent_payloads import (
     AgentAnswer,
     function_call_item,
+    gemini_call_part,
+    gemini_finish,
+    gemini_thought,
     reasoning_item,
     refusal_part,
     responses_body,
     stop_reason,
 )
-from dotmock.server.apis.base import Renderer
+from dotmock.server.apis.base import ParsedRequest, Renderer
 from dotmock.server.apis.chat_completions import ChatRenderer
+from dotmock.server.apis.gemini import CHUNK, GeminiRenderer, prompt_tokens
+from dotmock.server.apis.gemini import response_object as gemini_response
 from dotmock.server.apis.messages import MessagesRenderer, message_object
 from dotmock.server.apis.messages import stop_reason as anthropic_stop
 from dotmock.server.apis.responses import ResponsesRenderer, output_text_part, response_object
@@ -377,10 +385,55 @@ class MessagesAgentRenderer(MessagesRenderer, _Blocks):
         return cut_in_half(event)
 
 
-def agent_renderer(api: str, reply: Reply, answer: AgentAnswer, include_usage: bool) -> AgentRenderer:
+# ---------------------------------------------------------------------------------------------- Gemini
+
+
+class GeminiAgentRenderer(GeminiRenderer, _Parts):
+    def __init__(self, reply: Reply, answer: AgentAnswer, prompt: int) -> None:
+        super().__init__(reply, answer.outcome.finish_reason, prompt)
+        self.setup(answer, "gemini")
+        size = answer.outcome.streaming.chunk_size
+        self.pieces = [  # a call goes whole
+            Piece(i, text)
+            for i, part in enumerate(self.parts)
+            for text in ([part.text] if part.kind == "call" else _split(part.text, size))
+        ]
+
+    def _chunk(self, part: dict[str, Any]) -> Event:
+        body = gemini_response(self.reply, "", None, self.prompt, None)
+        body["candidates"][0]["content"]["parts"] = [part]
+        return Event(dumps(body), None, CHUNK)
+
+    def piece(self, i: int) -> list[Event]:
+        self.enter(i)
+        piece = self.pieces[i]
+        part = self.parts[piece.part]
+        if part.kind == "call":
+            assert part.call is not None
+            return [self._chunk(gemini_call_part(self.answer.outcome.tool_calls[part.call]))]
+        if part.kind == "reasoning":
+            return [self._chunk(gemini_thought(piece.text))]
+        return [self.delta(piece.text)]
+
+    def malformed(self, data: str | None) -> Event:
+        if data is not None or self.current is None or self.parts[self.current].kind != "call":
+            return super().malformed(data)
+        call = self.parts[self.current].call
+        assert call is not None
+        return cut_in_half(self._chunk(gemini_call_part(self.answer.outcome.tool_calls[call])))
+
+    def closing(self) -> list[Event]:
+        sent = "".join(p.text for p in self.parts)
+        last = gemini_response(self.reply, "", gemini_finish(self.answer.outcome), self.prompt, estimate_tokens(sent))
+        return [Event(dumps(last), None, CHUNK)]
+
+
+def agent_renderer(api: str, reply: Reply, answer: AgentAnswer, request: ParsedRequest) -> AgentRenderer:
     """The streamed form of an agent answer on the API named `api` (one of `agent_payloads.SUPPORTED`)."""
     if api == "chat_completions":
-        return ChatAgentRenderer(reply, answer, include_usage)
+        return ChatAgentRenderer(reply, answer, request.include_usage)
+    if api == "gemini":
+        return GeminiAgentRenderer(reply, answer, prompt_tokens(request.body))
     if api == "messages":
         return MessagesAgentRenderer(reply, answer)
     return ResponsesAgentRenderer(reply, answer)

@@ -116,13 +116,13 @@ def text_response(
     own = (*(h for h in api.answer_headers(rid, 200) if h[0] not in {n for n, _ in given}), *given)
     if not request.stream:
         if not outcome.is_plain_text:
-            payload = json.dumps(json_body(api.name, reply, agent), ensure_ascii=False).encode()
+            payload = json.dumps(json_body(api.name, reply, agent, request.body), ensure_ascii=False).encode()
             return json_response(exchange, 200, payload, own, rid)
         return json_response(exchange, 200, api.json_bytes(reply, outcome, request), own, rid)
     renderer = (
         api.renderer(reply, outcome, request, scenario_dialect)
         if outcome.is_plain_text
-        else agent_renderer(api.name, reply, agent, request.include_usage)
+        else agent_renderer(api.name, reply, agent, request)
     )
     exchange.status = 200
     events = stream_events(renderer, outcome, exchange, limits, client)

@@ -159,24 +159,50 @@ def _read_input_item(reader: _Reader, item: Any) -> None:
             reader.other(str(role))
 
 
-def _read_gemini(reader: _Reader, content: Any) -> None:
+def positional_ids(names: list[str], given: list[str | None]) -> list[str]:
+    """Gemini's calls carry no id unless the model gives one: a call (or result) without one is known by its
+    tool name, the k-th of the same name in one turn as `name#k` (`get_weather`, `get_weather#2`)."""
+    seen: dict[str, int] = {}
+    ids = []
+    for name, given_id in zip(names, given, strict=True):
+        seen[name] = seen.get(name, 0) + 1
+        ids.append(given_id if given_id else name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return ids
+
+
+def _gemini_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _read_gemini(reader: _Reader, content: Any, last_calls: list[CallSeen]) -> None:
+    """One entry of Gemini `contents`; `last_calls` holds the calls of the latest model turn, whose ids a
+    functionResponse without its own id takes (by name and position)."""
     if not isinstance(content, dict):
         return
     parts: list[Any] = content["parts"] if isinstance(content.get("parts"), list) else []
     role = content.get("role", "user")
     if role == "model":
         reader.assistant()
-        for part in parts:
-            call = part.get("functionCall") if isinstance(part, dict) else None
-            if isinstance(call, dict):
-                reader.call(call.get("id") or call.get("name", ""), call.get("name", ""), call.get("args"))
+        calls = [p["functionCall"] for p in parts if isinstance(p, dict) and isinstance(p.get("functionCall"), dict)]
+        if calls:
+            names = [str(c.get("name", "")) for c in calls]
+            ids = positional_ids(names, [_gemini_id(c.get("id")) for c in calls])
+            last_calls[:] = []
+            for call_id, name, call in zip(ids, names, calls, strict=True):
+                reader.call(call_id, name, call.get("args"))
+                last_calls.append(reader.calls[-1])
         return
     answered = [
         p["functionResponse"] for p in parts if isinstance(p, dict) and isinstance(p.get("functionResponse"), dict)
     ]
     if answered:
-        for response in answered:
-            reader.result(response.get("id") or response.get("name", ""), response.get("response"))
+        names = [str(r.get("name", "")) for r in answered]
+        own = positional_ids(names, [_gemini_id(r.get("id")) for r in answered])
+        made_ids = positional_ids([c.name for c in last_calls], [None] * len(last_calls))
+        by_position = dict(zip(made_ids, last_calls, strict=True))
+        for response, call_id in zip(answered, own, strict=True):
+            made = by_position.get(call_id) if _gemini_id(response.get("id")) is None else None
+            reader.result(made.id if made is not None else call_id, response.get("response"))
         return
     reader.other("user")
 
@@ -202,9 +228,10 @@ def read_conversation(body: Any) -> Conversation:
                     reader.messages += 1
                     _read_input_item(reader, item)
         elif isinstance(body.get("contents"), list):
+            last_calls: list[CallSeen] = []
             for content in body["contents"]:
                 reader.messages += 1
-                _read_gemini(reader, content)
+                _read_gemini(reader, content, last_calls)
     names = {c.id: c.name for c in reader.calls}
     first_trailing = len(reader.results) - reader.results_after_last_turn if not reader.in_assistant_turn else None
     results = tuple(

@@ -148,12 +148,13 @@ async def test_raw_arguments_reach_the_client_as_written(srv: RunningServer) -> 
 def test_an_api_that_cannot_send_an_agent_answer_says_so() -> None:
     outcome = load_text(SCENARIO, "agents.mock").cases[0].fixtures[0].outcome
     assert isinstance(outcome, TextOutcome)
-    message = unsupported_message("plan", outcome, "gemini", "/v1beta/models/m:generateContent", True)
+    message = unsupported_message("plan", outcome, "count_tokens", "/v1/messages/count_tokens", False)
     assert message == (
-        "dotmock: fixture 'plan' answers with tool calls and reasoning, which dotmock cannot send as a streamed "
-        "answer on /v1beta/models/m:generateContent yet."
+        "dotmock: fixture 'plan' answers with tool calls and reasoning, which dotmock cannot send as a JSON "
+        "answer on /v1/messages/count_tokens yet."
     )
-    assert unsupported_message("plan", outcome, "chat_completions", "/v1/chat/completions", True) is None
+    for api in ("chat_completions", "responses", "messages", "gemini"):
+        assert unsupported_message("plan", outcome, api, "/v1/x", True) is None
 
 
 class GetWeather(pydantic.BaseModel):

@@ -4,6 +4,8 @@ results back. agent_naive.py and agent_careful.py run their loops on top of this
     Chat Completions (openai):  chat.completions.create() or the .stream() helper's get_final_completion()
     Responses (openai):         responses.create() or the .stream() helper's get_final_response()
     Messages (anthropic):       messages.create() or the .stream() helper's get_final_message()
+    Gemini (google-genai):      models.generate_content() or models.generate_content_stream(), its chunks'
+                                parts put together (the SDK has no final-object helper for a stream)
 
 Every `Turn` says how the answer stopped in one vocabulary: "stop", "tool_calls", "length", "refusal", or
 None when the answer never said (a stream that was cut before its end).
@@ -189,8 +191,83 @@ class MessagesAgent(Conversation):
         self.history.append({"role": "user", "content": blocks})
 
 
-APIS = {"chat": ChatAgent, "responses": ResponsesAgent, "messages": MessagesAgent}
+GEMINI_STOPS = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "refusal", "PROHIBITED_CONTENT": "refusal"}
 
 
-def agent(api: str, prompt: str, stream: bool, max_retries: int = 2) -> ChatAgent | ResponsesAgent | MessagesAgent:
+class GeminiAgent(Conversation):
+    """Gemini's calls have no ids unless the model gives one: a call without one is answered by its name (the
+    result for the k-th call of a name is the k-th functionResponse of that name)."""
+
+    def __init__(self, prompt: str, stream: bool, max_retries: int) -> None:
+        from google import genai
+        from google.genai import types
+
+        self.types = types
+        retry = types.HttpRetryOptions(attempts=max_retries + 1, initial_delay=0.05, max_delay=0.5)
+        self.client = genai.Client(http_options=types.HttpOptions(timeout=5000, retry_options=retry))
+        self.stream = stream
+        self.history: list[Any] = [types.Content(role="user", parts=[types.Part(text=prompt)])]
+        self.config = types.GenerateContentConfig(
+            tools=[types.Tool(function_declarations=[types.FunctionDeclaration(**t) for t in TOOLS])]
+        )
+        self.names: dict[str, str] = {}  # call id -> tool name, for the results
+        self.given: set[str] = set()  # call ids the model gave (echoed in the results)
+
+    def ask(self) -> Turn:
+        kwargs: dict[str, Any] = {"model": MODEL, "contents": self.history, "config": self.config}
+        if self.stream:
+            chunks = list(self.client.models.generate_content_stream(**kwargs))
+        else:
+            chunks = [self.client.models.generate_content(**kwargs)]
+        parts: list[Any] = []
+        finish = None
+        for chunk in chunks:
+            candidate = (chunk.candidates or [None])[0]
+            if candidate is None:
+                continue
+            if candidate.content is not None:
+                parts += candidate.content.parts or []
+            if candidate.finish_reason is not None:
+                finish = candidate.finish_reason.value
+        turn = Turn()
+        seen: dict[str, int] = {}
+        for part in parts:
+            if part.function_call is not None:
+                name = part.function_call.name or ""
+                seen[name] = seen.get(name, 0) + 1
+                call_id = part.function_call.id or (name if seen[name] == 1 else f"{name}#{seen[name]}")
+                if part.function_call.id:
+                    self.given.add(call_id)
+                self.names[call_id] = name
+                turn.calls.append(Call(call_id, name, json.dumps(part.function_call.args or {})))
+            elif part.text and not part.thought:
+                turn.text += part.text
+        if finish is not None:
+            turn.stop = GEMINI_STOPS.get(finish, finish.lower())
+            if turn.stop == "stop" and turn.calls:
+                turn.stop = "tool_calls"
+        if turn.stop == "refusal":
+            turn.refusal, turn.text = turn.text, ""
+        self.history.append(self.types.Content(role="model", parts=parts))
+        return turn
+
+    def answer(self, results: list[tuple[str, str, bool]]) -> None:
+        parts = [
+            self.types.Part(
+                function_response=self.types.FunctionResponse(
+                    id=call_id if call_id in self.given else None,
+                    name=self.names.get(call_id, call_id),
+                    response={"error": content} if bad else {"output": content},
+                )
+            )
+            for call_id, content, bad in results
+        ]
+        self.history.append(self.types.Content(role="user", parts=parts))
+
+
+APIS = {"chat": ChatAgent, "responses": ResponsesAgent, "messages": MessagesAgent, "gemini": GeminiAgent}
+Agent = ChatAgent | ResponsesAgent | MessagesAgent | GeminiAgent
+
+
+def agent(api: str, prompt: str, stream: bool, max_retries: int = 2) -> Agent:
     return APIS[api](prompt, stream, max_retries)

@@ -101,7 +101,7 @@ def _user_text(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _prompt_tokens(body: dict[str, Any]) -> int:
+def prompt_tokens(body: dict[str, Any]) -> int:
     return estimate_tokens(json.dumps(body.get("contents"), default=str))
 
 
@@ -219,12 +219,12 @@ class Gemini(Api):
         return wait
 
     def json_answer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest) -> dict[str, Any]:
-        prompt = _prompt_tokens(request.body)
+        prompt = prompt_tokens(request.body)
         reason = finish_reason(outcome.finish_reason)
         return response_object(reply, outcome.text, reason, prompt, estimate_tokens(outcome.text))
 
     def renderer(self, reply: Reply, outcome: TextOutcome, request: ParsedRequest, dialect: Dialect) -> GeminiRenderer:
-        return GeminiRenderer(reply, outcome.finish_reason, _prompt_tokens(request.body))
+        return GeminiRenderer(reply, outcome.finish_reason, prompt_tokens(request.body))
 
 
 API = Gemini()
