@@ -75,10 +75,21 @@ def _subtrees(tree: Tree[Token] | None) -> list[Tree[Token]]:
     return [c for c in tree.children if isinstance(c, Tree)] if tree is not None else []
 
 
+def _bind_wrappers(obj: object) -> None:
+    """Give `obj` its `v_args`-wrapped methods as bound once. Lark's wrapper binds anew, through
+    functools.update_wrapper, on every attribute access: that was a third of building a scenario (one
+    access per tree node, one per helper call)."""
+    for klass in type(obj).__mro__:
+        for name, attr in vars(klass).items():
+            if hasattr(attr, "visit_wrapper") and name not in vars(obj):
+                setattr(obj, name, getattr(obj, name))
+
+
 @v_args(inline=True)
 class _Builder(AgentItems):
     def __init__(self, text: str, path: str, params: dict[str, str]) -> None:
-        super().__init__(visit_tokens=True)
+        super().__init__(visit_tokens=False)  # no callbacks for tokens: each is read by its rule
+        _bind_wrappers(self)
         self.path = path
         self.row = params
         self.check = Checks(text, path)

@@ -12,7 +12,11 @@ from lark import Token, Tree
 
 from dotmock.dsl.errors import DslError
 
-MAX_FILE_BYTES = 1 << 20  # 1 MiB of text per file
+MAX_FILE_BYTES = 256 << 10  # 256 KiB of text per file (the shipped scenarios are under 3 KiB)
+# Text built into scenarios per loaded file: the file once per params row that names a parameter, plus each
+# included file once per time it is expanded. Parsing is linear in the file; building N rows of it is N times
+# that, so this bound keeps a load within a few file-sized parses.
+MAX_BUILD_BYTES = 2 * MAX_FILE_BYTES
 MAX_LINE_CHARS = 32_768
 MAX_NESTING = 64  # `{` / `[` inside one another (blocks and JSON literals together)
 MAX_PARAM_ROWS = 2_000
@@ -42,11 +46,15 @@ def read_source(path: str) -> str:
         data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise DslError(
-            f"the file is larger than {MAX_FILE_BYTES // 1024} KiB",
+            f"the file is {_kib(max(info.st_size, len(data)))} KiB; the limit is {MAX_FILE_BYTES // 1024} KiB",
             path=path,
             hint="split it: shared fixtures can live in files that are included",
         )
     return decode_source(data, path)
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:.1f}".removesuffix(".0")
 
 
 def decode_source(data: bytes, path: str) -> str:
@@ -97,7 +105,7 @@ def check_text(text: str, path: str) -> None:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_FILE_BYTES:
         raise DslError(
-            f"the text is larger than {MAX_FILE_BYTES // 1024} KiB ({size} bytes)",
+            f"the file is {_kib(size)} KiB; the limit is {MAX_FILE_BYTES // 1024} KiB",
             path=path,
             hint="split it: shared fixtures can live in files that are included",
         )

@@ -12,7 +12,13 @@ from lark import Token, Tree
 from dotmock.dsl import model as m
 from dotmock.dsl.build import Parts, build
 from dotmock.dsl.errors import DslError, DslErrors
-from dotmock.dsl.limits import INCLUDE_HINT, MAX_INCLUDE_EXPANSIONS, read_source, unusable_include_target
+from dotmock.dsl.limits import (
+    INCLUDE_HINT,
+    MAX_BUILD_BYTES,
+    MAX_INCLUDE_EXPANSIONS,
+    read_source,
+    unusable_include_target,
+)
 from dotmock.dsl.param_table import param_table
 from dotmock.dsl.runnable import empty_file_error
 from dotmock.dsl.syntax import parse_tree
@@ -29,6 +35,27 @@ class _Loader:
         self.trees: dict[str, Tree[Token]] = {}
         self.errors: list[DslError] = []
         self.expansions = 0  # includes expanded so far, every params row counted
+        self.built_bytes = 0  # text built into scenarios so far (MAX_BUILD_BYTES)
+
+    def over_budget(self, size: int, text: str, path: str, where: m.Location | None) -> bool:
+        """Count `size` bytes more to build; past MAX_BUILD_BYTES, record the error once and say so."""
+        self.built_bytes += size
+        if self.built_bytes <= MAX_BUILD_BYTES:
+            return False
+        if self.built_bytes - size <= MAX_BUILD_BYTES:
+            self.errors.append(
+                DslError.at(
+                    f"params rows and includes build {self.built_bytes // 1024}+ KiB of scenario text; the limit "
+                    f"is {MAX_BUILD_BYTES // 1024} KiB",
+                    text,
+                    path,
+                    where.line if where else 1,
+                    where.column if where else 1,
+                    hint="fewer rows, or smaller files: each row that names a ${parameter} builds the whole file "
+                    "again, each include its file",
+                )
+            )
+        return True
 
     def read(self, path: str) -> str:
         if path not in self.texts:
@@ -136,6 +163,8 @@ class _Loader:
         except DslError as err:
             self.errors.append(err)
             return []
+        if self.over_budget(len(inc_text), text, path, where):
+            return []
         parts, errors = build(tree, inc_text, display, params)
         self.errors.extend(errors)
         for what, present in (
@@ -166,10 +195,20 @@ class _Loader:
         rows = table.rows if table and table.rows else [{}]
         cases: list[m.Scenario] = []
         body = _without_param_rows(tree)  # built once per row: the table itself is not rebuilt each time
+        body_size = len(text) - _table_chars(tree)
+        first: tuple[Parts, list[m.Fixture]] | None = None
+        row_free = False  # known after the first row: whether no file read names a parameter
         for row in rows:
-            parts, errors = build(body, text, path, row)
-            self.errors.extend(errors)
-            fixtures = self.fixtures_of(parts, path, row, (str(Path(path).resolve()),))
+            if first is not None and row_free:
+                # No file read so far names a parameter: every row builds and validates the same fixtures
+                # and expectations (their errors too), so the first row's are reused, not rebuilt.
+                parts, fixtures = first
+            else:
+                if self.over_budget(body_size, text, path, table.location if table else None):
+                    break
+                parts, errors = build(body, text, path, row)
+                self.errors.extend(errors)
+                fixtures = self.fixtures_of(parts, path, row, (str(Path(path).resolve()),))
             name = parts.name or Path(path).stem
             if row:
                 name += " [" + ", ".join(f"{k}={v}" for k, v in row.items()) + "]"
@@ -186,7 +225,11 @@ class _Loader:
                 params=tuple(row.items()),
                 location=parts.name_loc,
             )
-            self.errors.extend(validate(scenario, self.texts))
+            if first is None or fixtures is not first[1]:
+                self.errors.extend(validate(scenario, self.texts))
+                if first is None:
+                    row_free = not any("${" in t for t in self.texts.values())
+                first = parts, fixtures
             cases.append(scenario)
         return m.ScenarioFile(path, tuple(cases))
 
@@ -206,6 +249,15 @@ def _without_param_rows(tree: Tree[Token]) -> Tree[Token]:
         return tree
     children = [Tree("params", [], c.meta) if isinstance(c, Tree) and c.data == "params" else c for c in tree.children]
     return Tree(tree.data, children, tree.meta)
+
+
+def _table_chars(tree: Tree[Token]) -> int:
+    """How much of the text the params tables take (they are not rebuilt per row)."""
+    return sum(
+        c.meta.end_pos - c.meta.start_pos
+        for c in tree.children
+        if isinstance(c, Tree) and c.data == "params" and not c.meta.empty
+    )
 
 
 @dataclass(frozen=True, slots=True)

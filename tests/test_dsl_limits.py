@@ -13,7 +13,7 @@ import pytest
 from dotmock.dsl import DslError, DslErrors, load_text
 from dotmock.dsl.fmt import format_text
 from dotmock.dsl.json_import import json_to_mock
-from dotmock.dsl.limits import MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_NESTING, MAX_PARAM_ROWS
+from dotmock.dsl.limits import MAX_BUILD_BYTES, MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_NESTING, MAX_PARAM_ROWS
 from dotmock.dsl.syntax import MAX_RECOVERY_STEPS
 
 
@@ -28,7 +28,7 @@ def messages(err: DslError) -> list[str]:
 
 
 @pytest.mark.parametrize("parse", [load_text, format_text], ids=["load", "fmt"])
-@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 1_000, 100_000])
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 1_000, 50_000])
 def test_deep_json_is_a_located_error(parse: object, depth: int) -> None:
     with pytest.raises(DslError) as caught:
         parse(json_nested(depth), "x.mock")
@@ -50,7 +50,7 @@ def test_json_nested_within_the_limit_loads() -> None:
     ("text", "message"),
     [
         ('scenario "x"\n' + "x" * (MAX_LINE_CHARS + 1) + "\n", f"line 2 is longer than {MAX_LINE_CHARS} characters"),
-        ("# " + "a" * 1000 + "\n" + ("#\n" * (MAX_FILE_BYTES // 2)), "the text is larger than 1024 KiB"),
+        ("# " + "a" * 1000 + "\n" + ("#\n" * (MAX_FILE_BYTES // 2)), f"the limit is {MAX_FILE_BYTES // 1024} KiB"),
         ('scenario "x\ud800"\n', "a lone surrogate (U+D800) is not text"),
         ('scenario "x"\nfixture "a" { match POST * { json "k" == 1e999 } response "x" }\n', "out of range"),
         ('scenario "x"\nfixture "a" { match POST * { json "k" == ' + "9" * 5000 + ' } response "x" }\n', "too long"),
@@ -133,3 +133,43 @@ def test_a_run_of_a_file_that_does_not_parse_exits_2(tmp_path: Path) -> None:
     )
     assert run.returncode == 2, run.stdout + run.stderr
     assert "Traceback" not in run.stderr and "nesting deeper than 64 levels" in run.stderr
+
+
+def test_rows_and_includes_that_build_too_much_text_are_refused(tmp_path: Path) -> None:
+    """A file that names a parameter is built once per row, an included file once per include: past
+    MAX_BUILD_BYTES of built text the load ends in one located error, not in a build N times the file."""
+    fixtures = "".join(
+        f'fixture "f{i} ${{a}}" {{ match POST * {{ model "m{i}" }} response "x" }}\n' for i in range(900)
+    )
+    rows = "".join(f" | {i} |\n" for i in range(20))
+    text = f'scenario "x"\nparams {{\n | a |\n{rows}}}\n{fixtures}'
+    assert len(text) * 10 > MAX_BUILD_BYTES  # 20 rows of it are over the budget, 2 are not
+    with pytest.raises(DslError) as caught:
+        load_text(text, str(tmp_path / "x.mock"))
+    built = [e for e in messages(caught.value) if "params rows and includes build" in e]
+    assert len(built) == 1 and built[0].endswith(f"KiB of scenario text; the limit is {MAX_BUILD_BYTES // 1024} KiB")
+    assert caught.value.line == 2  # at the params table
+    two_rows = f'scenario "x"\nparams {{\n | a |\n | 1 |\n | 2 |\n}}\n{fixtures}'
+    assert len(load_text(two_rows, str(tmp_path / "x.mock")).cases) == 2
+
+    shared = tmp_path / "shared.mock"
+    shared.write_text(fixtures.replace("${a}", "s"), encoding="utf-8")
+    many = 'scenario "y"\n' + "".join('include "shared.mock"\n' for _ in range(40))
+    with pytest.raises(DslError) as caught:
+        load_text(many, str(tmp_path / "y.mock"))
+    assert sum("params rows and includes build" in e for e in messages(caught.value)) == 1
+
+
+def test_rows_of_a_file_naming_no_parameter_share_one_build() -> None:
+    """Rows that change nothing in the text give the same fixtures (one object, built once), each row its
+    own named case; a mistake in the body is reported once, not once per row."""
+    rows = "".join(f" | {i} |\n" for i in range(MAX_PARAM_ROWS))
+    text = f'scenario "x"\nparams {{\n | a |\n{rows}}}\nfixture "f" {{ match POST * response "r" }}\n'
+    cases = load_text(text, "x.mock").cases
+    assert len(cases) == MAX_PARAM_ROWS and cases[7].name == "x [a=7]" and cases[7].params == (("a", "7"),)
+    assert cases[0].fixtures == cases[-1].fixtures and cases[-1].fixtures[0].name == "f"
+    bad = text + 'fixture "f" { match POST * response "r" }\n'
+    with pytest.raises(DslError) as caught:
+        load_text(bad, "x.mock")
+    found = messages(caught.value)
+    assert found[0] == "two fixtures are named 'f'" and len(found) == 2 and "can never answer" in found[1]
