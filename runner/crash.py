@@ -22,7 +22,9 @@ report the first member that is not itself a group, since that is the exception 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable, Iterator
 
 MARKER = "Traceback (most recent call last):"
 GROUP_PREFIX = "Exception Group "
@@ -33,18 +35,6 @@ _GROUP_NAMES = ("ExceptionGroup", "BaseExceptionGroup")
 
 
 _TAIL_LINES = 400
-_NODE_VERSION = re.compile(r"^Node\.js v\d+")
-_NODE_ERROR = re.compile(r"^((?:[A-Z][\w$]*)?(?:Error|Exception|Rejection)\b(?: \[\w+\])?(?::.*)?)$")
-_NODE_FRAME = re.compile(r"^\s+at \S")
-_DENO = re.compile(r"^error: Uncaught (?:\(in promise\) )?(\S.*)$")
-_GO_PANIC = re.compile(r"^(panic: .+|fatal error: .+)$")
-_GO_GOROUTINE = re.compile(r"^goroutine \d+ \[")
-_JAVA = re.compile(r'^Exception in thread "[^"]*" ([\w$.]+(?:: .*)?)$')
-_JAVA_FRAME = re.compile(r"^\tat \S")
-_RUST = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at (.+?):?$")
-_RUBY = re.compile(r"^\S+:\d+:in [`'][^']*': (.*) \(([A-Z][\w:]*)\)$")
-_RUBY_FRAME = re.compile(r"^\tfrom \S")
-_DOTNET = re.compile(r"^Unhandled exception\. ([\w.`]+(?:: .*)?)$")
 
 
 def uncaught_exception(stderr: str) -> str | None:
@@ -54,11 +44,18 @@ def uncaught_exception(stderr: str) -> str | None:
     if python is not None:
         return python
     lines = stderr.splitlines()[-_TAIL_LINES:]
-    for detect in (_node, _deno, _go, _java, _rust, _ruby, _dotnet):
+    for detect in _DETECTORS:
         found = detect(lines)
         if found is not None:
             return found
     return None
+
+
+# Each runtime below: the patterns of its crash, then the reading of its crash from stderr's last lines.
+
+_NODE_VERSION = re.compile(r"^Node\.js v\d+")
+_NODE_ERROR = re.compile(r"^((?:[A-Z][\w$]*)?(?:Error|Exception|Rejection)\b(?: \[\w+\])?(?::.*)?)$")
+_NODE_FRAME = re.compile(r"^\s+at \S")
 
 
 def _node(lines: list[str]) -> str | None:
@@ -72,52 +69,66 @@ def _node(lines: list[str]) -> str | None:
     return "uncaught error (Node.js)"
 
 
-def _deno(lines: list[str]) -> str | None:
-    for line in lines:
-        m = _DENO.match(line)
+def _matches(pattern: re.Pattern[str], lines: list[str]) -> Iterator[tuple[re.Match[str], list[str]]]:
+    """Each line `pattern` matches, with the lines after it (what tells a crash from a line that looks like one)."""
+    for i, line in enumerate(lines):
+        m = pattern.match(line)
         if m:
-            return m.group(1)
-    return None
+            yield m, lines[i + 1 :]
+
+
+def _first_match(pattern: re.Pattern[str], lines: list[str]) -> str | None:
+    """Group 1 of the first line `pattern` matches: for a runtime whose crash is one line of its own."""
+    return next((m.group(1) for m, _ in _matches(pattern, lines)), None)
+
+
+_deno = functools.partial(_first_match, re.compile(r"^error: Uncaught (?:\(in promise\) )?(\S.*)$"))
+_dotnet = functools.partial(_first_match, re.compile(r"^Unhandled exception\. ([\w.`]+(?:: .*)?)$"))
+
+_GO_PANIC = re.compile(r"^(panic: .+|fatal error: .+)$")
+_GO_GOROUTINE = re.compile(r"^goroutine \d+ \[")
 
 
 def _go(lines: list[str]) -> str | None:
-    for i, line in enumerate(lines):
-        m = _GO_PANIC.match(line)
-        if m and any(_GO_GOROUTINE.match(later) for later in lines[i + 1 :]):
-            return m.group(1)
-    return None
+    """The panic line, when a `goroutine N [` line follows it."""
+    found = (m.group(1) for m, after in _matches(_GO_PANIC, lines) if any(map(_GO_GOROUTINE.match, after)))
+    return next(found, None)
+
+
+_JAVA = re.compile(r'^Exception in thread "[^"]*" ([\w$.]+(?:: .*)?)$')
+_JAVA_FRAME = re.compile(r"^\tat \S")
 
 
 def _java(lines: list[str]) -> str | None:
-    for i, line in enumerate(lines):
-        m = _JAVA.match(line)
-        if m and i + 1 < len(lines) and _JAVA_FRAME.match(lines[i + 1]):
-            return m.group(1)
-    return None
+    """The exception of the `Exception in thread` line that an `at` frame follows."""
+    found = (m.group(1) for m, after in _matches(_JAVA, lines) if after and _JAVA_FRAME.match(after[0]))
+    return next(found, None)
+
+
+_RUST = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at (.+?):?$")
 
 
 def _rust(lines: list[str]) -> str | None:
-    for i, line in enumerate(lines):
-        if _RUST.match(line):
-            message = lines[i + 1].strip() if i + 1 < len(lines) else ""
-            return f"panic: {message}" if message else "panic"
+    """`panic: ` and the message on the line after the first `panicked at`."""
+    for _, after in _matches(_RUST, lines):
+        message = after[0].strip() if after else ""
+        return f"panic: {message}" if message else "panic"
     return None
 
 
+_RUBY = re.compile(r"^\S+:\d+:in [`'][^']*': (.*) \(([A-Z][\w:]*)\)$")
+_RUBY_FRAME = re.compile(r"^\tfrom \S")
+
+
 def _ruby(lines: list[str]) -> str | None:
-    for i, line in enumerate(lines):
-        m = _RUBY.match(line)
-        if m and all(_RUBY_FRAME.match(later) or not later.strip() for later in lines[i + 1 :]):
+    """`Class: message` of the error line that only `from` frames (or blank lines) follow."""
+    for m, after in _matches(_RUBY, lines):
+        if all(_RUBY_FRAME.match(later) or not later.strip() for later in after):
             return f"{m.group(2)}: {m.group(1)}"
     return None
 
 
-def _dotnet(lines: list[str]) -> str | None:
-    for line in lines:
-        m = _DOTNET.match(line)
-        if m:
-            return m.group(1)
-    return None
+_DETECTORS: tuple[Callable[[list[str]], str | None], ...] = (_node, _deno, _go, _java, _rust, _ruby, _dotnet)
 
 
 def _python_exception(stderr: str) -> str | None:

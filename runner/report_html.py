@@ -15,7 +15,7 @@ from typing import Any
 from dotmock.runner.report_html_style import CSS, DEFS, SCRIPT
 from dotmock.runner.report_html_timeline import LEGEND, render_timeline, seconds
 from dotmock.runner.report_markdown import summary_line
-from dotmock.runner.results import OUTCOMES, CaseResult, RunReport, tail
+from dotmock.runner.results import OUTCOMES, CaseResult, ExpectationResult, Finding, RunReport, tail
 
 _MARK = {"passed": "✔", "failed": "✘", "error": "!", "not_run": "–"}
 # Cases in the page and its summary: what needs a look first, passed cases last (and collapsed).
@@ -99,34 +99,40 @@ def _summary(report: RunReport) -> str:
 </header>"""
 
 
+def _section(title: str, list_class: str, items: list[str], none: str) -> str:
+    """A case's `<h3>` section: its `<li>` items as a list, or the muted line `none` when there are none."""
+    if not items:
+        return f'<h3>{title}</h3><p class="muted">{none}</p>'
+    return f'<h3>{title}</h3><ul class="{list_class}">{"".join(items)}</ul>'
+
+
+def _expectation(e: ExpectationResult) -> str:
+    cls = "pass" if e.passed else "fail"
+    where = f' <span class="muted">{_e(e.location)}</span>' if e.location else ""
+    return (
+        f'<li class="{cls}"><span class="mark">{"✔" if e.passed else "✘"}</span><code>{_e(e.text)}</code>'
+        f'{where}<span class="obs">expected {_e(e.expected)}; observed {_e(e.observed)}</span></li>'
+    )
+
+
+def _finding(f: Finding) -> str:
+    expected = ' <span class="expected">expected by the scenario</span>' if f.expected_by_scenario else ""
+    evidence = "".join(f"<li>{_e(line)}</li>" for line in f.evidence)
+    evidence = f"<details><summary>evidence</summary><ul>{evidence}</ul></details>" if evidence else ""
+    return (
+        f'<li class="{_e(f.severity)}"><b class="sev-{_e(f.severity)}">{_e(f.severity)}</b> '
+        f"<code>{_e(f.name)}</code>{expected}<br>{_e(f.title)}"
+        f'<span class="advice"><b>Advice:</b> {_e(f.advice)}</span>{evidence}</li>'
+    )
+
+
 def _expectations(case: CaseResult) -> str:
-    if not case.expectations:
-        return '<h3>Expectations</h3><p class="muted">None written: judged by the built-in findings only.</p>'
-    items = []
-    for e in case.expectations:
-        cls = "pass" if e.passed else "fail"
-        where = f' <span class="muted">{_e(e.location)}</span>' if e.location else ""
-        items.append(
-            f'<li class="{cls}"><span class="mark">{"✔" if e.passed else "✘"}</span><code>{_e(e.text)}</code>'
-            f'{where}<span class="obs">expected {_e(e.expected)}; observed {_e(e.observed)}</span></li>'
-        )
-    return f'<h3>Expectations</h3><ul class="expects">{"".join(items)}</ul>'
+    items = [_expectation(e) for e in case.expectations]
+    return _section("Expectations", "expects", items, "None written: judged by the built-in findings only.")
 
 
 def _findings(case: CaseResult) -> str:
-    if not case.findings:
-        return '<h3>Findings</h3><p class="muted">No findings.</p>'
-    items = []
-    for f in case.findings:
-        expected = ' <span class="expected">expected by the scenario</span>' if f.expected_by_scenario else ""
-        evidence = "".join(f"<li>{_e(line)}</li>" for line in f.evidence)
-        evidence = f"<details><summary>evidence</summary><ul>{evidence}</ul></details>" if evidence else ""
-        items.append(
-            f'<li class="{_e(f.severity)}"><b class="sev-{_e(f.severity)}">{_e(f.severity)}</b> '
-            f"<code>{_e(f.name)}</code>{expected}<br>{_e(f.title)}"
-            f'<span class="advice"><b>Advice:</b> {_e(f.advice)}</span>{evidence}</li>'
-        )
-    return f'<h3>Findings</h3><ul class="findings">{"".join(items)}</ul>'
+    return _section("Findings", "findings", [_finding(f) for f in case.findings], "No findings.")
 
 
 def _calls(case: CaseResult) -> str:

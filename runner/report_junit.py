@@ -10,6 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 
+from dotmock.runner.report_terminal import verdict_lines
 from dotmock.runner.results import CaseResult, RunReport, tail
 
 # XML 1.0 forbids most control characters (and lone surrogates are no characters at all); client output,
@@ -31,19 +32,7 @@ def _classname(path: str) -> str:
 
 
 def _details(case: CaseResult) -> str:
-    lines: list[str] = []
-    for e in case.expectations:
-        mark = "ok  " if e.passed else "FAIL"
-        loc = f"  ({e.location})" if e.location else ""
-        lines.append(f"{mark} {e.text}{loc}")
-        if not e.passed:
-            lines.append(f"     expected: {e.expected}")
-            lines.append(f"     observed: {e.observed}")
-    for f in case.findings:
-        doc = " (expected by the scenario)" if f.expected_by_scenario else ""
-        lines.append(f"finding {f.name} [{f.severity}]{doc}: {f.title}")
-        lines.append(f"     advice: {f.advice}")
-    return "\n".join(lines)
+    return "\n".join(verdict_lines(case))
 
 
 def _case_element(case: CaseResult) -> ET.Element:

@@ -46,6 +46,23 @@ def _findings(case: CaseResult) -> str:
     return ", ".join(f.name + ("*" if f.expected_by_scenario else "") for f in case.findings) or "-"
 
 
+def verdict_lines(case: CaseResult) -> list[str]:
+    """A case's expectations (expected vs observed where one failed) and findings (with their advice, but
+    for `info`), as plain lines: the wording the terminal, `explain` and JUnit share."""
+    out: list[str] = []
+    for e in case.expectations:
+        out.append(f"{'ok  ' if e.passed else 'FAIL'} {e.text}" + (f"   [{e.location}]" if e.location else ""))
+        if not e.passed:
+            out.append(f"       expected: {e.expected}")
+            out.append(f"       observed: {e.observed}")
+    for f in case.findings:
+        doc = " (expected by the scenario)" if f.expected_by_scenario else ""
+        out.append(f"{f.severity}: {f.name}{doc}: {f.title}")
+        if f.severity != "info":
+            out.append(f"       advice: {f.advice}")
+    return out
+
+
 def case_details(case: CaseResult) -> list[str]:
     """Plain lines explaining a case: message, client end, failed (or all) expectations, findings."""
     out: list[str] = []
@@ -57,16 +74,7 @@ def case_details(case: CaseResult) -> list[str]:
             f"  client: {c.command} -> {c.describe_end()} after {c.duration:.2f}s"
             + (f" ({c.exception})" if c.exception else "")
         )
-    for e in case.expectations:
-        out.append(f"  {'ok  ' if e.passed else 'FAIL'} {e.text}" + (f"   [{e.location}]" if e.location else ""))
-        if not e.passed:
-            out.append(f"         expected: {e.expected}")
-            out.append(f"         observed: {e.observed}")
-    for f in case.findings:
-        doc = " (expected by the scenario)" if f.expected_by_scenario else ""
-        out.append(f"  {f.severity}: {f.name}{doc}: {f.title}")
-        if f.severity != "info":
-            out.append(f"         advice: {f.advice}")
+    out += [f"  {line}" for line in verdict_lines(case)]
     if case.outcome in ("failed", "error") and case.client is not None and case.client.stderr.strip():
         out.append("  stderr (tail):")
         out += ["    " + line for line in tail(case.client.stderr, 800).rstrip().splitlines()]
