@@ -17,6 +17,7 @@ commands:
   fmt [--check] [PATH...]  rewrite .mock files in canonical layout
   import FILE.json       turn dotMock JSON fixtures into .mock text on stdout
   report merge FILE...   merge JSON reports of shards into one set of reports
+  explain [NAME...]      the built-in findings and report formats; one of them in full
 
 `dotmock COMMAND --help` shows a command's options.
 """
@@ -44,6 +45,10 @@ def _command(name: str) -> Callable[[list[str]], int] | None:
         from dotmock.runner.cli import report_main
 
         return report_main
+    if name == "explain":
+        from dotmock.runner.explain import main as explain
+
+        return explain
     return None
 
 

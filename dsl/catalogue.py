@@ -205,13 +205,15 @@ SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")  # most importan
 
 @dataclass(frozen=True, slots=True)
 class FindingKind:
-    """A built-in finding: its name (used in `expect` and reports), severity, the one-line summary the docs
-    table shows, and the advice every report prints with it."""
+    """A built-in finding: its name (used in `expect` and reports), severity, the one-line summary of what the
+    client did, the advice every report prints with it, and the rule the runner raises it by (what
+    `dotmock explain NAME` prints: the docs point there rather than keep a second list)."""
 
     name: str
     severity: Severity
     summary: str
     advice: str
+    rule: str
 
 
 # The built-in findings every case is judged for. The runner decides them; the language validates names.
@@ -221,30 +223,35 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "error",
         "retried sooner than the Retry-After the server sent",
         "Wait at least the Retry-After (or retry-after-ms) the server sends before retrying.",
+        "a retry came sooner (by > 50 ms) than the Retry-After sent with the failed attempt",
     ),
     FindingKind(
         "retried_non_retryable",
         "error",
         "retried a request that failed with a non-retryable status",
         "Do not retry 4xx errors other than 408, 409 and 429: the same request fails again.",
+        "a call was retried after a 4xx other than 408/409/429",
     ),
     FindingKind(
         "retry_storm",
         "error",
         "sent more attempts of one call than any sane retry policy",
         "Cap retries (2-4 attempts) and back off exponentially with jitter between them.",
+        "more than 5 attempts of one call, or 5 within 1 s",
     ),
     FindingKind(
         "no_backoff",
         "warning",
         "retried without increasing the wait between attempts",
         "Back off exponentially (e.g. 0.5s, 1s, 2s, with jitter) between retries.",
+        "≥ 3 attempts, no Retry-After, and no wait grew by 25 % over the previous one",
     ),
     FindingKind(
         "gave_up",
         "warning",
         "retried, then gave up and exited non-zero",
         "Fine if intended: make sure the user sees a clear error, and that the retry budget fits.",
+        "a call was retried, its last attempt failed, and the client exited non-zero with its own message",
     ),
     FindingKind(
         "truncated_stream_accepted",
@@ -252,30 +259,38 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "used a stream that ended without its terminator",
         "Check the stream's terminator ([DONE] / finish_reason / response.completed) "
         "and retry or report an error when it is missing.",
+        "the last attempt of a call was a stream cut / dropped without its terminator, no retry followed, exit 0",
     ),
     FindingKind(
         "malformed_chunk_ignored",
         "warning",
         "carried on past a chunk that was not valid JSON",
         "Treat an unparseable chunk as a broken stream: retry or report it, don't skip it.",
+        "a malformed chunk was sent in the last attempt of a call, no retry followed, exit 0",
     ),
     FindingKind(
         "no_read_timeout",
         "error",
         "waited on a stalled stream with no read timeout",
         "Set a read timeout on streams (e.g. httpx.Timeout(read=...)) and retry when it fires.",
+        "a stall or slow first token left an open stream silent for longer than the read-timeout budget "
+        "(`readTimeout` in `client { }`, default 5 s) and the client did not hang up during it: it waited until the "
+        "stream resumed, or until it was killed at its timeout (replaces `client_hung`)",
     ),
     FindingKind(
         "client_crashed",
         "error",
         "ended with an uncaught exception or a signal",
         "Catch the SDK's errors (openai.APIError and subclasses, JSON errors) and fail with a clear message, or retry.",
+        'uncaught exception or signal; the title names the last fault met: "crashed on a malformed chunk '
+        '(JSONDecodeError)"',
     ),
     FindingKind(
         "client_hung",
         "error",
         "did not finish before the timeout and was killed",
         "Put a timeout on every network wait and on the whole call.",
+        "killed at the timeout, no stall to explain it",
     ),
     FindingKind(
         "processes_left_behind",
@@ -283,18 +298,26 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "exited and left processes running (the runner killed them)",
         "Wait for (or stop) every process the client starts before it exits: a detached process outlives the "
         "CI job and keeps its ports, files and API calls going.",
+        "the client ended by itself (any exit status, not at its timeout) and processes it started were still "
+        "running: in its session, or detached from it (`setsid`, a double fork) but carrying its "
+        "`DOTMOCK_CLIENT_TAG`; the runner killed them, the title says how many",
     ),
     FindingKind(
         "ws_no_reconnect",
         "warning",
         "failed loudly after the WebSocket dropped, without reconnecting",
         "Reconnect (with backoff) when a WebSocket drops, and resend the unanswered message.",
+        "a WebSocket ended abnormally as for `ws_abnormal_close_ignored`, no new connection followed, and the "
+        "client exited non-zero with its own message (it failed loudly instead of reconnecting)",
     ),
     FindingKind(
         "ws_abnormal_close_ignored",
         "error",
         "treated an abnormal WebSocket closure as success",
         "Treat a close code other than 1000/1001, or a drop, as a failure: reconnect or report it.",
+        "a WebSocket was dropped or closed with a code other than 1000/1001 before the answer's terminal event "
+        "(`response.completed` / `done` as the last frame sent, every message answered, excuses it), no new "
+        "connection followed, exit 0",
     ),
     FindingKind(
         "error_event_ignored",
@@ -302,6 +325,7 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "treated a stream that carried an error event as success",
         'Handle error events in the stream (chat: {"error": ...}; responses: type "error" / response.failed) '
         "as failures.",
+        "an error event ended the last attempt of a call (or a WebSocket error event got no reply), exit 0",
     ),
     FindingKind(
         "error_accepted",
@@ -309,6 +333,8 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "took an HTTP error answer as its result and exited 0",
         "Check the HTTP status: treat 4xx/5xx as failures (retry 408/409/429/5xx with backoff, report the rest) "
         "instead of printing or using the error body as the answer.",
+        "the last attempt of a call was an HTTP error answer (4xx/5xx from a fixture), no retry followed, and the "
+        "client exited 0: it took the error as its answer (curl without `--fail`)",
     ),
     FindingKind(
         "tool_run_on_broken_call",
@@ -317,6 +343,9 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "Run a tool only on a whole call: wait for the end of the call (finish_reason tool_calls, "
         "response.function_call_arguments.done, content_block_stop) and parse the arguments as JSON first; "
         "on a cut or invalid call, retry the request or send back a result that reports the error.",
+        "a tool result came back for a call whose arguments were cut off (the answer never completed) or were not a "
+        "JSON object, unless the result reports the problem (an Anthropic `is_error` result, or content that says "
+        '"invalid", "error", "malformed", ...): that is handling it, not running it',
     ),
     FindingKind(
         "tool_call_lost",
@@ -324,6 +353,8 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "left a tool call unanswered, or sent a result for a call id the model never made",
         "Answer every tool call of an answer with one result carrying its id (tool_call_id, call_id, "
         "tool_use_id), including each of several parallel calls, and only those ids.",
+        "the client went on (or exited 0) without a result for a call of a whole answer, or sent a result naming a "
+        "call id the model never made",
     ),
     FindingKind(
         "tool_loop",
@@ -331,6 +362,7 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "ran the same tool call with the same arguments again and again",
         "Cap the agent's rounds, and stop or change course when the model asks again for a call whose result "
         "it already has.",
+        "the client ran the same call (name and arguments) `loopLimit` times (`client { }`, default 5)",
     ),
     FindingKind(
         "stop_reason_ignored",
@@ -339,12 +371,16 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "Check why the answer stopped: finish_reason length / status incomplete / stop_reason max_tokens mean "
         "it was cut (raise the limit or continue it); a refusal (refusal field, stop_reason refusal) is no "
         "answer: report it.",
+        "the run's last answer was a refusal or cut at its token limit, and the client exited 0 without asking again",
     ),
     FindingKind(
         "fault_handled",
         "info",
         "met a fault and handled it (retried, or failed with its own message)",
         "Nothing to do: the client handled the fault.",
+        "a fault was met and the client retried it to success, reconnected, or failed with its own message on stderr "
+        "(or exited non-zero with output on stdout only, or printing nothing: the title says which); never beside a "
+        "warning or error finding about the fault (`no_backoff`, about retry pacing, can stand beside it)",
     ),
 )
 FINDINGS: dict[str, FindingKind] = {k.name: k for k in FINDING_KINDS}
