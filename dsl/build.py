@@ -340,6 +340,7 @@ class _Builder(AgentItems):
             chunk_size=values.get("chunk_size", m.DEFAULT_CHUNK_SIZE),
             latency_ms=values.get("latency_ms", m.DEFAULT_LATENCY_MS),
             truncate_after_chunks=values.get("truncate_after_chunks"),
+            jitter_ms=values.get("jitter_ms", m.DEFAULT_JITTER_MS),
         )
 
     def after_chunks_count(self, n: Located[int], _unit: Token) -> Located[int]:
@@ -508,7 +509,10 @@ class _Builder(AgentItems):
             chunks, end_gap = value["cadence"]
             text = "".join(c.text for c in chunks)
             streaming = m.Streaming(
-                truncate_after_chunks=streaming.truncate_after_chunks, chunks=chunks, end_gap_s=end_gap
+                truncate_after_chunks=streaming.truncate_after_chunks,
+                chunks=chunks,
+                end_gap_s=end_gap,
+                jitter_ms=streaming.jitter_ms,
             )
         fields: dict[str, Any] = {
             "text": text,

@@ -31,7 +31,12 @@ _WHAT_TWICE = {
     "streaming": "a streaming block",
 }
 CLOSE_KNOBS = {"close_after": "closeAfter", "close_code": "closeCode", "disconnect_after_ms": "disconnectAfterMs"}
-KNOB_WORDS = {"chunk_size": "chunkSize", "latency_ms": "latencyMs", "truncate_after_chunks": "truncateAfterChunks"}
+KNOB_WORDS = {
+    "chunk_size": "chunkSize",
+    "latency_ms": "latencyMs",
+    "truncate_after_chunks": "truncateAfterChunks",
+    "jitter_ms": "jitterMs",
+}
 
 
 @dataclass
@@ -156,6 +161,8 @@ class Checks:
             self.in_range(value, 1, 1_000_000, "chunkSize must be between 1 and 1000000 characters, got {value}")
         elif key == "latency_ms":
             self.in_range(value, 0, 600_000, "latencyMs must be between 0 and 600000, got {value}")
+        elif key == "jitter_ms":
+            self.in_range(value, 0, m.MAX_JITTER_MS, f"jitterMs must be between 0 and {m.MAX_JITTER_MS}, got {{value}}")
         else:
             self.not_negative(value, KNOB_WORDS[key])
 
@@ -233,7 +240,7 @@ class Checks:
                 self.error(
                     "a cadence gives the chunk boundaries and gaps: chunkSize / latencyMs cannot be used with it",
                     single["cadence"][1],
-                    hint="drop chunkSize / latencyMs (truncateAfterChunks and faults still apply to its chunks)",
+                    hint="drop chunkSize / latencyMs (truncateAfterChunks, jitterMs, faults still apply to its chunks)",
                 )
             if not answers_with_calls and not {"response", "cadence", "structured", "refusal"} & single.keys():
                 self.error(

@@ -22,6 +22,8 @@ JsonValue: TypeAlias = Any  # a value json.loads can return
 # Defaults from the seed ("Chunk Size ... Default: 20", "Latency ... Default: 0").
 DEFAULT_CHUNK_SIZE = 20
 DEFAULT_LATENCY_MS = 0
+DEFAULT_JITTER_MS = 0  # ours, not the seed's: no jitter unless asked
+MAX_JITTER_MS = 60_000
 DEFAULT_CLIENT_TIMEOUT_S = 60.0
 # The longest silence a client may sit through on an open stream before it should have hung up (its read
 # timeout); a longer one is `no_read_timeout`. A scenario sets its own with `readTimeout` in `client { }`.
@@ -216,13 +218,18 @@ class Streaming:
 
     `chunks`, when given (a `chunks { }` fixture, as `dotmock record` writes them), are the stream's content
     chunks and their gaps, instead of `chunk_size` / `latency_ms`; `end_gap_s` is the wait between the last
-    chunk and the terminator."""
+    chunk and the terminator.
+
+    `jitter_ms`: each wait of the answer (before each chunk and the terminator) is moved by a uniform amount in
+    [-jitter_ms, +jitter_ms] ms (never below 0), drawn from the run's seed (`server.jitter`): the same seed
+    gives the same waits."""
 
     chunk_size: int = DEFAULT_CHUNK_SIZE
     latency_ms: int = DEFAULT_LATENCY_MS
     truncate_after_chunks: int | None = None
     chunks: tuple[Chunk, ...] = ()
     end_gap_s: float = 0.0
+    jitter_ms: int = DEFAULT_JITTER_MS
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ DUMMY_API_KEY = "sk-dotmock-not-a-real-key"
 class CaseOptions:
     default_timeout_s: float = m.DEFAULT_CLIENT_TIMEOUT_S
     grace_s: float = DEFAULT_GRACE_S
+    seed: int | None = None  # the run's seed for `jitterMs` (server.jitter); reported with each case
 
 
 def blank_result(scenario: m.Scenario, outcome: Outcome, message: str | None = None) -> CaseResult:
@@ -80,7 +81,8 @@ async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Eve
     run: ClientRun | None = None
     journal: Journal | None = None
     try:
-        async with running_server(scenario, host="127.0.0.1", port=0) as srv:
+        result.seed = options.seed
+        async with running_server(scenario, host="127.0.0.1", port=0, journal=Journal(seed=options.seed)) as srv:
             journal = srv.journal
             spec = client_spec(scenario, client, srv.base_url, srv.ws_url, options)
             run = await run_client(spec, stop=stop)

@@ -33,6 +33,7 @@ from dotmock.runner.report_markdown import render_markdown
 from dotmock.runner.report_terminal import TerminalReporter
 from dotmock.runner.results import CaseResult, RunReport
 from dotmock.runner.selection import SelectionError, parse_shard, select
+from dotmock.server.jitter import new_seed, parse_seed
 
 DEFAULT_PATH = "scenarios"
 
@@ -70,6 +71,13 @@ def _jobs(text: str) -> int:
     return n
 
 
+def _seed(text: str) -> int:
+    try:
+        return parse_seed(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _add_report_options(p: argparse.ArgumentParser) -> None:
     for kind in REPORT_FORMATS:
         p.add_argument(f"--{kind.name}", metavar="FILE", help=kind.help)
@@ -102,6 +110,14 @@ def run_parser() -> argparse.ArgumentParser:
         f"seconds (default {DEFAULT_CLIENT_TIMEOUT_S:g}s)",
     )
     p.add_argument("--fail-fast", action="store_true", help="stop launching cases after the first failure")
+    p.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        metavar="N",
+        help="the seed jitterMs draws from (default: a fresh one); every report names the seed used, and "
+        "--seed with it replays the same waits",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="details of every case, not only failures")
     _add_report_options(p)
     p.add_argument("--version", action="version", version=f"dotmock {__version__}")
@@ -183,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     except SelectionError as err:
         print(f"dotmock-run: {err}", file=sys.stderr)
         return EXIT_USAGE
-    options = ExecuteOptions(jobs=args.jobs, fail_fast=args.fail_fast, case=CaseOptions(default_timeout_s=args.timeout))
+    seed = args.seed if args.seed is not None else new_seed()
+    options = ExecuteOptions(
+        jobs=args.jobs, fail_fast=args.fail_fast, case=CaseOptions(default_timeout_s=args.timeout, seed=seed)
+    )
     started = time.time()
     reporter = TerminalReporter(verbose=args.verbose, total=len(cases))
     nothing_selected = _nothing_selected(every_case, paths, args.keyword)
@@ -211,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs=args.jobs,
         shard=args.shard,
         tool_version=__version__,
+        seed=seed,
     )
     wrote = write_reports(report, _report_paths(args))
     reporter.summary(report)

@@ -42,6 +42,7 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
         "interrupted": report.interrupted,
         "jobs": report.jobs,
         "shard": report.shard,
+        **({} if report.seed is None else {"seed": report.seed}),
         "summary": {"total": len(report.cases), **report.counts()},
         "cases": [c.to_json() for c in report.cases],
     }
@@ -77,6 +78,7 @@ def report_from_json(data: Any, source: str = "<json>") -> RunReport:
         jobs=data.get("jobs", 1),
         shard=data.get("shard"),
         tool_version=(data.get("tool") or {}).get("version", ""),
+        seed=data.get("seed"),
     )
 
 
@@ -133,4 +135,5 @@ def merge_reports(reports: list[RunReport]) -> RunReport:
         jobs=max((r.jobs for r in reports), default=1),
         shard=None,
         tool_version=reports[0].tool_version if reports else "",
+        seed=seeds.pop() if len(seeds := {r.seed for r in reports}) == 1 else None,  # else each case has its own
     )

@@ -103,6 +103,9 @@ def render_junit(report: RunReport) -> str:
                 "hostname": "localhost",
             },
         )
+        if report.seed is not None:  # what `dotmock-run --seed` replays the run's jitter with
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", {"name": "dotmock.seed", "value": str(report.seed)})
         for case in cases:
             suite.append(_case_element(case))
     ET.indent(root)

@@ -36,6 +36,8 @@ def summary_line(report: RunReport) -> str:
     if c["not_run"]:
         parts.append(f"{c['not_run']} not run")
     line = ", ".join(parts) + f" of {count(len(report.cases), 'case')} in {report.duration:.1f}s"
+    if report.seed is not None:
+        line += f", seed {report.seed}"
     return line + (" (interrupted)" if report.interrupted else "")
 
 

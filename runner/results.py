@@ -129,6 +129,7 @@ class CaseResult:
     journal: dict[str, Any] | None = None
     started_at: float = 0.0  # wall clock (time.time()) when the case started, for reports
     index: int = 0  # position among every discovered case (before -k / --shard): merged reports keep order
+    seed: int | None = None  # the seed its server drew jitter from (`dotmock-run --seed` replays it)
 
     @property
     def attempts(self) -> int:
@@ -189,6 +190,7 @@ class CaseResult:
             "calls": self.calls,
             "faults": self.faults,
             "journal": self.journal,
+            **({} if self.seed is None else {"seed": self.seed}),
         }
 
     @classmethod
@@ -229,6 +231,7 @@ class CaseResult:
             journal=d.get("journal"),
             started_at=d.get("started_at", 0.0),
             index=d.get("index", 0),
+            seed=d.get("seed"),
         )
 
 
@@ -255,6 +258,7 @@ class RunReport:
     jobs: int = 1
     shard: str | None = None
     tool_version: str = ""
+    seed: int | None = None  # the run's seed (`--seed`): the same seed replays every case's jitter
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(OUTCOMES, 0)

@@ -22,6 +22,7 @@ from dotmock.server.apis.base import Api, ParsedRequest
 from dotmock.server.apis.chat_completions import API as CHAT_COMPLETIONS
 from dotmock.server.errors import ApiError
 from dotmock.server.events import JsonArrayEncoder, encode_sse
+from dotmock.server.jitter import Jitter
 from dotmock.server.journal import HttpExchange
 from dotmock.server.payloads import Reply, prompt_tokens, request_id, request_model
 from dotmock.server.streaming import ClientLink, StreamLimits, encode_stream, stream_events
@@ -105,9 +106,10 @@ def text_response(
     scenario_dialect: Dialect,
     limits: StreamLimits,
     client: ClientLink | None = None,
+    jitter: Jitter | None = None,
 ) -> Answer:
     """The fixture's text as one JSON object, or streamed (SSE, or a JSON array) when the request asked for a
-    stream."""
+    stream, its waits moved by `jitter`."""
     reply = Reply(model=request.model or request_model(request.body), prompt_tokens=prompt_tokens(request.body))
     agent = AgentAnswer.of(outcome, api.name)
     agent.journal(exchange, sent_in_full=not request.stream)
@@ -125,7 +127,7 @@ def text_response(
         else agent_renderer(api.name, reply, agent, request)
     )
     exchange.status = 200
-    events = stream_events(renderer, outcome, exchange, limits, client)
+    events = stream_events(renderer, outcome, exchange, limits, client, jitter)
     if request.array_stream:
         array = JsonArrayEncoder()
         headers = [("content-type", JSON_TYPE), *SSE_HEADERS.items(), ("x-request-id", rid), *own]

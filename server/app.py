@@ -37,6 +37,7 @@ from dotmock.server.errors import ApiError, internal_error
 from dotmock.server.fastpath import Incoming, asgi_wrapper, client_link
 from dotmock.server.guard import TOKEN_KEY, Guard, new_token
 from dotmock.server.holder import ScenarioHolder
+from dotmock.server.jitter import jitter_for
 from dotmock.server.journal import HttpExchange, Journal
 from dotmock.server.json_input import dumps_json
 from dotmock.server.keepalive import keep_alive_middleware
@@ -170,7 +171,12 @@ class _HttpEndpoints:
                     501, unsupported, code="not_supported_by_dotmock", headers=(("x-should-retry", "false"),)
                 )
                 return api_error_response(exchange, refusal, api)
-            answer = text_response(exchange, api, outcome, parsed, self.scenario.dialect, self.limits, incoming.client)
+            jitter = jitter_for(
+                self.journal.seed, fixture.name, exchange.call_key, exchange.attempt, outcome.streaming.jitter_ms
+            )
+            answer = text_response(
+                exchange, api, outcome, parsed, self.scenario.dialect, self.limits, incoming.client, jitter
+            )
             if not parsed.stream and json_faults.applies(outcome.faults):
                 return await json_faults.faulted_json(exchange, answer, outcome.faults, self.limits, incoming.client)
             return answer

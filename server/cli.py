@@ -13,6 +13,7 @@ from typing import Any
 
 from dotmock.dsl import DslError, load_file, syntax
 from dotmock.dsl.model import Scenario
+from dotmock.server.jitter import new_seed, parse_seed
 from dotmock.server.journal import DEFAULT_JOURNAL_BYTES, HEAD_CHARS, Journal
 from dotmock.server.panel import ALLOW_WRITE_KEY
 from dotmock.server.running import running_server
@@ -53,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the secret control writes (POST /_dotmock/...) carry in the X-Dotmock-Token header; "
         "default: a fresh random one, printed at start",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        metavar="N",
+        help="the seed jitterMs draws from (default: a fresh one, printed at start); the same seed gives the "
+        "same waits",
     )
     parser.add_argument(
         "--journal-limit",
@@ -103,6 +112,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        return parse_seed(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _journal_limit(text: str) -> int:
     try:
         value = int(text)
@@ -124,6 +140,7 @@ async def serve(
     allowed_hosts: Sequence[str] = (),
     token: str | None = None,
     watch_path: str | None = None,
+    seed: int | None = None,
 ) -> None:
     """Serve `scenario` until SIGINT or SIGTERM; with `watch_path`, reload it when its files change.
     `journal_limit` 0: no limit on entries; `journal_bytes` 0:
@@ -133,7 +150,8 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        journal = Journal(limit=journal_limit or None, max_bytes=journal_bytes or None)
+        seed = seed if seed is not None else new_seed()
+        journal = Journal(limit=journal_limit or None, max_bytes=journal_bytes or None, seed=seed)
         async with running_server(
             scenario, host, port, journal=journal, token=token, allowed_hosts=allowed_hosts
         ) as srv:
@@ -149,6 +167,9 @@ async def serve(
                 flush=True,
             )
             print(f"dotmock: control token (X-Dotmock-Token for POST /_dotmock/...): {srv.token}", file=sys.stderr)
+            print(
+                f"dotmock: seed {seed} (jitterMs draws from it; --seed {seed} replays the same waits)", file=sys.stderr
+            )
             watcher = None
             if watch_path is not None:
                 holder = srv.app.config["DOTMOCK_SCENARIO"]
@@ -216,6 +237,7 @@ def main(argv: list[str]) -> int:
                 watch_path=args.file if args.watch else None,
                 allowed_hosts=args.allow_host,
                 token=args.token,
+                seed=args.seed,
             )
         )
     except OSError as err:

@@ -143,6 +143,8 @@ class HttpExchange:
     error: str | None = None  # why a request was refused (bad JSON, no fixture matched, ...)
     tool_calls: list[SentCall] = field(default_factory=list)  # the answer's tool calls, in order
     stop_reason: str | None = None  # the answer's finish reason in Chat words: stop, length, tool_calls, refusal
+    # With `jitterMs`: the waits the answer was paced by, in ms, after the seeded jitter (server.jitter).
+    gaps_ms: list[float] | None = None
     ticks: Ticks = field(default_factory=Ticks)
 
     kind: Literal["http"] = "http"
@@ -176,6 +178,7 @@ class WsExchange:
     form: str | None = None  # "envelope" or "response.create"; None for a frame that was not understood
     call_key: str = ""  # equal keys are attempts of one logical call (across connections)
     chunks_sent: int = 0  # a streamed text's content chunks
+    gaps_ms: list[float] | None = None  # with `jitterMs`: the waits used, in ms (see HttpExchange)
     ticks: Ticks = field(default_factory=Ticks)
 
 
@@ -220,7 +223,7 @@ JOURNAL_VERSION = 2
 # Written only for a payload beyond the byte budget, so a journal within it reads as it always did.
 _HTTP_TRUNCATION_FIELDS = ("body_truncated", "body_head", "body_sha256")
 _HTTP_FIELDS_BUT_TICKS = tuple(
-    f.name for f in fields(HttpExchange) if f.name not in ("ticks", "tool_calls", *_HTTP_TRUNCATION_FIELDS)
+    f.name for f in fields(HttpExchange) if f.name not in ("ticks", "tool_calls", "gaps_ms", *_HTTP_TRUNCATION_FIELDS)
 )
 
 # Payloads (HTTP bodies, WebSocket frame texts) are kept whole while their bytes fit the journal's budget;
@@ -252,8 +255,12 @@ def _kept_bytes_ws(c: WsConnection) -> int:
 class Journal:
     """An append-only record of one server's traffic. Not thread-safe: one event loop owns it."""
 
-    def __init__(self, limit: int | None = None, max_bytes: int | None = DEFAULT_JOURNAL_BYTES) -> None:
+    def __init__(
+        self, limit: int | None = None, max_bytes: int | None = DEFAULT_JOURNAL_BYTES, seed: int | None = None
+    ) -> None:
         self.t0 = time.monotonic()
+        # The run's seed (`--seed`), from which `jitterMs` draws (server.jitter); None: 0, and not written.
+        self.seed = seed
         # At most `limit` HTTP exchanges and `limit` WebSocket connections are kept, the oldest dropped first
         # (and counted): a long-running `dotmock serve` must not grow without bound. None: keep everything.
         self.limit = limit
@@ -369,6 +376,8 @@ class Journal:
         d["started_at"], d["ended_at"] = _rel(e.started_at, t0), _rel(e.ended_at, t0)
         d["ticks"] = e.ticks.to_json(t0)
         d["tool_calls"] = [asdict(c) for c in e.tool_calls]
+        if e.gaps_ms is not None:  # written only with jitter, so a journal without reads as it always did
+            d["gaps_ms"] = list(e.gaps_ms)
         d["kind"] = d.pop("kind")  # asdict's field order
         return d
 
@@ -391,6 +400,8 @@ class Journal:
         d = {f.name: getattr(x, f.name) for f in fields(WsExchange)}
         if not x.request_truncated:
             del d["request_truncated"]
+        if x.gaps_ms is None:
+            del d["gaps_ms"]
         d["started_at"], d["ended_at"] = _rel(x.started_at, t0), _rel(x.ended_at, t0)
         d["ticks"] = x.ticks.to_json(t0)
         return d
@@ -401,6 +412,8 @@ class Journal:
 
     def _tail(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
+        if self.seed is not None:
+            data["seed"] = self.seed
         if self.limit is not None:  # only a capped journal (dotmock serve) says so: the runner's are complete
             data["limit"] = self.limit
             data["dropped"] = {"http": self.dropped_http, "websocket": self.dropped_websocket}

@@ -30,6 +30,7 @@ from typing import Protocol, runtime_checkable
 from dotmock.dsl.model import Fault, TextOutcome
 from dotmock.server.apis.base import Renderer
 from dotmock.server.events import Event
+from dotmock.server.jitter import Jitter
 from dotmock.server.journal import HttpExchange, add_fault
 
 DEFAULT_AFTER_CHUNKS = 1
@@ -140,6 +141,7 @@ class _Stream:
         exchange: HttpExchange,
         limits: StreamLimits,
         client: ClientLink | None,
+        jitter: Jitter | None = None,
     ) -> None:
         self.renderer = renderer
         self.client = client
@@ -160,6 +162,14 @@ class _Stream:
             self.offsets = tuple(itertools.accumulate((max(0.0, g) for g in gaps), initial=0.0))
         else:
             self.chunks = split_text(outcome.text, streaming.chunk_size)
+        if jitter is not None:  # every wait moved by its seeded draw: the waits become a cadence of their own
+            if self.offsets is None:
+                waits = [0.0, *(self.latency for _ in self.chunks)]
+            else:
+                waits = [b - a for a, b in itertools.pairwise(self.offsets)]
+            waits = jitter.apply(waits)
+            self.offsets = tuple(itertools.accumulate(waits, initial=0.0))
+            exchange.gaps_ms = [round(w * 1000, 3) for w in waits]
         truncate = streaming.truncate_after_chunks
         # The seed: "stop streaming after N chunks without sending [DONE]". With fewer than N chunks of text,
         # all of it goes out, and still no terminator.
@@ -372,11 +382,12 @@ def stream_events(
     exchange: HttpExchange,
     limits: StreamLimits | None = None,
     client: ClientLink | None = None,
+    jitter: Jitter | None = None,
 ) -> AsyncGenerator[list[Event]]:
     """The events of a streamed answer in batches (a batch: what goes out in one write), paced and faulted
     as `outcome` says, recorded in `exchange`. `client`, when given, lets the stream stop as soon as the
-    client has gone."""
-    return _Stream(renderer, outcome, exchange, limits or StreamLimits(), client).run()
+    client has gone; `jitter` moves each wait (`server.jitter`)."""
+    return _Stream(renderer, outcome, exchange, limits or StreamLimits(), client, jitter).run()
 
 
 async def encode_stream(

@@ -34,6 +34,7 @@ from dotmock.server.apis import BY_NAME
 from dotmock.server.apis.base import ParsedRequest, Renderer
 from dotmock.server.errors import outcome_body
 from dotmock.server.events import ws_frame
+from dotmock.server.jitter import Jitter, jitter_for
 from dotmock.server.journal import HttpExchange, WsExchange, add_fault
 from dotmock.server.payloads import Reply, prompt_tokens, request_model
 from dotmock.server.streaming import StreamAborted, StreamLimits, stream_events
@@ -75,7 +76,10 @@ async def answer(
             await _replay_events(session, outcome, message.form, exchange)
         elif isinstance(outcome, TextOutcome):
             renderer = renderer or _text_renderer(outcome, message, path, scenario_dialect)
-            await _stream_text(session, renderer, outcome, message.form, path, exchange, limits)
+            jitter = jitter_for(
+                session.journal.seed, fixture.name, exchange.call_key, exchange.attempt, outcome.streaming.jitter_ms
+            )
+            await _stream_text(session, renderer, outcome, message.form, path, exchange, limits, jitter)
         else:
             await _send_error(session, outcome, message.form, exchange)
     finally:
@@ -124,10 +128,12 @@ async def _stream_text(
     path: str,
     exchange: WsExchange,
     limits: StreamLimits,
+    jitter: Jitter | None = None,
 ) -> None:
     # The HTTP stream engine journals into an HttpExchange; its findings are copied to the WsExchange.
     scratch = HttpExchange(id=0, method="WEBSOCKET", path=path, started_at=time.monotonic(), stream=True)
-    body = stream_events(renderer, outcome, scratch, limits)
+    body = stream_events(renderer, outcome, scratch, limits, jitter=jitter)
+    exchange.gaps_ms = scratch.gaps_ms
     try:
         while True:
             try:
