@@ -521,6 +521,7 @@ class _Builder(AgentItems):
             "dialect": value.get("dialect"),
             "finish_reason": value.get("finish_reason", "stop"),
             "headers": tuple(h for h, _at in headers),
+            "latency_s": value.get("latency", 0.0),
         }
         outcome = m.TextOutcome(**(fields | agent_fields(value, calls)))
         return m.Fixture(name[0], match, outcome, ws=ws, location=where)

@@ -210,12 +210,12 @@ class Checks:
                     where,
                     hint='use `match websocket /v1/chat`, or `response "..."` for HTTP',
                 )
-            text_only = ("streaming", "cadence", "dialect", "finish_reason", "schema", "reasoning")
+            text_only = ("streaming", "cadence", "dialect", "finish_reason", "schema", "reasoning", "latency")
             extra = next((k for k in text_only if k in single), None)
             if extra:
                 self.error(
-                    "streaming knobs, cadence, dialect, finishReason, schema and reasoning apply to a `response` "
-                    "text, not events",
+                    "streaming knobs, cadence, dialect, finishReason, schema, reasoning and latency apply to a "
+                    "`response` text, not events (give the first event its `after` wait)",
                     single[extra][1] or where,
                 )
             if faults:
@@ -224,11 +224,11 @@ class Checks:
                     faults[0].location,
                 )
         elif "error" in single:
-            for extra in ("streaming", "cadence", "finish_reason", "schema", "reasoning"):
+            for extra in ("streaming", "cadence", "finish_reason", "schema", "reasoning", "latency"):
                 if extra in single:
                     self.error(
                         "an error fixture sends no text: drop the streaming block / cadence / finishReason / schema "
-                        "/ reasoning",
+                        "/ reasoning / latency",
                         single[extra][1] or single["error"][1],
                     )
             if faults:

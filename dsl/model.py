@@ -316,6 +316,9 @@ class TextOutcome:
     refusal: str | None = None
     reasoning: str | None = None
     headers: tuple[tuple[str, str], ...] = ()  # extra response headers (`header "x-ratelimit-..." "..."`)
+    # `latency 57ms`: the wait before the answer: a JSON answer's status, headers and body all come after it
+    # (a provider answers once the whole text is made), a stream's first content chunk comes that much later.
+    latency_s: float = 0.0
 
     @property
     def is_plain_text(self) -> bool:

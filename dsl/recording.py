@@ -84,6 +84,7 @@ class RecordedHttp:
     error_body: Any = None
     elapsed_s: float = 0.0
     unreadable: str | None = None
+    first_byte_s: float = 0.0  # a JSON answer: from the request going upstream to its status and headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,14 @@ class RecordedWs:
     events: tuple[RecordedEvent, ...] = ()
     end: int | Literal["drop"] | None = None
     unreadable: str | None = None
+    first_on_connection: bool = True  # the first request message of its connection
+    since_open_s: float = 0.0  # from the connection's opening to the end of this exchange
+    end_gap_s: float = 0.0  # from the last frame (or the message) to the end of this exchange
+
+
+# A drop this close after the last event is `closeCode 1006` (drop once every event is sent); a later one, on a
+# connection's first exchange, is `disconnectAfterMs` at the recorded moment.
+DROP_AT_ONCE_S = 0.1
 
 
 Recorded = RecordedHttp | RecordedWs
@@ -237,6 +246,8 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
         took = f"{len(ex.chunks)} chunks, first after {_ms(first)}; {took}"
     else:
         lines.append(f"response {encode_string(ex.text)}")
+        if round(ex.first_byte_s * 1000) > 0:  # replayed after the same wait
+            lines.append(f"latency {_ms(ex.first_byte_s)}")
     if ex.finish_reason not in ("stop", "end_turn"):
         lines.append(f"finishReason {encode_string(ex.finish_reason)}")
     if ex.dialect == "seed":
@@ -254,13 +265,17 @@ def _ws_fixture(index: int, ex: RecordedWs) -> _Fixture:
     lines += [f"  {encode_string(e.type)} {_json_text(e.data)}{_after(e.delay_s)}" for e in ex.events]
     lines.append("}")
     if ex.end == "drop":
-        lines.append("closeCode 1006")
+        if ex.first_on_connection and ex.end_gap_s > DROP_AT_ONCE_S:
+            lines.append(f"disconnectAfterMs {max(0, round(ex.since_open_s * 1000))}")
+        else:
+            lines.append("closeCode 1006")
     elif ex.end is not None:
         lines.append("closeAfter")
         if ex.end != 1000:
             lines.append(f"closeCode {ex.end}")
     fixture.body_lines = lines
-    fixture.note = f"{len(ex.events)} events" + (", then the connection dropped" if ex.end == "drop" else "")
+    dropped = f", then the connection dropped (no close frame) {_ms(ex.end_gap_s)} later" if ex.end == "drop" else ""
+    fixture.note = f"{len(ex.events)} events{dropped}"
     return fixture
 
 

@@ -6,6 +6,7 @@ An `Answer` is framework-free (status, header pairs, bytes or an async iterator 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import time
@@ -75,6 +76,25 @@ def json_response(
     pairs = [("content-type", JSON_TYPE), ("content-length", str(len(body))), ("x-request-id", rid or request_id())]
     pairs += [(name.lower(), value) for name, value in headers]
     return Answer(status, pairs, body)
+
+
+async def delayed(exchange: HttpExchange, answer: Answer, wait_s: float, limits: StreamLimits) -> Answer:
+    """`answer` (a whole JSON body) after `wait_s` of silence: nothing at all, not even the headers, goes out
+    before it. Journaled: a `headers` tick when it goes, the exchange's end then."""
+    try:
+        with limits.state.tracking():
+            await asyncio.sleep(min(wait_s, limits.max_stall_s))
+    except asyncio.CancelledError:
+        exchange.ended_at = time.monotonic()
+        exchange.completed = False
+        exchange.client_disconnected = not limits.state.stopping
+        exchange.ticks.add(exchange.ended_at, "client_disconnected" if not limits.state.stopping else "server_shutdown")
+        raise
+    now = time.monotonic()
+    exchange.ticks.add(now, "headers")
+    if exchange.completed:
+        exchange.ended_at = now
+    return answer
 
 
 def _api_of(exchange: HttpExchange) -> Api:

@@ -25,6 +25,7 @@ from dotmock.server.agent_payloads import unsupported_message
 from dotmock.server.answers import (
     Answer,
     api_error_response,
+    delayed,
     error_outcome_response,
     json_response,
     quart_response,
@@ -177,6 +178,11 @@ class _HttpEndpoints:
             answer = text_response(
                 exchange, api, outcome, parsed, self.scenario.dialect, self.limits, incoming.client, jitter
             )
+            if not parsed.stream and outcome.latency_s > 0:
+                wait = outcome.latency_s if jitter is None else jitter.apply([outcome.latency_s])[0]
+                if jitter is not None:
+                    exchange.gaps_ms = [round(wait * 1000, 3)]
+                answer = await delayed(exchange, answer, wait, self.limits)
             if not parsed.stream and json_faults.applies(outcome.faults):
                 return await json_faults.faulted_json(exchange, answer, outcome.faults, self.limits, incoming.client)
             return answer

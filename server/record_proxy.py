@@ -36,11 +36,15 @@ from dotmock.dsl.catalogue import HTTP_ENDPOINTS, WS_ENDPOINTS
 from dotmock.dsl.recording import SECRET_HEADERS, Recorded, RecordedEvent, RecordedHttp, RecordedWs
 from dotmock.server.record_read import Decoder, SseSplitter, read_json, read_stream, ws_event, ws_request
 from dotmock.server.running import bind_socket, hypercorn_config
+from dotmock.server.ws_transport import TransportLink, link_for, transport_middleware
 
 log = logging.getLogger("dotmock.record")
 _Send = Callable[[Any], Awaitable[None]]  # hypercorn's ASGISendCallable, taking the plain dicts built here
 # How a recorded WebSocket exchange ended: a close code, "drop" (no close frame), or "open" (the next message came).
 _End = int | Literal["drop", "open"] | None
+# A close code a client may put in a close frame (1005 / 1006 / 1015 never are on the wire).
+_SENDABLE = range(1000, 5000)
+_UNSENDABLE = (1004, 1005, 1006, 1015)
 
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"}
@@ -132,6 +136,7 @@ class RecordingProxy:
         t0 = time.monotonic()
         try:
             response = await self.client.send(request, stream=True)
+            first_byte = time.monotonic() - t0  # the status and headers are in
         except httpx.HTTPError as err:
             text = json.dumps(
                 {"error": {"message": f"dotmock record: upstream unreachable: {err}", "type": "proxy_error"}}
@@ -148,9 +153,11 @@ class RecordingProxy:
             parsed = None
         if not isinstance(parsed, dict):
             self.passed.append(f"{scope['method']} {scope['path']}")
-        await self.relay(scope, response, send, parsed, t0)
+        await self.relay(scope, response, send, parsed, t0, first_byte)
 
-    async def relay(self, scope: HTTPScope, response: httpx.Response, send: _Send, parsed: Any, t0: float) -> None:
+    async def relay(
+        self, scope: HTTPScope, response: httpx.Response, send: _Send, parsed: Any, t0: float, first_byte: float
+    ) -> None:
         headers = [
             (k.encode("latin-1"), v.encode("latin-1"))
             for k, v in response.headers.multi_items()
@@ -180,10 +187,19 @@ class RecordingProxy:
         if complete:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if parsed is not None:
-            self.record(self.recorded_http(scope["path"], parsed, response, sse, events, "".join(text_parts), t0))
+            text = "".join(text_parts)
+            self.record(self.recorded_http(scope["path"], parsed, response, sse, events, text, t0, first_byte))
 
     def recorded_http(
-        self, path: str, body: Any, response: httpx.Response, sse: bool, events: list[Any], text: str, t0: float
+        self,
+        path: str,
+        body: Any,
+        response: httpx.Response,
+        sse: bool,
+        events: list[Any],
+        text: str,
+        t0: float,
+        first_byte: float = 0.0,
     ) -> RecordedHttp:
         status = response.status_code
         headers = tuple(response.headers.multi_items())
@@ -223,6 +239,7 @@ class RecordingProxy:
             text=answer or "",
             finish_reason=finish,
             elapsed_s=elapsed,
+            first_byte_s=first_byte,
             unreadable=unreadable,
         )
 
@@ -240,15 +257,20 @@ class RecordingProxy:
             keepalive_ping_interval_seconds=None,
             max_message_size_bytes=16 * 1024 * 1024,
         )
+        link = link_for(scope)
+        session: _WsSession | None = None
         try:
             async with connecting as upstream:
                 await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
-                session = _WsSession(self, scope["path"], upstream, receive, send)
+                session = _WsSession(self, scope["path"], upstream, receive, send, link)
                 await session.run()
         except* (httpx.HTTPError, WebSocketNetworkError, OSError) as group:
             log.info("dotmock record: WebSocket %s: %s", scope["path"], group.exceptions[0])
+            session = None
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1011})
+        if session is not None and session.dropped:  # the upstream ended without a close frame: so does the proxy
+            await _drop(link, send)
 
 
 class _WsSession:
@@ -256,9 +278,19 @@ class _WsSession:
     upstream's frames answer until the next one."""
 
     def __init__(
-        self, proxy: RecordingProxy, path: str, upstream: Any, receive: ASGIReceiveCallable, send: _Send
+        self,
+        proxy: RecordingProxy,
+        path: str,
+        upstream: Any,
+        receive: ASGIReceiveCallable,
+        send: _Send,
+        link: TransportLink | None = None,
     ) -> None:
         self.proxy = proxy
+        self.link = link
+        self.opened_at = time.monotonic()
+        self.exchanges = 0  # recorded so far on this connection
+        self.dropped = False
         self.path = path
         self.upstream: Any = upstream
         self.receive = receive
@@ -273,9 +305,20 @@ class _WsSession:
     def finish(self, end: _End) -> None:
         if self.request is None:
             return
+        now = time.monotonic()
         self.proxy.record(
-            RecordedWs(self.path, self.request, tuple(self.events), None if end == "open" else end, self.unreadable)
+            RecordedWs(
+                self.path,
+                self.request,
+                tuple(self.events),
+                None if end == "open" else end,
+                self.unreadable,
+                first_on_connection=self.exchanges == 0,
+                since_open_s=now - self.opened_at,
+                end_gap_s=now - self.last_t,
+            )
         )
+        self.exchanges += 1
         self.request = None
 
     async def run(self) -> None:
@@ -294,7 +337,7 @@ class _WsSession:
             message: Any = await self.receive()
             if message["type"] == "websocket.disconnect":
                 with contextlib.suppress(Exception):
-                    await self.upstream.close(message.get("code", 1000))
+                    await self.upstream.close(self.client_code(message.get("code")))
                 return "open"
             text = message.get("text")
             if text is not None:
@@ -314,10 +357,14 @@ class _WsSession:
                 event = await self.upstream.receive()
             except WebSocketDisconnect as err:
                 code = err.code or 1000
+                if code == 1006:  # no close frame after all
+                    self.dropped = True
+                    return "drop"
                 with contextlib.suppress(Exception):
-                    await self.send({"type": "websocket.close", "code": code if code != 1006 else 1011})
-                return code if code != 1006 else "drop"
-            except WebSocketNetworkError:
+                    await self.send({"type": "websocket.close", "code": code})
+                return code
+            except WebSocketNetworkError:  # the upstream's connection ended without a close frame
+                self.dropped = True
                 return "drop"
             t = time.monotonic()
             if isinstance(event, TextMessage):
@@ -332,6 +379,25 @@ class _WsSession:
             elif isinstance(event, BytesMessage):
                 await self.send({"type": "websocket.send", "bytes": bytes(event.data)})
                 self.unreadable = "a binary frame"
+
+    def client_code(self, reported: Any) -> int:
+        """The code of the client's close frame, to pass upstream: the one the link saw on the wire (hypercorn
+        reports 1000 or 1006 whatever the client sent), else the reported one, else 1000."""
+        seen = self.link.close_code_received if self.link is not None and self.link.observes_close_codes else None
+        for code in (seen, reported):
+            if isinstance(code, int) and code in _SENDABLE and code not in _UNSENDABLE:
+                return code
+        return 1000
+
+
+async def _drop(link: TransportLink | None, send: _Send) -> None:
+    """End the client's connection without a close frame, as the upstream did; where the server gives no way
+    to (not hypercorn over HTTP/1.1), close it with 1011 and say so."""
+    if link is not None and await link.drop():
+        return
+    log.warning("dotmock record: cannot drop the client's WebSocket without a close frame; closing with 1011")
+    with contextlib.suppress(Exception):
+        await send({"type": "websocket.close", "code": 1011})
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +428,8 @@ async def running_proxy(
     config = hypercorn_config(host, actual, graceful_timeout=1.0, quiet=True)
     stop = asyncio.Event()
     sockets = Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[])
-    app = wrap_app(proxy, config.wsgi_max_body_size, "asgi")
+    # transport_middleware: a WebSocket the upstream dropped is dropped for the client too (no close frame).
+    app = wrap_app(transport_middleware(proxy), config.wsgi_max_body_size, "asgi")
     task = asyncio.ensure_future(worker_serve(app, config, sockets=sockets, shutdown_trigger=stop.wait))
     try:
         await asyncio.sleep(0)

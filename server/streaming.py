@@ -162,14 +162,17 @@ class _Stream:
             self.offsets = tuple(itertools.accumulate((max(0.0, g) for g in gaps), initial=0.0))
         else:
             self.chunks = split_text(outcome.text, streaming.chunk_size)
-        if jitter is not None:  # every wait moved by its seeded draw: the waits become a cadence of their own
+        if jitter is not None or outcome.latency_s > 0:
+            # `latency` delays the first chunk; every wait moved by its seeded draw: a cadence of their own
             if self.offsets is None:
                 waits = [0.0, *(self.latency for _ in self.chunks)]
             else:
                 waits = [b - a for a, b in itertools.pairwise(self.offsets)]
-            waits = jitter.apply(waits)
+            waits[0] += max(0.0, outcome.latency_s)
+            if jitter is not None:
+                waits = jitter.apply(waits)
+                exchange.gaps_ms = [round(w * 1000, 3) for w in waits]
             self.offsets = tuple(itertools.accumulate(waits, initial=0.0))
-            exchange.gaps_ms = [round(w * 1000, 3) for w in waits]
         truncate = streaming.truncate_after_chunks
         # The seed: "stop streaming after N chunks without sending [DONE]". With fewer than N chunks of text,
         # all of it goes out, and still no terminator.

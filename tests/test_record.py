@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from dotmock.dsl.cli import check_main, fmt_main
 from dotmock.dsl.fmt import format_text
 from dotmock.dsl.loader import load_text
 from dotmock.dsl.recording import BEGIN, END, Recorded, RecordedHttp, fixtures_text, merge
+from dotmock.server.journal import HttpExchange
 from dotmock.server.record_proxy import running_proxy
 from dotmock.server.running import bind_socket, hypercorn_config, running_server
 
@@ -42,6 +44,7 @@ fixture "chat stream" {
 fixture "chat json" {
   match POST /v1/chat/completions { message contains "json me" }
   response "One JSON body."
+  latency 80ms
 }
 
 fixture "limited" {
@@ -73,6 +76,9 @@ fixture "ws events" {
 # A loaded 2-core machine (several test workers, other helpers) delays wake-ups on either run by tens of ms;
 # the replay's precision is measured in bench/bench_record.py, not asserted here.
 GAP_TOLERANCE_S = 0.15
+# Judged from the servers' own journals (when the headers went out): what remains is the proxy's hop, folded
+# into the recorded latency, and the replay's wake-up: a few ms on a quiet machine, tens under the loaded suite.
+JSON_WAIT_TOLERANCE_S = GAP_TOLERANCE_S
 
 
 Timed = list[tuple[Any, float]]  # (what arrived, seconds since the request was sent)
@@ -134,6 +140,17 @@ async def exercise(base_url: str, ws_url: str) -> dict[str, Any]:
     return seen
 
 
+def json_waits(exchanges: list[HttpExchange]) -> list[float]:
+    """How long the "json me" answer waited before its headers went out, per the server's journal."""
+    return [
+        t.t - e.started_at
+        for e in exchanges
+        if not e.stream and "json me" in json.dumps(e.body)
+        for t in e.ticks
+        if t.what == "headers"
+    ]
+
+
 def gaps(timed: Timed) -> list[float]:
     times = [t for _, t in timed]
     return [b - a for a, b in zip([0.0, *times], times, strict=False)]
@@ -150,6 +167,7 @@ async def test_record_then_replay_is_faithful(tmp_path: Path) -> None:
     async with running_server(load_text(UPSTREAM, "up.mock").cases[0]) as upstream:
         async with running_proxy(upstream.base_url, records.append) as proxy:
             live = await exercise(proxy.base_url, "ws" + proxy.base_url[4:])
+        live_waits = json_waits(upstream.journal.http)
     text = written(records)
     path = tmp_path / "recorded.mock"
     path.write_text(text, encoding="utf-8")
@@ -158,6 +176,7 @@ async def test_record_then_replay_is_faithful(tmp_path: Path) -> None:
     assert text.count("\nfixture ") == 8
     async with running_server(load_text(text, str(path)).cases[0]) as replay:
         again = await exercise(replay.base_url, replay.ws_url)
+        replay_waits = json_waits(replay.journal.http)
 
     for key in ("chat", "responses", "ws"):
         assert [what for what, _ in again[key]] == [what for what, _ in live[key]], key  # same chunks, same events
@@ -170,6 +189,13 @@ async def test_record_then_replay_is_faithful(tmp_path: Path) -> None:
     for key in ("chat", "responses", "ws"):
         for recorded, replayed in zip(gaps(live[key]), gaps(again[key]), strict=True):
             assert abs(replayed - recorded) <= GAP_TOLERANCE_S, (key, gaps(live[key]), gaps(again[key]))
+    # The JSON answer's time to first byte, as the two servers journaled it: the upstream's `latency 80ms`,
+    # recorded by the proxy (with what the hop adds) as the replay's `latency`.
+    latency = re.search(r"latency (\d+)ms", text)
+    assert latency is not None and int(latency[1]) >= 80
+    assert len(live_waits) == len(replay_waits) == 1
+    assert live_waits[0] >= 0.08 and replay_waits[0] >= 0.08
+    assert abs(replay_waits[0] - live_waits[0]) <= JSON_WAIT_TOLERANCE_S, (live_waits, replay_waits)
 
 
 # ---------------------------------------------------------------------------------------------- secrets

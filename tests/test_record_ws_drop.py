@@ -1,0 +1,98 @@
+"""`dotmock record` and a WebSocket upstream that drops (no close frame): the proxy drops the client's
+connection the same way (never a 1011 close frame), and the `.mock` it writes replays the drop as the matching
+fault: `closeCode 1006` for a drop right after the last event, `disconnectAfterMs` for one mid-answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from httpx_ws import WebSocketDisconnect, WebSocketNetworkError, aconnect_ws
+
+from dotmock.dsl.cli import check_main
+from dotmock.dsl.fmt import format_text
+from dotmock.dsl.loader import load_text
+from dotmock.dsl.recording import Recorded, fixtures_text, merge
+from dotmock.server.record_proxy import running_proxy
+from dotmock.server.running import running_server
+
+pytestmark = pytest.mark.anyio
+
+UPSTREAM = """scenario "dropping upstream"
+
+fixture "dropped after its events" {
+  match websocket /v1/chat { message contains "after" }
+  events {
+    "response.created" {"id": "r1"}
+    "response.text.delta" {"delta": "Hel"} after 20ms
+  }
+  closeCode 1006
+}
+
+fixture "dropped mid-answer" {
+  match websocket /v1/chat { message contains "mid" }
+  events {
+    "response.created" {"id": "r2"}
+    "response.text.delta" {"delta": "Hel"} after 30ms
+    "response.text.delta" {"delta": "lo"} after 500ms
+  }
+  disconnectAfterMs 250
+}
+
+fixture "closed" {
+  match websocket /v1/chat { message contains "close" }
+  events {
+    "response.created" {"id": "r3"}
+  }
+  closeAfter
+  closeCode 4001
+}
+"""
+
+
+async def _talk(ws_url: str, text: str) -> tuple[list[Any], str]:
+    """The frames a client gets for one message, and how the connection ended: `drop` (no close frame) or
+    `close <code>`."""
+    frames: list[Any] = []
+    async with httpx.AsyncClient(timeout=10) as http:
+        async with aconnect_ws(ws_url + "/v1/chat", http) as ws:
+            message = {"model": "m", "messages": [{"role": "user", "content": text}]}
+            await ws.send_json({"type": "message", "data": message})
+            try:
+                while True:
+                    frames.append(await ws.receive_json(timeout=5))
+            except WebSocketNetworkError:
+                return frames, "drop"
+            except WebSocketDisconnect as err:
+                return frames, f"close {err.code}"
+    raise AssertionError("unreachable")
+
+
+async def test_a_dropped_upstream_is_dropped_for_the_client_and_replayed_as_a_drop(tmp_path: Path) -> None:
+    records: list[Recorded] = []
+    live: dict[str, tuple[list[Any], str]] = {}
+    async with running_server(load_text(UPSTREAM, "up.mock").cases[0]) as upstream:
+        direct = {text: await _talk(upstream.ws_url, text) for text in ("after", "mid", "close")}
+        async with running_proxy(upstream.base_url, records.append) as proxy:
+            for text in ("after", "mid", "close"):
+                live[text] = await _talk("ws" + proxy.base_url[4:], text)
+    assert live == direct  # through the proxy exactly as without it: the drops are drops, not 1011
+    assert [end for _, end in live.values()] == ["drop", "drop", "close 4001"]
+    assert len(live["mid"][0]) == 2  # the third event was due after the drop
+
+    text = format_text(merge(None, fixtures_text(records), header="# recorded\n"), "r.mock")
+    path = tmp_path / "r.mock"
+    path.write_text(text, encoding="utf-8")
+    assert check_main([str(path)]) == 0
+    blocks = text.split("\nfixture ")[1:]
+    assert "closeCode 1006" in blocks[0] and "disconnectAfterMs" not in blocks[0]
+    assert "disconnectAfterMs 2" in blocks[1] and "closeCode" not in blocks[1]  # 250 ms and a little
+    assert "closeCode 4001" in blocks[2]
+
+    async with running_server(load_text(text, str(path)).cases[0]) as replay:
+        again = {t: await _talk(replay.ws_url, t) for t in ("after", "mid", "close")}
+        faults = [c.faults for c in replay.journal.websocket]
+    assert again == live
+    assert faults == [["closeCode1006"], ["disconnectAfterMs"], []]
