@@ -7,6 +7,7 @@ holds it reads its children (as lark's own examples do), so no method exists onl
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Callable
@@ -444,6 +445,35 @@ class _Builder(AgentItems):
             self.check.not_negative((value, where), "disconnectAfterMs")
         return item.data, value, where
 
+    def cadence_head(
+        self, chunks: tuple[m.Chunk, ...], calls: list[m.ToolCall], refusal: str | None, where: m.Location
+    ) -> str:
+        """The text (or the refusal) a cadence spells: its chunks are the answer's pieces in the order they
+        are streamed, the text's or the refusal's, then each tool call's arguments, no chunk across two."""
+        joined = "".join(c.text for c in chunks)
+        tail = "".join(c.arguments_text() for c in calls)
+        if not joined.endswith(tail):
+            self.check.error(
+                "a cadence with tool calls ends with their arguments, piece by piece: its last chunks do not spell "
+                "the toolCall lines' arguments",
+                where,
+                hint='write the arguments exactly as the chunks spell them (`raw "..."`), or drop the cadence',
+            )
+            return joined
+        head = joined[: len(joined) - len(tail)]
+        cuts = {0, *itertools.accumulate(len(c.text) for c in chunks)}
+        ends = itertools.accumulate([len(head), *(len(c.arguments_text()) for c in calls)])
+        if calls and any(end not in cuts for end in ends):
+            self.check.error(
+                "a cadence chunk runs across the end of the text or of a tool call's arguments: cut it there",
+                where,
+            )
+        if refusal is not None and head != refusal:
+            self.check.error(
+                "a cadence given with a refusal spells the refusal: its chunks joined differ from it", where
+            )
+        return head
+
     def error_outcome(self, tree: Tree[Token]) -> m.ErrorOutcome:
         status = tree.children[0]
         assert isinstance(status, tuple)
@@ -507,7 +537,7 @@ class _Builder(AgentItems):
         text = value.get("response", "")
         if "cadence" in value:
             chunks, end_gap = value["cadence"]
-            text = "".join(c.text for c in chunks)
+            text = self.cadence_head(chunks, calls, value.get("refusal"), single["cadence"][1] or where)
             streaming = m.Streaming(
                 truncate_after_chunks=streaming.truncate_after_chunks,
                 chunks=chunks,

@@ -196,6 +196,8 @@ class Checks:
                 hint="add e.g. `match POST /v1/chat/completions` (or `match POST *` for every endpoint)",
             )
         outcomes = [k for k in _OUTCOMES if k in single]
+        if outcomes == ["cadence", "refusal"]:  # the cadence gives the refusal's chunks (dsl/build.py)
+            outcomes = ["refusal"]
         if len(outcomes) > 1:
             self.error(f"fixture {name!r} has {' and '.join(outcomes)}: a fixture has one outcome", where)
         close = [k for k in CLOSE_KNOBS if k in single]

@@ -66,6 +66,24 @@ class RecordedChunk:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedCall:
+    """A tool call of a recorded answer: its id, the tool's name and the arguments' text as sent."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedError:
+    """An error event that ended a recorded stream (after its chunks)."""
+
+    message: str | None
+    type: str | None
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedHttp:
     """One HTTP exchange. `chunks` for a stream (`stream` True); `text` for a JSON answer; `error_body` (JSON
     or text) for a status >= 400. `unreadable`: why the answer cannot be written as a fixture (e.g. tool calls)."""
@@ -85,6 +103,9 @@ class RecordedHttp:
     elapsed_s: float = 0.0
     unreadable: str | None = None
     first_byte_s: float = 0.0  # a JSON answer: from the request going upstream to its status and headers
+    tool_calls: tuple[RecordedCall, ...] = ()  # a stream's: their arguments are the chunks after the text's
+    refusal: bool = False  # the text is a refusal
+    error_event: RecordedError | None = None  # the error event that ended a stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,22 +254,36 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
         fixture.note = took
         return fixture
     lines: list[str] = []
+    head = ex.text
     if ex.stream:
         lines.append("cadence {")
         lines += [f"  {encode_string(c.text)}{_after(c.gap_s)}" for c in ex.chunks]
         if ex.completed and round(ex.end_gap_s * 1000) > 0:
             lines.append(f"  end after {_ms(ex.end_gap_s)}")
         lines.append("}")
-        if not ex.completed:
+        head = "".join(c.text for c in ex.chunks)[: -len(_calls_text(ex.tool_calls)) or None]
+        if ex.error_event is not None:
+            lines.append(_error_event_line(ex.error_event, len(ex.chunks)))
+            took = "an error event ended the stream; " + took
+        elif not ex.completed:
             lines.append(f"streaming {{ truncateAfterChunks {len(ex.chunks)} }}")
             took = "the stream ended without its terminator; " + took
         first = ex.chunks[0].gap_s if ex.chunks else 0.0
         took = f"{len(ex.chunks)} chunks, first after {_ms(first)}; {took}"
+        if ex.refusal:
+            lines.append(f"refusal {encode_string(head)}")
     else:
-        lines.append(f"response {encode_string(ex.text)}")
+        if ex.refusal:
+            lines.append(f"refusal {encode_string(ex.text)}")
+        elif ex.text or not ex.tool_calls:
+            lines.append(f"response {encode_string(ex.text)}")
         if round(ex.first_byte_s * 1000) > 0:  # replayed after the same wait
             lines.append(f"latency {_ms(ex.first_byte_s)}")
-    if ex.finish_reason not in ("stop", "end_turn"):
+    lines += [_tool_call_line(call) for call in ex.tool_calls]
+    default_finish = {"tool_calls"} if ex.tool_calls else {"stop", "end_turn"}
+    if ex.refusal:
+        default_finish |= {"content_filter", "stop"}
+    if ex.finish_reason not in default_finish and ex.error_event is None:
         lines.append(f"finishReason {encode_string(ex.finish_reason)}")
     if ex.dialect == "seed":
         lines.append("dialect seed")
@@ -257,6 +292,28 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
     fixture.body_lines = lines
     fixture.note = took
     return fixture
+
+
+def _calls_text(calls: Sequence[RecordedCall]) -> str:
+    return "".join(c.arguments for c in calls)
+
+
+def _tool_call_line(call: RecordedCall) -> str:
+    """`toolCall "name" id "..." {...}`: the arguments as a JSON object when that writes them back to the very
+    same text, else `raw` (a stream's chunks must spell them exactly)."""
+    try:
+        value = json.loads(call.arguments)
+    except ValueError:
+        value = None
+    same = isinstance(value, dict) and json.dumps(value, ensure_ascii=False) == call.arguments
+    arguments = _json_text(value) if same else f"raw {encode_string(call.arguments)}"
+    return f"toolCall {encode_string(call.name)} id {encode_string(call.id)} {arguments}"
+
+
+def _error_event_line(error: RecordedError, after: int) -> str:
+    fields = [(k, v) for k, v in (("message", error.message), ("type", error.type), ("code", error.code)) if v]
+    block = " { " + " ".join(f"{k} {encode_string(v)}" for k, v in fields) + " }" if fields else ""
+    return f"fault errorEvent after {after} chunk{'s' if after != 1 else ''}{block}"
 
 
 def _ws_fixture(index: int, ex: RecordedWs) -> _Fixture:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from dotmock.dsl.model import Chunk
 from dotmock.server.agent_payloads import (
     AgentAnswer,
     function_call_item,
@@ -61,6 +62,7 @@ class Part:
 class Piece:
     part: int
     text: str
+    gap_s: float | None = None  # a recorded cadence's wait before it; None: paced by latencyMs
 
     def __len__(self) -> int:
         return len(self.text)
@@ -85,8 +87,27 @@ def parts_of(answer: AgentAnswer, api: str) -> list[Part]:
     return parts
 
 
-def pieces_of(parts: list[Part], chunk_size: int) -> list[Piece]:
-    return [Piece(i, text) for i, part in enumerate(parts) for text in _split(part.text, chunk_size)]
+def pieces_of(parts: list[Part], chunk_size: int, cadence: tuple[Chunk, ...] = ()) -> list[Piece]:
+    """The parts cut into `chunk_size` pieces, or, with a recorded `cadence`, into its chunks with their gaps
+    (the cadence spells the text or refusal, then each call's arguments: `dsl/build.py` checks that the chunks
+    line up with the parts; reasoning, which no cadence holds, is still cut by `chunk_size`)."""
+    if not cadence:
+        return [Piece(i, text) for i, part in enumerate(parts) for text in _split(part.text, chunk_size)]
+    pieces: list[Piece] = []
+    chunks = iter(cadence)
+    for i, part in enumerate(parts):
+        if part.kind == "reasoning" or not part.text:
+            pieces += [Piece(i, text) for text in _split(part.text, chunk_size)]
+            continue
+        left = len(part.text)
+        while left > 0:
+            chunk = next(chunks, None)
+            if chunk is None:  # the chunks ran out (not a checked fixture): the rest in one piece
+                pieces.append(Piece(i, part.text[len(part.text) - left :]))
+                break
+            pieces.append(Piece(i, chunk.text, chunk.gap_s))
+            left -= len(chunk.text)
+    return pieces
 
 
 class AgentRenderer(Renderer, Protocol):
@@ -104,7 +125,8 @@ class _Parts:
     def setup(self, answer: AgentAnswer, api: str) -> None:
         self.answer = answer
         self.parts = parts_of(answer, api)
-        self.pieces = pieces_of(self.parts, answer.outcome.streaming.chunk_size)
+        streaming = answer.outcome.streaming
+        self.pieces = pieces_of(self.parts, streaming.chunk_size, streaming.chunks)
         self.current: int | None = None
         self.sent: list[str] = ["" for _ in self.parts]
 
@@ -118,6 +140,10 @@ class _Parts:
 
     def chunk_texts(self) -> tuple[str, ...]:
         return tuple(p.text for p in self.pieces)
+
+    def chunk_gaps(self) -> tuple[float | None, ...]:
+        """Each piece's recorded wait (`cadence`), None where latencyMs paces it."""
+        return tuple(p.gap_s for p in self.pieces)
 
     def call_of(self, i: int) -> int | None:
         """The tool call piece `i` belongs to (None: not a call's arguments)."""

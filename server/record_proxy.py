@@ -225,22 +225,27 @@ class RecordingProxy:
                 dialect="seed" if reading.dialect == "seed" else None,
                 elapsed_s=elapsed,
                 unreadable=reading.unreadable,
+                tool_calls=tuple(reading.calls),
+                refusal=reading.refusal,
+                error_event=reading.error,
             )
         try:
             value = json.loads(text)
         except ValueError:
             value = None
-        answer, finish, unreadable = read_json(path, value)
+        answer = read_json(path, value)
         return RecordedHttp(
             path,
             body,
             status,
             headers,
-            text=answer or "",
-            finish_reason=finish,
+            text=answer.text,
+            finish_reason=answer.finish_reason,
             elapsed_s=elapsed,
             first_byte_s=first_byte,
-            unreadable=unreadable,
+            unreadable=answer.unreadable,
+            tool_calls=tuple(answer.calls),
+            refusal=answer.refusal,
         )
 
     # ---------------------------------------------------------------------------------------------- WebSocket

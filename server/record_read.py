@@ -3,8 +3,10 @@ or JSON body -> the text, its chunks and gaps, how it ended (`dsl.recording.Reco
 
 The inverse of the renderers in `server.apis`: a content event of each API is one chunk (Chat Completions
 `choices[0].delta.content`, Responses `response.output_text.delta` (or the seed's `response.text.delta`),
-Anthropic `content_block_delta` / `text_delta`); an answer these cannot express (tool calls, refusals, an
-error event mid-stream) is marked unreadable, and the proxy still passes it on unchanged.
+Anthropic `content_block_delta` / `text_delta`); a tool call's argument pieces (`delta.tool_calls`,
+`response.function_call_arguments.delta`, `input_json_delta`) and refusal pieces are chunks too, after the
+text's; an error event mid-stream ends the reading. What a fixture cannot express (reasoning, other output
+items, calls interleaved) is marked unreadable, and the proxy still passes it on unchanged.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from __future__ import annotations
 import codecs
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, MESSAGES_PATH, RESPONSES_PATH
-from dotmock.dsl.recording import RecordedChunk, RecordedEvent
+from dotmock.dsl.recording import RecordedCall, RecordedChunk, RecordedError, RecordedEvent
 
 # Anthropic stop reasons -> the finish reasons a fixture speaks (server.apis.messages maps them back).
 _FINISH_OF_STOP = {"end_turn": "stop", "max_tokens": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
@@ -74,6 +76,20 @@ class StreamReading:
     finish_reason: str = "stop"
     dialect: str | None = None
     unreadable: str | None = None
+    calls: list[RecordedCall] = field(default_factory=list)
+    refusal: bool = False  # the text chunks are a refusal's
+    error: RecordedError | None = None  # an error event ended the stream, after the chunks
+    _items: dict[str, int] = field(default_factory=dict)  # Responses: an item id -> its call
+
+    def call(self, call_id: str, name: str) -> None:
+        self.calls.append(RecordedCall(call_id, name, ""))
+
+    def unread(self, why: str) -> None:
+        self.unreadable = self.unreadable or why
+
+
+# What one event carries: ("text" | "refusal", text), ("call", index of the call, its arguments' piece), or None.
+_Piece = tuple[str, int, str] | None
 
 
 def _json(data: str) -> Any:
@@ -83,108 +99,225 @@ def _json(data: str) -> Any:
         return None
 
 
-def _content(path: str, value: Any, reading: StreamReading) -> str | None:
-    """The content text of one event, if it is a content event; notes the end, the finish reason and what
-    cannot be written."""
-    if not isinstance(value, dict):
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _chat_event(value: dict[str, Any], reading: StreamReading) -> _Piece:
+    if isinstance(value.get("error"), dict):
+        error = value["error"]
+        reading.error = RecordedError(_str(error.get("message")), _str(error.get("type")), _str(error.get("code")))
         return None
-    if path == CHAT_COMPLETIONS_PATH:
-        if "error" in value:
-            reading.unreadable = "an error event mid-stream"
-        choices = value.get("choices") or [{}]
-        choice = choices[0] if isinstance(choices[0], dict) else {}
-        delta = choice.get("delta") or {}
-        if delta.get("tool_calls"):
-            reading.unreadable = "tool calls"
-        if isinstance(choice.get("finish_reason"), str):
-            reading.finish_reason = choice["finish_reason"]
-        content = delta.get("content")
-        return content if isinstance(content, str) and content else None
+    choices = value.get("choices") or [{}]
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    delta = choice.get("delta") or {}
+    if isinstance(choice.get("finish_reason"), str):
+        reading.finish_reason = choice["finish_reason"]
+    for call in delta.get("tool_calls") or []:
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function") or {}
+        index = call.get("index", 0)
+        if index == len(reading.calls):  # a new call opens
+            reading.call(_str(call.get("id")) or f"call_{index}", _str(function.get("name")) or "")
+        elif index != len(reading.calls) - 1:
+            reading.unread("tool calls streamed interleaved")
+            return None
+        piece = _str(function.get("arguments"))
+        if piece:
+            return ("call", index, piece)
+    if _str(delta.get("refusal")):
+        reading.refusal = True
+        return ("refusal", 0, delta["refusal"])
+    content = _str(delta.get("content"))
+    return ("text", 0, content) if content else None
+
+
+def _responses_event(value: dict[str, Any], reading: StreamReading) -> _Piece:
     kind = value.get("type")
-    if path == RESPONSES_PATH:
-        if kind in ("response.output_text.delta", "response.text.delta"):
-            reading.dialect = "seed" if kind == "response.text.delta" else "openai"
-            delta = value.get("delta")
-            return delta if isinstance(delta, str) and delta else None
-        if kind == "response.completed":
-            reading.completed = True
-        elif kind in ("response.failed", "error", "response.incomplete"):
-            reading.unreadable = f"a {kind} event"
-        elif kind == "response.output_item.added" and (value.get("item") or {}).get("type") not in (None, "message"):
-            reading.unreadable = f"a {(value.get('item') or {}).get('type')} output item"
-        return None
-    if path == MESSAGES_PATH:
-        if kind == "content_block_delta":
-            delta = value.get("delta") or {}
-            if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str) and delta["text"]:
-                return str(delta["text"])
-        elif kind == "content_block_start" and (value.get("content_block") or {}).get("type") != "text":
-            reading.unreadable = f"a {(value.get('content_block') or {}).get('type')} content block"
-        elif kind == "message_delta":
-            stop = (value.get("delta") or {}).get("stop_reason")
-            if isinstance(stop, str):
-                reading.finish_reason = _FINISH_OF_STOP.get(stop, stop)
-        elif kind == "message_stop":
-            reading.completed = True
-        elif kind == "error":
-            reading.unreadable = "an error event mid-stream"
+    if kind in ("response.output_text.delta", "response.text.delta"):
+        reading.dialect = "seed" if kind == "response.text.delta" else "openai"
+        delta = _str(value.get("delta"))
+        return ("text", 0, delta) if delta else None
+    if kind == "response.refusal.delta":
+        reading.refusal = True
+        delta = _str(value.get("delta"))
+        return ("refusal", 0, delta) if delta else None
+    if kind == "response.output_item.added":
+        item = value.get("item") or {}
+        if item.get("type") == "function_call":
+            reading._items[str(item.get("id"))] = len(reading.calls)
+            reading.call(_str(item.get("call_id")) or f"call_{len(reading.calls)}", _str(item.get("name")) or "")
+        elif item.get("type") not in (None, "message"):
+            reading.unread(f"a {item.get('type')} output item")
+    elif kind == "response.function_call_arguments.delta":
+        index = reading._items.get(str(value.get("item_id")), len(reading.calls) - 1)
+        if index != len(reading.calls) - 1:
+            reading.unread("tool calls streamed interleaved")
+            return None
+        delta = _str(value.get("delta"))
+        return ("call", index, delta) if delta else None
+    elif kind == "response.completed":
+        reading.completed = True
+    elif kind == "error":
+        reading.error = reading.error or RecordedError(_str(value.get("message")), None, _str(value.get("code")))
+    elif kind == "response.incomplete":
+        reading.finish_reason = "length"
+        reading.completed = True
+    elif kind == "response.failed" and reading.error is None:
+        reading.unread("a response.failed event")
     return None
 
 
+def _messages_event(value: dict[str, Any], reading: StreamReading) -> _Piece:
+    kind = value.get("type")
+    if kind == "content_block_delta":
+        delta = value.get("delta") or {}
+        if delta.get("type") == "text_delta" and _str(delta.get("text")):
+            return ("text", 0, delta["text"])
+        if delta.get("type") == "input_json_delta" and _str(delta.get("partial_json")):
+            return ("call", len(reading.calls) - 1, delta["partial_json"])
+    elif kind == "content_block_start":
+        block = value.get("content_block") or {}
+        if block.get("type") == "tool_use":
+            reading.call(_str(block.get("id")) or f"toolu_{len(reading.calls)}", _str(block.get("name")) or "")
+        elif block.get("type") != "text":
+            reading.unread(f"a {block.get('type')} content block")
+    elif kind == "message_delta":
+        stop = (value.get("delta") or {}).get("stop_reason")
+        if stop == "refusal":
+            reading.refusal = True
+        elif isinstance(stop, str):
+            reading.finish_reason = _FINISH_OF_STOP.get(stop, stop)
+    elif kind == "message_stop":
+        reading.completed = True
+    elif kind == "error":
+        error = value.get("error") or {}
+        reading.error = RecordedError(_str(error.get("message")), _str(error.get("type")), None)
+    return None
+
+
+_READERS = {CHAT_COMPLETIONS_PATH: _chat_event, RESPONSES_PATH: _responses_event, MESSAGES_PATH: _messages_event}
+
+
 def read_stream(path: str, events: list[SseEvent], t0: float) -> StreamReading:
-    """The chunks of a recorded stream with their gaps (the first one's from `t0`, when the request was sent),
-    the gap from the last chunk to the event after it (the terminator's), and how the stream ended."""
+    """The pieces of a recorded stream with their gaps (the first one's from `t0`, when the request was sent):
+    the text's (or refusal's), then each tool call's arguments; the gap from the last piece to the event after
+    it (the terminator's); how the stream ended (its terminator, an error event)."""
     reading = StreamReading(chunks=[])
+    reader = _READERS.get(path)
+    if reader is None:
+        reading.unread("dotmock does not answer this endpoint")
+        return reading
     last_t = t0
-    last_content_index: int | None = None
+    last_index: int | None = None
     for i, event in enumerate(events):
         if path == CHAT_COMPLETIONS_PATH and event.data.strip() == "[DONE]":
             reading.completed = True
             continue
-        text = _content(path, _json(event.data), reading)
-        if text is None:
+        value = _json(event.data)
+        piece = reader(value, reading) if isinstance(value, dict) else None
+        if piece is None:
             continue
+        kind, index, text = piece
+        if reading.error is not None or (kind != "call" and reading.calls):
+            reading.unread("text after a tool call or an error event")
+        if kind == "call":
+            if not 0 <= index < len(reading.calls):
+                reading.unread("arguments of a tool call that was never opened")
+                continue
+            call = reading.calls[index]
+            reading.calls[index] = RecordedCall(call.id, call.name, call.arguments + text)
         reading.chunks.append(RecordedChunk(text, max(0.0, event.t - last_t)))
         last_t = event.t
-        last_content_index = i
-    if last_content_index is not None and last_content_index + 1 < len(events):
-        reading.end_gap_s = max(0.0, events[last_content_index + 1].t - last_t)
+        last_index = i
+    if last_index is not None and last_index + 1 < len(events):
+        reading.end_gap_s = max(0.0, events[last_index + 1].t - last_t)
     return reading
 
 
-def read_json(path: str, value: Any) -> tuple[str | None, str, str | None]:
-    """(text, finish reason, why it cannot be written) of a non-streamed answer."""
+@dataclass
+class JsonReading:
+    text: str = ""
+    finish_reason: str = "stop"
+    unreadable: str | None = None
+    calls: list[RecordedCall] = field(default_factory=list)
+    refusal: bool = False
+
+
+def _arguments(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value if value is not None else {}, ensure_ascii=False)
+
+
+def read_json(path: str, value: Any) -> JsonReading:
+    """The text (or refusal), tool calls and finish reason of a non-streamed answer, or why it cannot be
+    written."""
+    out = JsonReading()
     if not isinstance(value, dict):
-        return None, "stop", "the answer is not a JSON object"
+        out.unreadable = "the answer is not a JSON object"
+        return out
     if path == CHAT_COMPLETIONS_PATH:
         choice = (value.get("choices") or [{}])[0]
-        message = choice.get("message") or {} if isinstance(choice, dict) else {}
-        if message.get("tool_calls"):
-            return None, "stop", "tool calls"
-        content = message.get("content")
-        reason = choice.get("finish_reason") if isinstance(choice, dict) else None
-        return (content if isinstance(content, str) else ""), reason if isinstance(reason, str) else "stop", None
+        choice = choice if isinstance(choice, dict) else {}
+        message = choice.get("message") or {}
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict):
+                function = call.get("function") or {}
+                out.calls.append(
+                    RecordedCall(str(call.get("id")), str(function.get("name")), _arguments(function.get("arguments")))
+                )
+        if _str(message.get("refusal")):
+            out.text, out.refusal = message["refusal"], True
+        else:
+            out.text = _str(message.get("content")) or ""
+        out.finish_reason = _str(choice.get("finish_reason")) or "stop"
+        return out
     if path == RESPONSES_PATH:
         texts = []
         for item in value.get("output") or []:
             if not isinstance(item, dict):
                 continue
+            if item.get("type") == "function_call":
+                out.calls.append(
+                    RecordedCall(str(item.get("call_id")), str(item.get("name")), _arguments(item.get("arguments")))
+                )
+                continue
             if item.get("type") != "message":
-                return None, "stop", f"a {item.get('type')} output item"
-            texts += [
-                p["text"] for p in item.get("content") or [] if isinstance(p, dict) and isinstance(p.get("text"), str)
-            ]
-        return "".join(texts), "stop", None
+                out.unreadable = f"a {item.get('type')} output item"
+                return out
+            for part in item.get("content") or []:
+                if isinstance(part, dict) and part.get("type") == "refusal" and _str(part.get("refusal")):
+                    out.refusal = True
+                    texts.append(part["refusal"])
+                elif isinstance(part, dict) and _str(part.get("text")) is not None:
+                    texts.append(part["text"])
+        out.text = "".join(texts)
+        if value.get("status") == "incomplete":
+            out.finish_reason = "length"
+        return out
     if path == MESSAGES_PATH:
         texts = []
         for block in value.get("content") or []:
-            if isinstance(block, dict) and block.get("type") != "text":
-                return None, "stop", f"a {block.get('type')} content block"
-            if isinstance(block, dict) and isinstance(block.get("text"), str):
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_use":
+                out.calls.append(
+                    RecordedCall(str(block.get("id")), str(block.get("name")), _arguments(block.get("input")))
+                )
+            elif block.get("type") != "text":
+                out.unreadable = f"a {block.get('type')} content block"
+                return out
+            elif _str(block.get("text")) is not None:
                 texts.append(block["text"])
+        out.text = "".join(texts)
         stop = value.get("stop_reason")
-        return "".join(texts), _FINISH_OF_STOP.get(stop, stop) if isinstance(stop, str) else "stop", None
-    return None, "stop", "dotmock does not answer this endpoint"
+        if stop == "refusal":
+            out.refusal = True
+        elif isinstance(stop, str):
+            out.finish_reason = _FINISH_OF_STOP.get(stop, stop)
+        return out
+    out.unreadable = "dotmock does not answer this endpoint"
+    return out
 
 
 def ws_request(text: str) -> Any:

@@ -45,6 +45,8 @@ class AgentPieces(Protocol):
 
     def chunk_texts(self) -> tuple[str, ...]: ...
 
+    def chunk_gaps(self) -> tuple[float | None, ...]: ...
+
     def piece(self, i: int) -> list[Event]: ...
 
     def call_of(self, i: int) -> int | None: ...
@@ -156,6 +158,11 @@ class _Stream:
         self.agent: AgentPieces | None = renderer if isinstance(renderer, AgentPieces) else None
         if self.agent is not None:
             self.chunks = self.agent.chunk_texts()
+            recorded = self.agent.chunk_gaps()
+            if any(g is not None for g in recorded):  # a cadence's pieces: their own waits, then the end's
+                gaps = [(0.0 if i == 0 else self.latency) if g is None else g for i, g in enumerate(recorded)]
+                gaps.append(streaming.end_gap_s)
+                self.offsets = tuple(itertools.accumulate((max(0.0, g) for g in gaps), initial=0.0))
         elif streaming.chunks:
             self.chunks = tuple(c.text for c in streaming.chunks)
             gaps = [*(c.gap_s for c in streaming.chunks), streaming.end_gap_s]
