@@ -7,6 +7,7 @@ holds it reads its children (as lark's own examples do), so no method exists onl
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 import shlex
@@ -399,6 +400,16 @@ class _Builder(AgentItems):
         self.check.event_type(kind)
         seconds = _located(delay)[0] if delay is not None else 0.0
         return m.WsEvent(kind[0], data, seconds or 0.0, location=self.loc(meta))
+
+    @v_args(meta=True, inline=True)
+    def binary_event(self, meta: Meta, data: Located[str], delay: Tree[Token] | None = None) -> m.WsEvent:
+        try:
+            raw = base64.b64decode(data[0], validate=True)
+        except ValueError:
+            self.check.error("a binary frame's bytes are written in base64", data[1], hint='e.g. binary "AAEC/w=="')
+            raw = b""
+        seconds = _located(delay)[0] if delay is not None else 0.0
+        return m.WsEvent("", None, seconds or 0.0, location=self.loc(meta), binary=raw)
 
     @v_args(meta=True, inline=True)
     def cadence_chunk(self, meta: Meta, text: Located[str], delay: Tree[Token] | None = None) -> m.Chunk:

@@ -349,6 +349,7 @@ class WsEvent:
     data: JsonValue = None
     delay_s: float = 0.0
     location: Location | None = _loc()
+    binary: bytes | None = None  # `binary "base64"`: a binary frame of these bytes instead (type "", no data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ file (the user's own fixtures, client and expectations) as it was.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections import Counter
@@ -113,6 +114,7 @@ class RecordedEvent:
     type: str
     data: Any
     delay_s: float  # since the previous event; the first: since the client's message
+    binary: bytes | None = None  # a binary frame's bytes (type "", data None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +321,12 @@ def _error_event_line(error: RecordedError, after: int) -> str:
 def _ws_fixture(index: int, ex: RecordedWs) -> _Fixture:
     fixture = _Fixture(f"recorded {index}: websocket {ex.path}", "websocket", ex.path, ex.request)
     lines = ["events {"]
-    lines += [f"  {encode_string(e.type)} {_json_text(e.data)}{_after(e.delay_s)}" for e in ex.events]
+    lines += [
+        f"  binary {encode_string(base64.b64encode(e.binary).decode())}{_after(e.delay_s)}"
+        if e.binary is not None
+        else f"  {encode_string(e.type)} {_json_text(e.data)}{_after(e.delay_s)}"
+        for e in ex.events
+    ]
     lines.append("}")
     if ex.end == "drop":
         if ex.first_on_connection and ex.end_gap_s > DROP_AT_ONCE_S:

@@ -383,7 +383,9 @@ class _WsSession:
                     self.last_t = t
             elif isinstance(event, BytesMessage):
                 await self.send({"type": "websocket.send", "bytes": bytes(event.data)})
-                self.unreadable = "a binary frame"
+                if self.request is not None:
+                    self.events.append(RecordedEvent("", None, t - self.last_t, bytes(event.data)))
+                    self.last_t = t
 
     def client_code(self, reported: Any) -> int:
         """The code of the client's close frame, to pass upstream: the one the link saw on the wire (hypercorn

@@ -105,7 +105,10 @@ async def _replay_events(session: WsSession, outcome: WsOutcome, form: MessageFo
     for event in outcome.events:
         due += max(0.0, event.delay_s)
         await session.wait_until(due)
-        await session.send(event_frame(form, event.type, event.data), event.type)
+        if event.binary is not None:
+            await session.send_bytes(event.binary)
+        else:
+            await session.send(event_frame(form, event.type, event.data), event.type)
         exchange.events_sent += 1
     exchange.completed = True
 

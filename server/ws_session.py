@@ -102,6 +102,14 @@ class WsSession:
         await self.websocket.send(text)
         self.journal.record_frame(self.connection, time.monotonic(), "out", text, kind if kind else frame_type(text))
 
+    async def send_bytes(self, data: bytes) -> None:
+        """Send one binary frame now (the drop deadline is checked first)."""
+        if self.drop_at is not None and time.monotonic() >= self.drop_at:
+            await self.drop(self.drop_fault or "disconnectAfterMs")
+            raise ConnectionEnded
+        await self.websocket.send(data)
+        self.journal.record_frame(self.connection, time.monotonic(), "out", data, None)
+
     async def wait_until(self, deadline: float) -> None:
         """Sleep until `deadline`, dropping the connection instead if the drop deadline comes first."""
         if self.drop_at is not None and self.drop_at <= deadline:

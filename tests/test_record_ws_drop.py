@@ -4,6 +4,7 @@ fault: `closeCode 1006` for a drop right after the last event, `disconnectAfterM
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,47 @@ async def test_a_dropped_upstream_is_dropped_for_the_client_and_replayed_as_a_dr
         faults = [c.faults for c in replay.journal.websocket]
     assert again == live
     assert faults == [["closeCode1006"], ["disconnectAfterMs"], []]
+
+
+BINARY = """fixture "binary" {
+  match websocket /v1/chat
+  events {
+    "response.created" {"id": "r1"}
+    binary "AAEC/w==" after 20ms
+  }
+  closeAfter
+}
+"""
+
+
+async def _frames(ws_url: str) -> list[Any]:
+    """Every frame of the answer, a text one as its JSON, a binary one as its bytes, until the close."""
+    out: list[Any] = []
+    async with httpx.AsyncClient(timeout=10) as http:
+        async with aconnect_ws(ws_url + "/v1/chat", http) as ws:
+            await ws.send_json({"type": "message", "data": {"model": "m", "messages": []}})
+            with pytest.raises(WebSocketDisconnect):
+                while True:
+                    frame = await ws.receive(timeout=5)
+                    out.append(json.loads(frame.data) if isinstance(frame.data, str) else bytes(frame.data))
+    return out
+
+
+async def test_a_binary_frame_is_recorded_as_a_binary_event_and_replayed() -> None:
+    records: list[Recorded] = []
+    async with running_server(load_text(BINARY, "b.mock").cases[0]) as upstream:
+        async with running_proxy(upstream.base_url, records.append) as proxy:
+            live = await _frames("ws" + proxy.base_url[4:])
+    assert live == [{"type": "response.created", "data": {"id": "r1"}}, b"\x00\x01\x02\xff"]
+    text = format_text(merge(None, fixtures_text(records), header="# recorded\n"), "b.mock")
+    assert 'binary "AAEC/w=="' in text and "not recorded" not in text
+    async with running_server(load_text(text, "b.mock").cases[0]) as replay:
+        assert await _frames(replay.ws_url) == live
+
+
+def test_check_refuses_a_binary_frame_not_in_base64(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.mock"
+    path.write_text('fixture "f" {\n  match websocket /v1/chat\n  events {\n    binary "not base64!"\n  }\n}\n')
+    assert check_main([str(path)]) != 0
+    err = capsys.readouterr().err
+    assert "bad.mock:4:12" in err and "a binary frame's bytes are written in base64" in err
