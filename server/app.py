@@ -45,6 +45,7 @@ from dotmock.server.keepalive import keep_alive_middleware
 from dotmock.server.matching import MatchRequest, call_key, no_match_message, select_fixture
 from dotmock.server.panel import register_panel_routes
 from dotmock.server.payloads import request_id
+from dotmock.server.quart_app import DotmockQuart
 from dotmock.server.redact import redact_headers, redact_query
 from dotmock.server.streaming import StreamLimits
 from dotmock.server.validation import parse_json
@@ -262,7 +263,7 @@ def create_app(
 
     Every request passes `server.guard` first: loopback `Host` names (and `allowed_hosts`), no foreign
     origins, and `token` (a fresh one if None; `app.config["DOTMOCK_TOKEN"]`) on control writes."""
-    app = Quart("dotmock")
+    app = DotmockQuart("dotmock")
     app.config.update(MAX_CONTENT_LENGTH=None, RESPONSE_TIMEOUT=None, BODY_TIMEOUT=BODY_TIMEOUT_S)
     limits = limits or StreamLimits()
     app.config["DOTMOCK_STATE"] = limits.state  # running.py flags shutdown through it

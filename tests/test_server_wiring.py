@@ -60,3 +60,20 @@ async def test_a_scenario_applied_in_the_panel_is_what_the_websocket_answers_fro
         )
         assert applied.json()["applied"] is True, applied.text
         assert await _streamed_text(srv.base_url) == "after the edit"
+
+
+async def test_servers_started_one_after_another_route_every_api_alike() -> None:
+    """URL rules share their compiled builders across servers (server.quart_app): a second and third server
+    in one process still route each API's templated paths and build its URLs with their own values."""
+    scenario = Scenario(name="routes", path="routes.mock", base_dir=".", fixtures=())
+    for model in ("gemini-a", "gemini-b", "gemini-c"):
+        async with running_server(scenario, host="127.0.0.1", port=0) as srv:
+            urls = srv.app.url_map.bind("127.0.0.1")
+            path = f"/v1beta/models/{model}:generateContent"
+            assert urls.build("gemini_0", {"model": model}) == path
+            assert urls.match(path, method="POST")[1] == {"model": model}
+            async with httpx.AsyncClient(base_url=srv.base_url) as http:
+                answer = await http.post(
+                    path, json={"contents": [{"parts": [{"text": "Hi"}]}]}, headers={"x-goog-api-key": "k"}
+                )
+            assert answer.status_code == 404 and "fixture" in answer.text  # routed to Gemini, no fixture matched
