@@ -54,9 +54,16 @@ async def watch(
     *,
     interval: float = DEFAULT_INTERVAL_S,
 ) -> None:
-    """Until cancelled: reload `path` into `holder` whenever one of its files changes."""
+    """Until cancelled: reload `path` into `holder` whenever one of its files changes.
+
+    Files are always digested *before* they are loaded, so an edit made while a load runs (or before the
+    watch began: the holder's scenario was loaded earlier) is never taken for the state already served: at
+    worst it is loaded twice."""
     files = watched_files(path, holder.scenario)
     seen = await asyncio.to_thread(_digest, files)
+    loaded = await _load(path, say)
+    if loaded is not None and loaded != holder.scenario:  # edited between the first load and this watch
+        files, seen = await _swap(path, holder, loaded, say, len(files), seen)
     while True:
         await asyncio.sleep(interval)
         now = await asyncio.to_thread(_digest, files)
@@ -64,20 +71,40 @@ async def watch(
             continue
         changed = [f for f in now if now[f] != seen.get(f)]
         seen = now
-        try:
-            loaded = await asyncio.to_thread(load_file, path)
-        except DslError as err:
-            say(f"{err.render()}\ndotmock: {path} has errors; still serving the previous scenario")
-            continue
-        except OSError as err:
-            say(f"dotmock: cannot read {path}: {err.strerror or err}; still serving the previous scenario")
-            continue
-        if not loaded.cases:
-            say(f"dotmock: {path} has no scenario; still serving the previous scenario")
-            continue
-        scenario = loaded.cases[0]
-        holder.reload(scenario)
-        files = watched_files(path, scenario)
-        seen = await asyncio.to_thread(_digest, files)
-        n = len(scenario.fixtures)
-        say(f"dotmock: reloaded {path} ({n} fixture{'s' if n != 1 else ''}; {len(changed)} file(s) changed)")
+        loaded = await _load(path, say)
+        if loaded is not None:
+            files, seen = await _swap(path, holder, loaded, say, len(changed), seen)
+
+
+async def _load(path: str, say: Callable[[str], None]) -> Scenario | None:
+    try:
+        loaded = await asyncio.to_thread(load_file, path)
+    except DslError as err:
+        say(f"{err.render()}\ndotmock: {path} has errors; still serving the previous scenario")
+        return None
+    except OSError as err:
+        say(f"dotmock: cannot read {path}: {err.strerror or err}; still serving the previous scenario")
+        return None
+    if not loaded.cases:
+        say(f"dotmock: {path} has no scenario; still serving the previous scenario")
+        return None
+    return loaded.cases[0]
+
+
+async def _swap(
+    path: str,
+    holder: Reloadable,
+    scenario: Scenario,
+    say: Callable[[str], None],
+    changed: int,
+    seen: dict[str, str | None],
+) -> tuple[set[str], dict[str, str | None]]:
+    """Serve `scenario`; the files to watch from now on and their digests: those taken before the load, and
+    for a file the new scenario newly includes, one taken now."""
+    files = watched_files(path, scenario)
+    added = await asyncio.to_thread(_digest, files - set(seen))
+    seen = {f: seen[f] if f in seen else added[f] for f in files}
+    holder.reload(scenario)
+    n = len(scenario.fixtures)
+    say(f"dotmock: reloaded {path} ({n} fixture{'s' if n != 1 else ''}; {changed} file(s) changed)")
+    return files, seen

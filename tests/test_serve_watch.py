@@ -111,3 +111,22 @@ async def test_the_command_reloads(tmp_path: Path) -> None:
         process.terminate()
         _, stderr = await asyncio.wait_for(process.communicate(), 10)
     assert "dotmock: reloaded" in stderr.decode()
+
+
+async def test_an_edit_made_before_the_watch_began_is_served(tmp_path: Path) -> None:
+    """`serve --watch` loads the file, then starts watching: a save in between (or while the watcher takes its
+    first look) must not become the state the watcher believes is served."""
+    main, shared = tmp_path / "main.mock", tmp_path / "shared.mock"
+    main.write_text(MAIN % "one", encoding="utf-8")
+    shared.write_text(SHARED % "ws one", encoding="utf-8")
+    scenario = load_file(str(main)).cases[0]
+    main.write_text(MAIN % "two", encoding="utf-8")  # saved after the load, before the watch
+    said: list[str] = []
+    async with running_server(scenario) as srv, httpx.AsyncClient(timeout=5) as http:
+        task = asyncio.ensure_future(watch(str(main), srv.app.config["DOTMOCK_SCENARIO"], said.append, interval=0.02))
+        try:
+            await eventually(lambda: answer(http, srv.base_url), "two")
+            main.write_text(MAIN % "six", encoding="utf-8")
+            await eventually(lambda: answer(http, srv.base_url), "six")
+        finally:
+            task.cancel()
