@@ -34,6 +34,7 @@ from wsproto.events import BytesMessage, TextMessage
 
 from dotmock.dsl.catalogue import HTTP_ENDPOINTS, WS_ENDPOINTS
 from dotmock.dsl.recording import SECRET_HEADERS, Recorded, RecordedEvent, RecordedHttp, RecordedWs
+from dotmock.server.guard import Guard, new_token
 from dotmock.server.record_read import Decoder, SseSplitter, read_json, read_stream, ws_event, ws_request
 from dotmock.server.running import bind_socket, hypercorn_config
 from dotmock.server.ws_transport import TransportLink, link_for, transport_middleware
@@ -436,7 +437,10 @@ async def running_proxy(
     stop = asyncio.Event()
     sockets = Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[])
     # transport_middleware: a WebSocket the upstream dropped is dropped for the client too (no close frame).
-    app = wrap_app(transport_middleware(proxy), config.wsgi_max_body_size, "asgi")
+    # The guard's Host and Origin rules (docs/security.md): a foreign page must not drive the upstream through
+    # the proxy, nor read its answers by DNS rebinding. The proxy has no control writes; the token is unused.
+    guarded = Guard(transport_middleware(proxy), new_token(), (host,))
+    app = wrap_app(guarded, config.wsgi_max_body_size, "asgi")
     task = asyncio.ensure_future(worker_serve(app, config, sockets=sockets, shutdown_trigger=stop.wait))
     try:
         await asyncio.sleep(0)
