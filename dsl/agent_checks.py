@@ -103,7 +103,11 @@ def fixture(
     if calls and "error" in single:
         check.error("an error fixture answers no tool calls: drop the toolCall lines", first)
     elif calls and "events" in single:
-        check.error("tool calls are answered over HTTP, not as WebSocket events", first)
+        check.error(
+            "tool calls are sent by dotmock in the protocol's own events: drop the `events` block, or write the "
+            "function-call events in it yourself",
+            first,
+        )
     elif calls and "structured" in single:
         check.error(
             "a structured answer is the whole answer: it cannot come with tool calls",
@@ -112,22 +116,9 @@ def fixture(
         )
     elif calls and "refusal" in single:
         check.error("a refusal is the whole answer: it cannot come with tool calls", first)
-    elif calls and is_ws:
-        check.error(
-            "tool calls are answered over HTTP; this fixture matches WebSocket",
-            first,
-            hint="match POST /v1/chat/completions, /v1/responses or /v1/messages",
-        )
     if "schema" in single and "structured" not in single:
         check.error(
             "`schema` describes a structured answer: add `structured {...}`, or drop the schema", single["schema"][1]
         )
-    for key, what in (("refusal", "a refusal"), ("reasoning", "reasoning")):
-        if key in single and is_ws and "events" not in single:
-            check.error(
-                f"{what} is answered over HTTP; this fixture matches WebSocket",
-                single[key][1] or where,
-                hint="match POST /v1/chat/completions, /v1/responses or /v1/messages",
-            )
     if "refusal" in single and not single["refusal"][0]:
         check.error("a refusal needs its text", single["refusal"][1], hint='e.g. refusal "I can\'t help with that."')

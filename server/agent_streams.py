@@ -154,7 +154,7 @@ class _Parts:
         return self.answer.call_ids[part.call]
 
 
-class _Blocks(_Parts):
+class Blocks(_Parts):
     """For APIs that stream each part as a block (opened, its deltas, closed): Responses and Messages."""
 
     def _open(self, index: int) -> list[Event]:
@@ -215,7 +215,7 @@ class ChatAgentRenderer(ChatRenderer, _Parts):
 # ---------------------------------------------------------------------------------------------- Responses
 
 
-class ResponsesAgentRenderer(ResponsesRenderer, _Blocks):
+class ResponsesAgentRenderer(ResponsesRenderer, Blocks):
     def __init__(self, reply: Reply, answer: AgentAnswer) -> None:
         super().__init__(reply)
         self.setup(answer, "responses")
@@ -343,7 +343,7 @@ def _anthropic_event(event_type: str, payload: dict[str, Any]) -> Event:
     return typed_event(event_type, dumps({"type": event_type, **payload}))
 
 
-class MessagesAgentRenderer(MessagesRenderer, _Blocks):
+class MessagesAgentRenderer(MessagesRenderer, Blocks):
     def __init__(self, reply: Reply, answer: AgentAnswer) -> None:
         super().__init__(reply, stop_reason(answer.outcome))
         self.setup(answer, "messages")

@@ -3,8 +3,10 @@ connection (`server.apis.realtime`), each client event answered in turn.
 
 - `session.update` -> `session.updated`; `conversation.item.create` -> the item's events;
 - `response.create` -> matched against the `match websocket /v1/realtime` fixtures with the conversation
-  as its `input` (`message contains` reads the last user item), then answered by `server.ws_replay` like any
-  WebSocket message: a text fixture streams the response events with its knobs and faults, an `events`
+  as its `input` (`message contains` reads the last user item; `turn` and `toolResult` its `function_call`
+  and `function_call_output` items), then answered by `server.ws_replay` like any WebSocket message: a text
+  fixture streams the response events with its knobs and faults (tool calls as `function_call` items,
+  `server.agent_realtime`), an `events`
   fixture replays its events bare, an error fixture sends one `error` event; close knobs apply;
 - `response.cancel` with nothing in progress, audio buffer events and unknown types -> an `error` event.
 
@@ -22,6 +24,8 @@ from quart.globals import websocket_ctx
 
 from dotmock.dsl.catalogue import WS_REALTIME_PATH
 from dotmock.dsl.model import Fixture, Scenario, TextOutcome
+from dotmock.server.agent_payloads import AgentAnswer
+from dotmock.server.agent_realtime import RealtimeAgentRenderer
 from dotmock.server.apis.realtime import RealtimeRenderer, Session, dumps, protocol_of
 from dotmock.server.asgi import lower_headers
 from dotmock.server.holder import ScenarioHolder
@@ -156,8 +160,14 @@ class RealtimeEndpoint:
             exchange.ended_at = time.monotonic()
             return
         exchange.fixture = fixture.name
-        finish = fixture.outcome.finish_reason if isinstance(fixture.outcome, TextOutcome) else "stop"
-        renderer = RealtimeRenderer(state, request, finish)
+        outcome = fixture.outcome
+        renderer: RealtimeRenderer
+        if isinstance(outcome, TextOutcome) and not outcome.is_plain_text:
+            renderer = RealtimeAgentRenderer(state, request, AgentAnswer.of(outcome, "realtime"))
+        else:
+            renderer = RealtimeRenderer(
+                state, request, outcome.finish_reason if isinstance(outcome, TextOutcome) else "stop"
+            )
         try:
             await answer(
                 session,
@@ -170,8 +180,8 @@ class RealtimeEndpoint:
                 renderer=renderer,
             )
         finally:
-            if isinstance(fixture.outcome, TextOutcome) and renderer.text_sent:
-                state.items.append(renderer.answered_item())
+            if isinstance(outcome, TextOutcome):
+                state.items.extend(renderer.answered_items())
 
     async def refuse(
         self,

@@ -5,7 +5,8 @@ then apply its close knobs (closeAfter, closeCode, disconnectAfterMs).
   deadlines: late wake-ups do not add up).
 - Text (`TextOutcome`): the HTTP stream's own events and pacing (`server.streaming`), one frame per event
   (`server.events.ws_frame`): Responses events on `/v1/responses` and for `response.create`, chat-completion
-  chunks for envelopes on `/v1/chat`. chunkSize / latencyMs / truncateAfterChunks and faults work as over
+  chunks for envelopes on `/v1/chat`; tool calls, refusals and reasoning as those streams send them
+  (`server.agent_streams`: `response.function_call_arguments.delta` / `delta.tool_calls`). chunkSize / latencyMs / truncateAfterChunks and faults work as over
   SSE; a disconnect fault drops the connection without a close frame; truncation stops the events and
   leaves the connection open (add closeAfter to close it as well).
 - Error (`ErrorOutcome`): one error event with the fixture's body and status.
@@ -30,6 +31,8 @@ from dotmock.dsl.model import (
     TextOutcome,
     WsOutcome,
 )
+from dotmock.server.agent_payloads import AgentAnswer
+from dotmock.server.agent_streams import agent_renderer
 from dotmock.server.apis import BY_NAME
 from dotmock.server.apis.base import ParsedRequest, Renderer
 from dotmock.server.errors import outcome_body
@@ -120,6 +123,8 @@ def _text_renderer(outcome: TextOutcome, message: ClientMessage, path: str, dial
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     parsed = ParsedRequest(body, stream=True, include_usage=include_usage)
     api = BY_NAME["chat_completions" if message.form == ENVELOPE and path == WS_CHAT_PATH else "responses"]
+    if not outcome.is_plain_text:  # tool calls, refusal, reasoning: the same events as the API's SSE stream
+        return agent_renderer(api.name, reply, AgentAnswer.of(outcome, api.name), parsed)
     return api.renderer(reply, outcome, parsed, dialect)
 
 

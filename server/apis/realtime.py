@@ -173,7 +173,7 @@ def usage(input_items: list[Any], text: str) -> dict[str, Any]:
     }
 
 
-def _wire(payload: dict[str, Any]) -> Event:
+def wire_event(payload: dict[str, Any]) -> Event:
     """One event for the stream engine; the WebSocket encoder sends its JSON bare (it holds its `type`)."""
     kind: str = payload["type"]
     return typed_event(kind, dumps(payload).encode(), named=False)
@@ -234,11 +234,11 @@ class RealtimeRenderer:
             s.event(s.names.item_added, previous_item_id=previous, item=item),
             s.event("response.content_part.added", **self._ids, content_index=0, part=self._part("")),
         ]
-        return [_wire(e) for e in events]
+        return [wire_event(e) for e in events]
 
     def delta(self, text: str) -> Event:
         self.text_sent.append(text)
-        return _wire(self.session.event(self.session.names.text_delta, **self._ids, content_index=0, delta=text))
+        return wire_event(self.session.event(self.session.names.text_delta, **self._ids, content_index=0, delta=text))
 
     def closing(self) -> list[Event]:
         s = self.session
@@ -253,17 +253,20 @@ class RealtimeRenderer:
         if s.names.item_done is not None:
             events.append(s.event(s.names.item_done, previous_item_id=None, item=item))
         events.append(s.event("response.done", response=self._response(status, [item], text)))
-        return [_wire(e) for e in events]
+        return [wire_event(e) for e in events]
 
     def error_event(self, message: str, error_type: str, code: str | None) -> Event:
-        return _wire(self.session.error(message, code=code, error_type=error_type))
+        return wire_event(self.session.error(message, code=code, error_type=error_type))
 
     def malformed(self, data: str | None) -> Event:
         if data is not None:
             return raw_event(data)
         event = self.session.event(self.session.names.text_delta, **self._ids, content_index=0, delta="...")
-        return cut_in_half(_wire(event))
+        return cut_in_half(wire_event(event))
 
-    def answered_item(self) -> dict[str, Any]:
-        """The assistant's item as the conversation keeps it after the response (complete or not)."""
-        return self._item("completed" if self.text_sent else "incomplete", "".join(self.text_sent))
+    def answered_items(self) -> list[dict[str, Any]]:
+        """The assistant's item as the conversation keeps it after the response (complete or not); none when
+        no text went out."""
+        if not self.text_sent:
+            return []
+        return [self._item("completed", "".join(self.text_sent))]
