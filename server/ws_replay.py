@@ -6,7 +6,8 @@ then apply its close knobs (closeAfter, closeCode, disconnectAfterMs).
 - Text (`TextOutcome`): the HTTP stream's own events and pacing (`server.streaming`), one frame per event
   (`server.events.ws_frame`): Responses events on `/v1/responses` and for `response.create`, chat-completion
   chunks for envelopes on `/v1/chat`; tool calls, refusals and reasoning as those streams send them
-  (`server.agent_streams`: `response.function_call_arguments.delta` / `delta.tool_calls`). chunkSize / latencyMs / truncateAfterChunks and faults work as over
+  (`server.agent_streams`: `response.function_call_arguments.delta` / `delta.tool_calls`).
+  chunkSize / latencyMs / truncateAfterChunks and faults work as over
   SSE; a disconnect fault drops the connection without a close frame; truncation stops the events and
   leaves the connection open (add closeAfter to close it as well).
 - Error (`ErrorOutcome`): one error event with the fixture's body and status.
