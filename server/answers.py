@@ -118,6 +118,11 @@ def error_outcome_response(exchange: HttpExchange, outcome: ErrorOutcome) -> Ans
     return json_response(exchange, outcome.status, api.outcome_error(outcome, rid), (*own, *outcome.headers), rid)
 
 
+def reply_for(request: ParsedRequest) -> Reply:
+    """The ids, model and prompt size of an answer to `request`."""
+    return Reply(model=request.model or request_model(request.body), prompt_tokens=prompt_tokens(request.body))
+
+
 def text_response(
     exchange: HttpExchange,
     api: Api,
@@ -127,10 +132,12 @@ def text_response(
     limits: StreamLimits,
     client: ClientLink | None = None,
     jitter: Jitter | None = None,
+    reply: Reply | None = None,
 ) -> Answer:
     """The fixture's text as one JSON object, or streamed (SSE, or a JSON array) when the request asked for a
-    stream, its waits moved by `jitter`."""
-    reply = Reply(model=request.model or request_model(request.body), prompt_tokens=prompt_tokens(request.body))
+    stream, its waits moved by `jitter` (`reply`: the answer's ids, when the caller needs them; made up
+    otherwise)."""
+    reply = reply or reply_for(request)
     agent = AgentAnswer.of(outcome, api.name)
     agent.journal(exchange, sent_in_full=not request.stream)
     rid = request_id()

@@ -29,6 +29,7 @@ from dotmock.server.answers import (
     error_outcome_response,
     json_response,
     quart_response,
+    reply_for,
     text_response,
 )
 from dotmock.server.apis import APIS, api_for, family_of, models
@@ -139,8 +140,9 @@ class _HttpEndpoints:
             exchange.attempt = self.journal.next_attempt(exchange.call_key)
             parsed = api.parse(path, incoming.query, incoming.headers, body)
             exchange.stream = parsed.stream
+            conversation = self.journal.chains.expand(body)  # a previous_response_id chain, read whole
             match_request = MatchRequest(
-                "http", "POST", path, incoming.headers, body, exchange.attempt, parsed.model, parsed.user_text
+                "http", "POST", path, incoming.headers, conversation, exchange.attempt, parsed.model, parsed.user_text
             )
             fixture = select_fixture(self.fixtures, match_request)
             own = api.unmatched(parsed) if fixture is None else None
@@ -176,9 +178,13 @@ class _HttpEndpoints:
             jitter = jitter_for(
                 self.journal.seed, fixture.name, exchange.call_key, exchange.attempt, outcome.streaming.jitter_ms
             )
+            reply = reply_for(parsed)
             answer = text_response(
-                exchange, api, outcome, parsed, self.scenario.dialect, self.limits, incoming.client, jitter
+                exchange, api, outcome, parsed, self.scenario.dialect, self.limits, incoming.client, jitter, reply
             )
+            if api.name == "responses":
+                calls = ((c.id, c.name, c.arguments) for c in exchange.tool_calls)
+                self.journal.chains.remember(reply.response_id, conversation, outcome.text, calls)
             if not parsed.stream and outcome.latency_s > 0:
                 wait = outcome.latency_s if jitter is None else jitter.apply([outcome.latency_s])[0]
                 if jitter is not None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, TypeVar, overload
 
+from dotmock.server.response_chain import ResponseChains
+
 
 @dataclass(slots=True)
 class Tick:
@@ -274,6 +276,8 @@ class Journal:
         self.dropped_websocket = 0
         self._ids = itertools.count(1)
         self._calls: dict[str, int] = {}
+        # The conversations of the Responses answers given, for requests chained by previous_response_id.
+        self.chains = ResponseChains()
 
     def next_id(self) -> int:
         return next(self._ids)

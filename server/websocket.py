@@ -16,15 +16,25 @@ from quart import Quart
 from quart.globals import websocket_ctx
 
 from dotmock.dsl.catalogue import WS_CHAT_PATH, WS_REALTIME_PATH, WS_RESPONSES_PATH
+from dotmock.dsl.model import TextOutcome
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.holder import ScenarioHolder
 from dotmock.server.journal import Journal, WsConnection, WsExchange
 from dotmock.server.matching import MatchRequest, call_key, nearest_misses, no_match_message, select_fixture
+from dotmock.server.payloads import Reply, prompt_tokens, request_model
 from dotmock.server.realtime_ws import RealtimeEndpoint
 from dotmock.server.redact import redact_headers
 from dotmock.server.streaming import StreamLimits
-from dotmock.server.ws_protocol import ENVELOPE, BadFrame, ClientMessage, MessageForm, error_frame, parse_client_frame
-from dotmock.server.ws_replay import answer
+from dotmock.server.ws_protocol import (
+    ENVELOPE,
+    RESPONSE_CREATE,
+    BadFrame,
+    ClientMessage,
+    MessageForm,
+    error_frame,
+    parse_client_frame,
+)
+from dotmock.server.ws_replay import answer, text_renderer
 from dotmock.server.ws_session import Received, WsSession, connection_ends
 from dotmock.server.ws_transport import link_for, transport_middleware
 
@@ -80,7 +90,9 @@ class _WsEndpoints:
         exchange.attempt = self.journal.next_attempt(exchange.call_key)
         scenario = self.holder.scenario  # looked up per message: the panel's editor may have swapped it
         fixtures = scenario.fixtures_for("websocket")
-        match_request = MatchRequest("websocket", None, path, headers, message.request, exchange.attempt)
+        responses = message.form == RESPONSE_CREATE or path == WS_RESPONSES_PATH
+        conversation = self.journal.chains.expand(message.request) if responses else message.request
+        match_request = MatchRequest("websocket", None, path, headers, conversation, exchange.attempt)
         fixture = select_fixture(fixtures, match_request)
         if fixture is None:
             explanation = no_match_message(fixtures, match_request)
@@ -93,7 +105,15 @@ class _WsEndpoints:
             )
             return message.form
         exchange.fixture = fixture.name
-        await answer(session, fixture, message, path, scenario.dialect, exchange, self.limits)
+        outcome = fixture.outcome
+        if not (responses and isinstance(outcome, TextOutcome)):
+            await answer(session, fixture, message, path, scenario.dialect, exchange, self.limits)
+            return message.form
+        reply = Reply(model=request_model(message.request), prompt_tokens=prompt_tokens(message.request))
+        renderer, agent = text_renderer(outcome, message, path, scenario.dialect, reply)
+        calls = [(i, c.name, c.arguments_text()) for i, c in agent.calls] if agent is not None else []
+        self.journal.chains.remember(reply.response_id, conversation, outcome.text, calls)
+        await answer(session, fixture, message, path, scenario.dialect, exchange, self.limits, renderer)
         return message.form
 
     @staticmethod

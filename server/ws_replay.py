@@ -79,7 +79,7 @@ async def answer(
         if isinstance(outcome, WsOutcome):
             await _replay_events(session, outcome, message.form, exchange)
         elif isinstance(outcome, TextOutcome):
-            renderer = renderer or _text_renderer(outcome, message, path, scenario_dialect)
+            renderer = renderer or text_renderer(outcome, message, path, scenario_dialect)[0]
             jitter = jitter_for(
                 session.journal.seed, fixture.name, exchange.call_key, exchange.attempt, outcome.streaming.jitter_ms
             )
@@ -117,16 +117,20 @@ async def _replay_events(session: WsSession, outcome: WsOutcome, form: MessageFo
     exchange.completed = True
 
 
-def _text_renderer(outcome: TextOutcome, message: ClientMessage, path: str, dialect: Dialect) -> Renderer:
+def text_renderer(
+    outcome: TextOutcome, message: ClientMessage, path: str, dialect: Dialect, reply: Reply | None = None
+) -> tuple[Renderer, AgentAnswer | None]:
+    """The events of a text fixture's answer to `message`, and its agent answer (None: plain text)."""
     body = message.request
-    reply = Reply(model=request_model(body), prompt_tokens=prompt_tokens(body))
+    reply = reply or Reply(model=request_model(body), prompt_tokens=prompt_tokens(body))
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     parsed = ParsedRequest(body, stream=True, include_usage=include_usage)
     api = BY_NAME["chat_completions" if message.form == ENVELOPE and path == WS_CHAT_PATH else "responses"]
     if not outcome.is_plain_text:  # tool calls, refusal, reasoning: the same events as the API's SSE stream
-        return agent_renderer(api.name, reply, AgentAnswer.of(outcome, api.name), parsed)
-    return api.renderer(reply, outcome, parsed, dialect)
+        agent = AgentAnswer.of(outcome, api.name)
+        return agent_renderer(api.name, reply, agent, parsed), agent
+    return api.renderer(reply, outcome, parsed, dialect), None
 
 
 async def _stream_text(

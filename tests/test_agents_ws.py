@@ -20,28 +20,31 @@ from dotmock.server.running import RunningServer, running_server
 
 pytestmark = pytest.mark.anyio
 
-SCENARIO = r"""
-fixture "round 1: two calls at once" {
-  match websocket * { turn 1 message contains "weather" }
+FIXTURES = r"""
+fixture "PREFIXround 1: two calls at once" {
+  match ENDPOINT { turn 1 message contains "weather" }
   response "Checking."
   toolCall "get_weather" {"city": "Paris"}
   toolCall "get_time" id "call_time" {"tz": "UTC"}
   streaming { chunkSize 5 latencyMs 1 }
 }
-fixture "round 2" {
-  match websocket * { turn 2 lastRole "tool" toolResult "get_weather" contains "Paris" toolResult * id "call_time" }
+fixture "PREFIXround 2" {
+  match ENDPOINT { turn 2 lastRole "tool" toolResult "get_weather" contains "Paris" toolResult * id "call_time" }
   toolCall "get_weather" {"city": "Rome"}
   streaming { chunkSize 5 }
 }
-fixture "round 3" {
-  match websocket * { turn 3 toolResult "get_weather" contains "Rome" }
+fixture "PREFIXround 3" {
+  match ENDPOINT { turn 3 toolResult "get_weather" contains "Rome" }
   toolCall "get_weather" id "call_london" {"city": "London"}
 }
-fixture "final" {
-  match websocket * { turn 4 toolResult * id "call_london" }
+fixture "PREFIXfinal" {
+  match ENDPOINT { turn 4 toolResult * id "call_london" }
   response "Sunny in Paris, Rome and London."
 }
 """
+SCENARIO = FIXTURES.replace("ENDPOINT", "websocket *").replace("PREFIX", "") + FIXTURES.replace(
+    "ENDPOINT", "POST *"
+).replace("PREFIX", "http ")
 ROUNDS = [
     [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "UTC"})],
     [("get_weather", {"city": "Rome"})],
@@ -107,6 +110,68 @@ async def test_responses_websocket_mode_runs_a_three_round_loop(srv: RunningServ
     assert '{"cit' in deltas  # the arguments came in 5-character pieces
     conn = srv.journal.websocket[-1]
     assert [x.fixture for x in conn.exchanges] == ["round 1: two calls at once", "round 2", "round 3", "final"]
+
+
+async def chained_loop(next_round: Any) -> tuple[list[Any], Any]:
+    """A loop that sends only the new items, chained to the last response by `previous_response_id`."""
+    rounds: list[Any] = []
+    items: list[Any] = [{"role": "user", "content": "weather please"}]
+    previous = None
+    for _ in range(5):
+        response = await next_round(items, previous)
+        calls = [item for item in response.output if item.type == "function_call"]
+        if not calls:
+            return rounds, response
+        rounds.append([(c.name, json.loads(c.arguments)) for c in calls])
+        items = [
+            {"type": "function_call_output", "call_id": c.call_id, "output": run_tool(c.name, json.loads(c.arguments))}
+            for c in calls
+        ]
+        previous = response.id
+    raise AssertionError(f"no final answer after {rounds}")
+
+
+async def test_previous_response_id_chains_count_their_turns_over_http(srv: RunningServer) -> None:
+    """`turn 4` is reached with requests that each carry one round's results: the server counts the turns
+    of the responses they chain, and knows the calls their results answer (`toolResult "get_weather"`)."""
+    async with sdk(srv) as client:
+
+        async def next_round(items: list[Any], previous: str | None) -> Any:
+            extra = {"previous_response_id": previous} if previous else {}
+            return await client.responses.create(model="gpt-test", input=items, **extra)
+
+        rounds, response = await chained_loop(next_round)
+    assert rounds == ROUNDS and response.output_text == FINAL
+    exchanges = srv.journal.http[-4:]
+    assert [e.fixture for e in exchanges] == [
+        "http round 1: two calls at once",
+        "http round 2",
+        "http round 3",
+        "http final",
+    ]
+    assert all(len(e.body["input"]) <= 2 for e in exchanges) and "previous_response_id" in exchanges[-1].body
+
+
+async def test_previous_response_id_chains_count_their_turns_over_websocket(srv: RunningServer) -> None:
+    async with sdk(srv) as client, client.responses.connect() as connection:
+
+        async def next_round(items: list[Any], previous: str | None) -> Any:
+            extra = {"previous_response_id": previous} if previous else {}
+            await connection.response.create(model="gpt-test", input=items, **extra)
+            async for event in connection:
+                if event.type == "response.completed":
+                    return event.response
+            raise AssertionError("the connection ended")
+
+        rounds, response = await chained_loop(next_round)
+    assert rounds == ROUNDS and response.output_text == FINAL
+
+
+async def test_an_unknown_previous_response_id_leaves_the_request_as_it_is(srv: RunningServer) -> None:
+    items = [{"type": "function_call_output", "call_id": "call_x", "output": "21 degrees in Rome"}]
+    async with sdk(srv) as client:
+        with pytest.raises(openai.NotFoundError, match="turn 1"):
+            await client.responses.create(model="gpt-test", input=items, previous_response_id="resp_unknown")
 
 
 async def test_the_seed_envelope_on_v1_chat_gets_chat_tool_call_deltas(srv: RunningServer) -> None:
