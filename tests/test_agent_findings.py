@@ -28,6 +28,15 @@ fixture "calls" { match POST * { turn 1 } toolCall "get_weather" {"city": "Paris
 fixture "done" { match POST * { turn 2.. } response "Done." }
 """
 LOOP = 'fixture "again" { match POST * toolCall "get_weather" {"city": "Paris"} }'
+# Gemini sends a call whole in one chunk: a stream cut after it still withholds the finishReason.
+CUT = """
+fixture "cut" { match POST * { turn 1 attempt 1 } toolCall "get_weather" {"city": "Paris"}
+  streaming { truncateAfterChunks 1 } }
+fixture "whole" { match POST * { turn 1 attempt 2.. } toolCall "get_weather" {"city": "Paris"} }
+fixture "done" { match POST * { turn 2.. } response "Done." }
+"""
+NAIVE = f"{sys.executable} {ROOT / 'scenarios' / 'clients' / 'agent_naive.py'}"
+CAREFUL = f"{sys.executable} {ROOT / 'scenarios' / 'clients' / 'agent_careful.py'}"
 
 # name: (client command, fixtures, loopLimit)
 CASES = {
@@ -36,6 +45,10 @@ CASES = {
     "lost-at-exit": (f"{MODES} no-answer --api responses", PARALLEL, None),
     "loop-default-limit": (f"{MODES} all --api messages", LOOP, None),
     "loop-under-a-high-limit": (f"{MODES} all --api messages", LOOP, 40),
+    "gemini-parallel-naive": (f"{NAIVE} --api gemini", PARALLEL, None),
+    "gemini-parallel-careful": (f"{CAREFUL} --api gemini", PARALLEL, None),
+    "gemini-cut-naive": (f"{NAIVE} --api gemini --stream", CUT, None),
+    "gemini-cut-careful": (f"{CAREFUL} --api gemini --stream", CUT, None),
 }
 
 
@@ -88,7 +101,7 @@ def test_the_naive_agent_triggers_each_agent_finding(results: dict[str, CaseResu
 @pytest.mark.parametrize("kind", AGENT_FINDINGS)
 def test_the_careful_agent_avoids_every_agent_finding(results: dict[str, CaseResult], kind: str) -> None:
     rows = shipped(results, "careful")
-    assert len(rows) == 13
+    assert len(rows) == 11
     for row in rows:
         assert kind not in names(row), (row.name, row.findings, row.client)
 
@@ -122,10 +135,7 @@ def test_a_call_cut_off_mid_stream_run_anyway_is_a_broken_call(results: dict[str
     for row in shipped(results, "naive"):
         if "prompt=cut" in row.name:  # the SDKs' stream helpers hand over the cut arguments silently
             title = next(f.title for f in row.findings if f.name == "tool_run_on_broken_call")
-            if "api=gemini" in row.name:  # a Gemini call is one chunk: whole, in an answer that never ended
-                assert "the answer it came in was cut off before it ended" in title, title
-            else:
-                assert "cut off after 10 of 17 characters" in title, title
+            assert "cut off after 10 of 17 characters" in title, title
             assert "truncated_stream_accepted" not in names(row)  # one root cause
     for row in shipped(results, "careful"):
         if "prompt=cut" in row.name:  # asked again, ran the whole call
@@ -158,3 +168,14 @@ def test_the_loop_limit_is_the_scenarios_to_set(results: dict[str, CaseResult]) 
     assert "tool_loop" in names(looped), looped.findings
     assert "(loop limit 5)" in next(f.title for f in looped.findings if f.name == "tool_loop")
     assert "tool_loop" not in names(results["loop-under-a-high-limit"])  # 30 runs, limit 40
+
+
+def test_a_gemini_agent_is_judged_like_the_others(results: dict[str, CaseResult]) -> None:
+    """Gemini's calls have no ids: a call is known by its name, and a result by the name it answers."""
+    lost = next(f for f in results["gemini-parallel-naive"].findings if f.name == "tool_call_lost")
+    assert "get_time" in lost.title and "get_weather" not in lost.title
+    cut = next(f for f in results["gemini-cut-naive"].findings if f.name == "tool_run_on_broken_call")
+    assert "the answer it came in was cut off before it ended" in cut.title
+    for name in ("gemini-parallel-careful", "gemini-cut-careful"):
+        row = results[name]
+        assert row.outcome == "passed" and not set(names(row)) & set(AGENT_FINDINGS), (row.findings, row.client)
