@@ -209,7 +209,7 @@ async def realtime_loop(srv: RunningServer, beta: bool) -> tuple[list[Any], list
         realtime = client.beta.realtime if beta else client.realtime
         session = {"modalities": ["text"]} if beta else {"type": "realtime", "output_modalities": ["text"]}
         async with realtime.connect(model="gpt-realtime") as conn:
-            await conn.session.update(session=session)  # type: ignore[arg-type]
+            await conn.session.update(session=session)
             content = [{"type": "input_text", "text": "weather please"}]
             await conn.conversation.item.create(item={"type": "message", "role": "user", "content": content})
             for _ in range(5):
@@ -233,7 +233,7 @@ async def realtime_loop(srv: RunningServer, beta: bool) -> tuple[list[Any], list
                 for c in calls:
                     result = run_tool(c.name or "", json.loads(c.arguments or ""))
                     item = {"type": "function_call_output", "call_id": c.call_id, "output": result}
-                    await conn.conversation.item.create(item=item)  # type: ignore[arg-type]
+                    await conn.conversation.item.create(item=item)
     return rounds, kinds, text
 
 
