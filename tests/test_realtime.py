@@ -34,7 +34,7 @@ FAULTS: dict[str, str] = {
     "complete": STREAM,
     "truncate": CUT,
     "dropchunks": f"{STREAM}\n  fault disconnect after 2 chunks",
-    "droptimer": f'response "{TEXT}"\n  streaming {{ chunkSize 8 latencyMs 100 }}\n  disconnectAfterMs 600',
+    "droptimer": f'response "{TEXT}"\n  streaming {{ chunkSize 8 latencyMs 250 }}\n  disconnectAfterMs 600',
     "close1011": f"{CUT}\n  closeCode 1011",
     "close1000": f"{CUT}\n  closeAfter",
     "close1006": f"{CUT}\n  closeCode 1006",
