@@ -283,7 +283,7 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "ended with an uncaught exception or a signal",
         "Catch the SDK's errors (openai.APIError and subclasses, JSON errors) and fail with a clear message, or retry.",
         'uncaught exception or signal; the title names the last fault met: "crashed on a malformed chunk '
-        '(JSONDecodeError)"',
+        '(JSONDecodeError)"; also a traceback the process then outlived until its timeout ("then did not exit")',
     ),
     FindingKind(
         "client_hung",

@@ -134,6 +134,7 @@ _DETECTORS: tuple[Callable[[list[str]], str | None], ...] = (_node, _deno, _go, 
 def _python_exception(stderr: str) -> str | None:
     """The exception line (`json.decoder.JSONDecodeError: Expecting value: ...`) of a Python traceback that
     ends `stderr`, or None when stderr does not end in one."""
+    stderr = _without_ignored_at_exit(stderr)
     group_at = stderr.find(GROUP_PREFIX + MARKER)
     while group_at >= 0:
         line_start = stderr.rfind("\n", 0, group_at) + 1
@@ -160,6 +161,37 @@ def _python_exception(stderr: str) -> str | None:
             return None
         return line.strip()
     return None
+
+
+_IGNORED = "Exception ignored"  # `Exception ignored in: <obj>`, 3.13+: `Exception ignored while ...`
+_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+
+
+def _without_ignored_at_exit(stderr: str) -> str:
+    """`stderr` without the unraisable-exception reports that end it. Python prints one for an error in a
+    `__del__` or a generator's cleanup, typically at interpreter shutdown after the real crash (litellm's
+    streams do: `ImportError: sys.meta_path is None`); they are not what ended the program."""
+    while True:
+        lines = stderr.splitlines()
+        start = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith(_IGNORED)), None)
+        if start is None or not _one_report(lines[start + 1 :]):
+            return stderr
+        stderr = "\n".join(lines[:start])
+
+
+def _one_report(lines: list[str]) -> bool:
+    """The lines after an `Exception ignored` header hold that one report (its traceback, chained parts
+    included) and nothing after it: no later top-level traceback, no line the program printed itself."""
+    for i, line in enumerate(lines):
+        if not line.strip() or line[:1].isspace():
+            continue
+        if line.startswith(MARKER):
+            chained = any(lines[j].startswith(_CHAINED) for j in range(max(0, i - 2), i))
+            if i > 0 and not chained:
+                return False
+        elif not (line.startswith(_CHAINED) or _EXC_LINE.match(line.rstrip())):
+            return False
+    return True
 
 
 def _trailing(lines: list[str]) -> int:

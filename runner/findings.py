@@ -357,6 +357,8 @@ class _Judge:
                     f"waited on a stalled stream ({stalled}) until killed at the timeout after {_s(client.duration)}",
                     [stalled],
                 )
+            elif client.exception is not None:
+                self._crashed_then_stayed(self.cause())
             else:
                 cause = self.cause()
                 tail = f" after {cause}" if cause else ""
@@ -382,6 +384,18 @@ class _Judge:
                         [f"exchange #{a.exchange.id}: {a.why}" for a in call.attempts],
                     )
                     return
+
+    def _crashed_then_stayed(self, cause: str | None) -> None:
+        """An uncaught exception ended the program's main line, but the process outlived it until the kill:
+        the crash is the root cause (what the client did with the fault); the hang is said in its title."""
+        client = self.client
+        met = f" on {cause}" if cause else ""
+        self.add(
+            "client_crashed",
+            f"crashed{met} ({client.exception_name}), then did not exit and was killed at the timeout "
+            f"({_s(client.duration)}): a non-daemon thread, an atexit hook or a child kept the process alive",
+            [client.exception or "", "still running after the traceback, until the timeout"],
+        )
 
     def leftovers(self) -> None:
         client = self.client

@@ -309,6 +309,9 @@ async def run_client(
                 result.interrupted = True
             else:
                 result.timed_out = True
+                # Read before the kill: a traceback already there was a crash the process then outlived
+                # (a non-daemon thread or an atexit hook kept it alive), not something the kill caused.
+                result.exception = uncaught_exception(errs.text())
             await _terminate(proc.pid, waiter, spec.grace_s)
     finally:
         if stopper is not None:

@@ -32,7 +32,9 @@ class ClientRun:
     stdout_truncated: bool = False  # the head of the output was dropped to bound memory
     stderr_truncated: bool = False
     crashed: bool = False  # an uncaught exception (traceback at the end of stderr) or a signal ended it
-    exception: str | None = None  # "json.decoder.JSONDecodeError: Expecting value: ..." for a traceback
+    # "json.decoder.JSONDecodeError: Expecting value: ..." for a traceback; also set on a client killed at its
+    # timeout when the traceback was on stderr before the kill (it crashed, then did not exit)
+    exception: str | None = None
     spawn_error: str | None = None  # the program could not be started at all
     stray_processes: int = 0  # descendants still alive after the client ended (killed by the runner)
 

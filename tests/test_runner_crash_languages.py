@@ -20,6 +20,8 @@ SAMPLES = Path(__file__).resolve().parent / "data" / "crashes"
 
 CRASHES = {
     "python_traceback.txt": "APIConnectionError",
+    # the crash, then an `Exception ignored in:` report printed at shutdown (litellm's streams do this)
+    "python_then_ignored_at_exit.txt": "RuntimeError",
     "node_fetch_terminated.txt": "TypeError",
     "node_json_parse.txt": "SyntaxError",
     "node_unhandled_rejection.txt": "UnhandledPromiseRejection",
@@ -33,7 +35,7 @@ CRASHES = {
     "ruby_json.txt": "JSON::ParserError",
     "dotnet_unhandled.txt": "HttpRequestException",
 }
-OWN_MESSAGES = ["own_message.txt", "node_own_message.txt"]
+OWN_MESSAGES = ["own_message.txt", "node_own_message.txt", "own_message_then_ignored_at_exit.txt"]
 
 
 def test_every_sample_is_classified() -> None:

@@ -70,6 +70,7 @@ CASES: dict[str, tuple[str, str, str]] = {
     "client_crashed+": ("none", f"{BEHAVE} crash", "10s"),
     "client_crashed_signal+": ("none", f"{BEHAVE} abort", "10s"),
     "client_crashed-": ("none", f"{BEHAVE} exit 1 'error: my own message'", "10s"),
+    "client_crashed+then_stayed": ("none", f"{BEHAVE} crash-stay", "3s"),
     "client_hung+": ("none", f"{BEHAVE} hang", "1s"),
     "client_hung-": ("none", f"{BEHAVE} exit 0", "10s"),
     "ws_no_reconnect+": ("ws-drop", f"{BEHAVE} ws-exit1", "10s"),
@@ -154,6 +155,15 @@ def test_titles_say_what_happened(results: dict[str, CaseResult]) -> None:
     assert "Retry-After 1.5s" in ignored.title
     handled = finding(results["fault_handled+"], "fault_handled")
     assert handled.severity == "info" and "own message (exit 1)" in handled.title
+
+
+def test_a_crash_the_process_outlived_is_a_crash_not_a_hang(results: dict[str, CaseResult]) -> None:
+    result = results["client_crashed+then_stayed"]
+    assert result.client.timed_out
+    assert "client_hung" not in names(result), result.findings
+    crash = finding(result, "client_crashed")
+    assert crash.title.startswith("crashed (ValueError), then did not exit and was killed at the timeout"), crash.title
+    assert result.client.exception == "ValueError: something unexpected"
 
 
 def test_a_hang_on_a_stall_is_one_finding_not_two(results: dict[str, CaseResult]) -> None:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import httpx
@@ -217,6 +218,9 @@ def main() -> int:
         print("ignoring SIGTERM", flush=True)
         time.sleep(600)
     if mode == "crash":
+        raise ValueError("something unexpected")
+    if mode == "crash-stay":  # litellm-style: a non-daemon background thread outlives the uncaught exception
+        threading.Thread(target=time.sleep, args=(600,)).start()
         raise ValueError("something unexpected")
     if mode == "abort":
         os.abort()
