@@ -8,6 +8,7 @@ holds it reads its children (as lark's own examples do), so no method exists onl
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 import re
 import shlex
@@ -543,7 +544,10 @@ class _Builder(AgentItems):
             )
             return m.Fixture(name[0], match, events, ws=None, location=where)
         if "error" in value:
-            return m.Fixture(name[0], match, value["error"], ws=ws, location=where)
+            error = value["error"]
+            if "latency" in value:
+                error = dataclasses.replace(error, latency_s=value["latency"])
+            return m.Fixture(name[0], match, error, ws=ws, location=where)
         streaming = value.get("streaming", m.Streaming())
         text = value.get("response", "")
         if "cadence" in value:

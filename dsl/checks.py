@@ -226,11 +226,11 @@ class Checks:
                     faults[0].location,
                 )
         elif "error" in single:
-            for extra in ("streaming", "cadence", "finish_reason", "schema", "reasoning", "latency"):
+            for extra in ("streaming", "cadence", "finish_reason", "schema", "reasoning"):
                 if extra in single:
                     self.error(
                         "an error fixture sends no text: drop the streaming block / cadence / finishReason / schema "
-                        "/ reasoning / latency",
+                        "/ reasoning (`latency D` applies: the wait before its status)",
                         single[extra][1] or single["error"][1],
                     )
             if faults:

@@ -338,6 +338,9 @@ class ErrorOutcome:
     param: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     body: JsonValue = None
+    # `latency 480ms`: the wait before the status (nothing, not even the headers, before it): a provider's slow
+    # 429 / 500, so a client's timeout and retry timing meet it as they would the real one.
+    latency_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dotmock.dsl.catalogue import APIS_BY_NAME, path_pattern
 from dotmock.dsl.values import encode_string
 
 BEGIN = "# >>> dotmock record: the fixtures down to the end mark are rewritten by each recording; edit outside them"
@@ -58,6 +59,15 @@ TRANSPORT_HEADERS = frozenset(
 
 # The headers of a successful answer worth keeping (`header` lines of a text fixture): its rate limits.
 RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
+
+
+_GEMINI_PATHS = tuple(path_pattern(p) for p in APIS_BY_NAME["gemini"].paths)
+
+
+def is_gemini(path: str) -> bool:
+    """A Gemini path (`/v1beta/models/{model}:generateContent` ...): the model is in the path, the messages
+    are `contents` with `parts`, a call has no id unless the model gives one."""
+    return any(p.fullmatch(path) for p in _GEMINI_PATHS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +176,7 @@ def _after(seconds: float) -> str:
 def _messages_key(body: Any) -> str | None:
     if not isinstance(body, dict):
         return None
-    for key in ("messages", "input"):
+    for key in ("messages", "input", "contents"):
         if isinstance(body.get(key), list):
             return key
     return None
@@ -191,7 +201,7 @@ def _last_user_text(body: Any) -> str | None:
         return None
     for message in reversed(body[key]):
         if isinstance(message, dict) and message.get("role", "user") == "user":
-            text = _text_of(message.get("content"))
+            text = _text_of(message.get("content", message.get("parts")))
             if text is not None:
                 return text
     return None
@@ -212,6 +222,11 @@ def _tool_result_rules(body: Any) -> list[str]:
         return [f"json {encode_string(f'{key}.{n}.tool_call_id')} == {encode_string(last['tool_call_id'])}"]
     if last.get("type") == "function_call_output" and isinstance(last.get("call_id"), str):
         return [f"json {encode_string(f'{key}.{n}.call_id')} == {encode_string(last['call_id'])}"]
+    for i, part in enumerate(last.get("parts") or []):  # Gemini: the results name their tool, not a call id
+        response = part.get("functionResponse") if isinstance(part, dict) else None
+        if isinstance(response, dict) and isinstance(response.get("name"), str):
+            field_path = encode_string(f"{key}.{n}.parts.{i}.functionResponse.name")
+            return [f"json {field_path} == {encode_string(response['name'])}"]
     content = last.get("content")
     if isinstance(content, list):
         for i, block in enumerate(content):
@@ -253,6 +268,8 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
         fixture.body_lines = [f"error {ex.status}" + (" {" if items else ""), *[f"  {i}" for i in items]]
         if items:
             fixture.body_lines.append("}")
+        if round(ex.first_byte_s * 1000) > 0:  # a slow 429 / 500 stays slow
+            fixture.body_lines.append(f"latency {_ms(ex.first_byte_s)}")
         fixture.note = took
         return fixture
     lines: list[str] = []
@@ -283,6 +300,8 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
             lines.append(f"latency {_ms(ex.first_byte_s)}")
     lines += [_tool_call_line(call) for call in ex.tool_calls]
     default_finish = {"tool_calls"} if ex.tool_calls else {"stop", "end_turn"}
+    if ex.tool_calls and is_gemini(ex.path):
+        default_finish.add("stop")  # Gemini's calls end with STOP
     if ex.refusal:
         default_finish |= {"content_filter", "stop"}
     if ex.finish_reason not in default_finish and ex.error_event is None:
@@ -309,7 +328,8 @@ def _tool_call_line(call: RecordedCall) -> str:
         value = None
     same = isinstance(value, dict) and json.dumps(value, ensure_ascii=False) == call.arguments
     arguments = _json_text(value) if same else f"raw {encode_string(call.arguments)}"
-    return f"toolCall {encode_string(call.name)} id {encode_string(call.id)} {arguments}"
+    given = f" id {encode_string(call.id)}" if call.id else ""  # Gemini's calls have none
+    return f"toolCall {encode_string(call.name)}{given} {arguments}"
 
 
 def _error_event_line(error: RecordedError, after: int) -> str:
@@ -365,6 +385,7 @@ def _identify(fixtures: list[_Fixture]) -> None:
     groups: dict[str, list[_Fixture]] = {}
     for f in fixtures:
         groups.setdefault(f.criteria(), []).append(f)
+    pinned: list[_Fixture] = []
     for group in groups.values():
         if len({_canonical(f.body) for f in group}) < 2:
             continue
@@ -375,12 +396,20 @@ def _identify(fixtures: list[_Fixture]) -> None:
         for same_form in ([f for f in group if _streamed(f) == s] for s in streams):
             if len({_canonical(f.body) for f in same_form}) < 2:
                 continue
-            for f in same_form:
-                key = _messages_key(f.body)
-                if key is not None:
-                    n = len(f.body[key])
-                    f.rules.append(f"json {encode_string(f'{key}.{n - 1}')} present")
-                    f.rules.append(f"json {encode_string(f'{key}.{n}')} absent")
+            pinned += same_form
+    # A question whose later turns (its tool results, matched by other rules) still end with the same user
+    # message: pin its number of messages, or it would answer them too.
+    for f in fixtures:
+        if f.text_rule is None or f in pinned:
+            continue
+        if any(g is not f and _same_place(f, g) and _longer_turn_of(f, g) for g in fixtures):
+            pinned.append(f)
+    for f in pinned:
+        key = _messages_key(f.body)
+        if key is not None:
+            n = len(f.body[key])
+            f.rules.append(f"json {encode_string(f'{key}.{n - 1}')} present")
+            f.rules.append(f"json {encode_string(f'{key}.{n}')} absent")
     # The repeats of one identical request are its attempts.
     seen: Counter[str] = Counter()
     total = Counter(_call(f) for f in fixtures)
@@ -390,6 +419,20 @@ def _identify(fixtures: list[_Fixture]) -> None:
         if total[call] > 1:
             n = seen[call]
             f.rules.append(f"attempt {n}.." if n == total[call] else f"attempt {n}")
+
+
+def _same_place(f: _Fixture, g: _Fixture) -> bool:
+    return (f.protocol, f.path) == (g.protocol, g.path)
+
+
+def _longer_turn_of(f: _Fixture, g: _Fixture) -> bool:
+    """Whether `g`'s request has more messages than `f`'s and its last user message would meet `f`'s rule."""
+    key_f, key_g = _messages_key(f.body), _messages_key(g.body)
+    if f.text_rule is None or key_f is None or key_g is None or len(g.body[key_g]) <= len(f.body[key_f]):
+        return False
+    text = _last_user_text(g.body)
+    kind, value = f.text_rule
+    return text is not None and (value in text if kind == "contains" else re.search(value, text) is not None)
 
 
 def _streamed(f: _Fixture) -> bool:

@@ -414,16 +414,22 @@ class MessagesAgentRenderer(MessagesRenderer, Blocks):
 # ---------------------------------------------------------------------------------------------- Gemini
 
 
+def _whole_calls(parts: list[Part], pieces: list[Piece]) -> list[Piece]:
+    """Gemini's pieces: a call goes whole, in one piece (its first piece's wait, a cadence's included)."""
+    out: list[Piece] = []
+    for piece in pieces:
+        if out and parts[piece.part].kind == "call" and out[-1].part == piece.part:
+            continue
+        whole = parts[piece.part].text if parts[piece.part].kind == "call" else piece.text
+        out.append(Piece(piece.part, whole, piece.gap_s))
+    return out
+
+
 class GeminiAgentRenderer(GeminiRenderer, _Parts):
     def __init__(self, reply: Reply, answer: AgentAnswer, prompt: int) -> None:
         super().__init__(reply, answer.outcome.finish_reason, prompt)
         self.setup(answer, "gemini")
-        size = answer.outcome.streaming.chunk_size
-        self.pieces = [  # a call goes whole
-            Piece(i, text)
-            for i, part in enumerate(self.parts)
-            for text in ([part.text] if part.kind == "call" else _split(part.text, size))
-        ]
+        self.pieces = _whole_calls(self.parts, self.pieces)
 
     def _chunk(self, part: dict[str, Any]) -> Event:
         body = gemini_response(self.reply, "", None, self.prompt, None)

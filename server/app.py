@@ -166,7 +166,10 @@ class _HttpEndpoints:
         exchange.fixture = fixture.name
         outcome = fixture.outcome
         if isinstance(outcome, ErrorOutcome):
-            return error_outcome_response(exchange, outcome)
+            error = error_outcome_response(exchange, outcome)
+            if outcome.latency_s > 0:  # a slow 429 / 500: nothing before its status
+                return await delayed(exchange, error, outcome.latency_s, self.limits)
+            return error
         if isinstance(outcome, TextOutcome):
             unsupported = unsupported_message(fixture.name, outcome, api.name, path, parsed.stream)
             if unsupported is not None:

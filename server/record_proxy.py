@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 import httpx
 from httpx_ws import WebSocketDisconnect, WebSocketNetworkError, aconnect_ws
@@ -32,10 +33,19 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, S
 from hypercorn.utils import wrap_app
 from wsproto.events import BytesMessage, TextMessage
 
-from dotmock.dsl.catalogue import HTTP_ENDPOINTS, WS_ENDPOINTS
+from dotmock.dsl.catalogue import WS_ENDPOINTS, is_http_endpoint
 from dotmock.dsl.recording import SECRET_HEADERS, Recorded, RecordedEvent, RecordedHttp, RecordedWs
 from dotmock.server.guard import Guard, new_token
-from dotmock.server.record_read import Decoder, SseSplitter, read_json, read_stream, ws_event, ws_request
+from dotmock.server.record_read import (
+    Decoder,
+    JsonArraySplitter,
+    SseSplitter,
+    is_gemini_stream,
+    read_json,
+    read_stream,
+    ws_event,
+    ws_request,
+)
 from dotmock.server.running import bind_socket, hypercorn_config
 from dotmock.server.ws_transport import TransportLink, link_for, transport_middleware
 
@@ -131,6 +141,9 @@ class RecordingProxy:
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
+        for name, value in parse_qsl(scope["query_string"].decode("latin-1")):
+            if name == "key":  # Gemini's key in the URL: a secret like the headers'
+                self.secrets.add(value)
         request = self.client.build_request(
             scope["method"], self.url(scope), headers=self.forwarded(scope), content=bytes(body)
         )
@@ -147,7 +160,7 @@ class RecordingProxy:
             )
             await send({"type": "http.response.body", "body": text.encode()})
             return
-        recordable = scope["method"] == "POST" and scope["path"] in HTTP_ENDPOINTS
+        recordable = scope["method"] == "POST" and is_http_endpoint(scope["path"])
         try:
             parsed = json.loads(body) if recordable else None
         except ValueError:
@@ -167,7 +180,9 @@ class RecordingProxy:
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         sse = response.headers.get("content-type", "").startswith("text/event-stream")
         decoder = Decoder(response.headers.get("content-encoding"))
-        splitter = SseSplitter()
+        # Gemini's stream without `alt=sse` is one JSON array, its elements written as they come
+        array = not sse and response.status_code < 400 and is_gemini_stream(scope["path"])
+        splitter: SseSplitter | JsonArraySplitter = JsonArraySplitter() if array else SseSplitter()
         events = []
         text_parts: list[str] = []
         complete = True
@@ -177,7 +192,7 @@ class RecordingProxy:
                 await send({"type": "http.response.body", "body": raw, "more_body": True})
                 if parsed is not None:
                     text = decoder.feed(raw)
-                    if sse:
+                    if sse or array:
                         events += splitter.feed(text, t)
                     else:
                         text_parts.append(text)
@@ -189,7 +204,8 @@ class RecordingProxy:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if parsed is not None:
             text = "".join(text_parts)
-            self.record(self.recorded_http(scope["path"], parsed, response, sse, events, text, t0, first_byte))
+            streamed = sse or array
+            self.record(self.recorded_http(scope["path"], parsed, response, streamed, events, text, t0, first_byte))
 
     def recorded_http(
         self,
@@ -210,7 +226,9 @@ class RecordingProxy:
                 error_body: Any = json.loads(text)
             except ValueError:
                 error_body = text or None
-            return RecordedHttp(path, body, status, headers, error_body=error_body, elapsed_s=elapsed)
+            return RecordedHttp(
+                path, body, status, headers, error_body=error_body, elapsed_s=elapsed, first_byte_s=first_byte
+            )
         if sse:
             reading = read_stream(path, events, t0)
             return RecordedHttp(

@@ -3,8 +3,9 @@ or JSON body -> the text, its chunks and gaps, how it ended (`dsl.recording.Reco
 
 The inverse of the renderers in `server.apis`: a content event of each API is one chunk (Chat Completions
 `choices[0].delta.content`, Responses `response.output_text.delta` (or the seed's `response.text.delta`),
-Anthropic `content_block_delta` / `text_delta`); a tool call's argument pieces (`delta.tool_calls`,
-`response.function_call_arguments.delta`, `input_json_delta`) and refusal pieces are chunks too, after the
+Anthropic `content_block_delta` / `text_delta`, each text part of a Gemini `GenerateContentResponse`, SSE or
+an element of its streamed JSON array); a tool call's argument pieces (`delta.tool_calls`,
+`response.function_call_arguments.delta`, `input_json_delta`, a Gemini `functionCall` part whole) and refusal pieces are chunks too, after the
 text's; an error event mid-stream ends the reading. What a fixture cannot express (reasoning, other output
 items, calls interleaved) is marked unreadable, and the proxy still passes it on unchanged.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dotmock.dsl.catalogue import CHAT_COMPLETIONS_PATH, MESSAGES_PATH, RESPONSES_PATH
-from dotmock.dsl.recording import RecordedCall, RecordedChunk, RecordedError, RecordedEvent
+from dotmock.dsl.recording import RecordedCall, RecordedChunk, RecordedError, RecordedEvent, is_gemini
 
 # Anthropic stop reasons -> the finish reasons a fixture speaks (server.apis.messages maps them back).
 _FINISH_OF_STOP = {"end_turn": "stop", "max_tokens": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
@@ -68,6 +69,47 @@ class SseSplitter:
         return events
 
 
+class JsonArraySplitter:
+    """The elements of a streamed JSON array (Gemini's `streamGenerateContent` without `alt=sse`: `[{...}`,
+    `,\r\n{...}`, `]`) as they complete, each stamped with its arrival time, as `SseEvent`s without a name."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False
+
+    def feed(self, text: str, t: float) -> list[SseEvent]:
+        events = []
+        for ch in text:
+            if self.depth == 0:
+                if ch == "{":
+                    self.depth, self.pending = 1, ["{"]
+                continue  # `[`, `,`, whitespace, `]` between the elements
+            self.pending.append(ch)
+            if self.in_string:
+                if self.escaped:
+                    self.escaped = False
+                elif ch == "\\":
+                    self.escaped = True
+                elif ch == '"':
+                    self.in_string = False
+            elif ch == '"':
+                self.in_string = True
+            elif ch in "{[":
+                self.depth += 1
+            elif ch in "}]":
+                self.depth -= 1
+                if self.depth == 0:
+                    events.append(SseEvent(None, "".join(self.pending), t))
+        return events
+
+
+def is_gemini_stream(path: str) -> bool:
+    """A Gemini `:streamGenerateContent` path: streamed, as SSE (`alt=sse`) or as a JSON array."""
+    return is_gemini(path) and path.endswith(":streamGenerateContent")
+
+
 @dataclass
 class StreamReading:
     chunks: list[RecordedChunk]
@@ -88,8 +130,11 @@ class StreamReading:
         self.unreadable = self.unreadable or why
 
 
-# What one event carries: ("text" | "refusal", text), ("call", index of the call, its arguments' piece), or None.
+# What one event carries: ("text" | "refusal", text), ("call", index of the call, its arguments' piece), or None
+# (Gemini: a list of them, one per part).
 _Piece = tuple[str, int, str] | None
+# Gemini finish reasons -> the finish reasons a fixture speaks (server.apis.gemini maps them back).
+_FINISH_OF_GEMINI = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter"}
 
 
 def _json(data: str) -> Any:
@@ -197,6 +242,48 @@ def _messages_event(value: dict[str, Any], reading: StreamReading) -> _Piece:
     return None
 
 
+def _gemini_finish(reason: str) -> str:
+    return _FINISH_OF_GEMINI.get(reason, reason.lower())
+
+
+def _gemini_parts(value: dict[str, Any], reading: StreamReading | JsonReading) -> list[tuple[str, int, str]]:
+    """The pieces of one `GenerateContentResponse` (each part: a text, or a whole `functionCall`, its `args`
+    as their JSON text), its finishReason read."""
+    candidates = value.get("candidates") or [{}]
+    candidate = candidates[0] if isinstance(candidates, list) and isinstance(candidates[0], dict) else {}
+    pieces: list[tuple[str, int, str]] = []
+    for part in (candidate.get("content") or {}).get("parts") or []:
+        if not isinstance(part, dict):
+            continue
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            reading.calls.append(RecordedCall(_str(call.get("id")) or "", _str(call.get("name")) or "", ""))
+            arguments = json.dumps(call.get("args") if call.get("args") is not None else {}, ensure_ascii=False)
+            pieces.append(("call", len(reading.calls) - 1, arguments))
+        elif part.get("thought") is True:
+            reading.unread("a thought part")
+        elif _str(part.get("text")) is not None:
+            if part["text"]:
+                pieces.append(("text", 0, part["text"]))
+        else:
+            other = next((k for k in part if k not in ("thoughtSignature",)), "empty")
+            reading.unread(f"a {other} part")
+    reason = candidate.get("finishReason")
+    if isinstance(reason, str):
+        reading.finish_reason = _gemini_finish(reason)
+        if isinstance(reading, StreamReading):
+            reading.completed = True
+    return pieces
+
+
+def _gemini_event(value: dict[str, Any], reading: StreamReading) -> list[tuple[str, int, str]]:
+    if isinstance(value.get("error"), dict):
+        error = value["error"]
+        reading.error = RecordedError(_str(error.get("message")), _str(error.get("status")), None)
+        return []
+    return _gemini_parts(value, reading)
+
+
 _READERS = {CHAT_COMPLETIONS_PATH: _chat_event, RESPONSES_PATH: _responses_event, MESSAGES_PATH: _messages_event}
 
 
@@ -205,8 +292,9 @@ def read_stream(path: str, events: list[SseEvent], t0: float) -> StreamReading:
     the text's (or refusal's), then each tool call's arguments; the gap from the last piece to the event after
     it (the terminator's); how the stream ended (its terminator, an error event)."""
     reading = StreamReading(chunks=[])
+    gemini = is_gemini(path)
     reader = _READERS.get(path)
-    if reader is None:
+    if reader is None and not gemini:
         reading.unread("dotmock does not answer this endpoint")
         return reading
     last_t = t0
@@ -216,21 +304,26 @@ def read_stream(path: str, events: list[SseEvent], t0: float) -> StreamReading:
             reading.completed = True
             continue
         value = _json(event.data)
-        piece = reader(value, reading) if isinstance(value, dict) else None
-        if piece is None:
+        if not isinstance(value, dict):
             continue
-        kind, index, text = piece
-        if reading.error is not None or (kind != "call" and reading.calls):
-            reading.unread("text after a tool call or an error event")
-        if kind == "call":
-            if not 0 <= index < len(reading.calls):
-                reading.unread("arguments of a tool call that was never opened")
-                continue
-            call = reading.calls[index]
-            reading.calls[index] = RecordedCall(call.id, call.name, call.arguments + text)
-        reading.chunks.append(RecordedChunk(text, max(0.0, event.t - last_t)))
-        last_t = event.t
-        last_index = i
+        if gemini:
+            pieces = _gemini_event(value, reading)
+        else:
+            assert reader is not None
+            one = reader(value, reading)
+            pieces = [one] if one is not None else []
+        for kind, index, text in pieces:  # a Gemini chunk's second part came with its first: no wait
+            if reading.error is not None or (kind != "call" and reading.calls):
+                reading.unread("text after a tool call or an error event")
+            if kind == "call":
+                if not 0 <= index < len(reading.calls):
+                    reading.unread("arguments of a tool call that was never opened")
+                    continue
+                call = reading.calls[index]
+                reading.calls[index] = RecordedCall(call.id, call.name, call.arguments + text)
+            reading.chunks.append(RecordedChunk(text, max(0.0, event.t - last_t)))
+            last_t = event.t
+            last_index = i
     if last_index is not None and last_index + 1 < len(events):
         reading.end_gap_s = max(0.0, events[last_index + 1].t - last_t)
     return reading
@@ -243,6 +336,9 @@ class JsonReading:
     unreadable: str | None = None
     calls: list[RecordedCall] = field(default_factory=list)
     refusal: bool = False
+
+    def unread(self, why: str) -> None:
+        self.unreadable = self.unreadable or why
 
 
 def _arguments(value: Any) -> str:
@@ -315,6 +411,20 @@ def read_json(path: str, value: Any) -> JsonReading:
             out.refusal = True
         elif isinstance(stop, str):
             out.finish_reason = _FINISH_OF_STOP.get(stop, stop)
+        return out
+    if is_gemini(path):
+        if isinstance(value.get("error"), dict):
+            out.unreadable = "an error object in a 200 answer"
+            return out
+        pieces = _gemini_parts(value, out)
+        out.text = "".join(text for kind, _, text in pieces if kind == "text")
+        kinds = [kind for kind, _, _ in pieces]
+        if "call" in kinds and "text" in kinds[kinds.index("call") :]:
+            out.unread("text after a tool call")
+        for kind, index, text in pieces:
+            if kind == "call":
+                call = out.calls[index]
+                out.calls[index] = RecordedCall(call.id, call.name, text)
         return out
     out.unreadable = "dotmock does not answer this endpoint"
     return out

@@ -174,6 +174,8 @@ async def _stream_text(
 
 
 async def _send_error(session: WsSession, outcome: ErrorOutcome, form: MessageForm, exchange: WsExchange) -> None:
+    if outcome.latency_s > 0:  # `latency D`: the error event comes that much later
+        await asyncio.sleep(outcome.latency_s)
     raw = outcome_body(outcome)
     try:
         body = json.loads(raw)
