@@ -6,8 +6,9 @@ The inverse of the renderers in `server.apis`: a content event of each API is on
 Anthropic `content_block_delta` / `text_delta`, each text part of a Gemini `GenerateContentResponse`, SSE or
 an element of its streamed JSON array); a tool call's argument pieces (`delta.tool_calls`,
 `response.function_call_arguments.delta`, `input_json_delta`, a Gemini `functionCall` part whole) and
-refusal pieces are chunks too, after the text's; an error event mid-stream ends the reading. What a fixture cannot express (reasoning, other output
-items, calls interleaved) is marked unreadable, and the proxy still passes it on unchanged.
+refusal pieces are chunks too, after the text's; an error event mid-stream ends the reading. What a fixture
+cannot express (reasoning, other output items, calls interleaved) is marked unreadable, and the proxy still
+passes it on unchanged.
 """
 
 from __future__ import annotations
