@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -33,12 +32,6 @@ APIS = {  # name: (path, request body)
     "chat": ("/v1/chat/completions", servers.request_body("fast please", True)),
     "messages": ("/v1/messages", servers.request_body("fast please", True, max_tokens=True)),
 }
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rate(port: int, path: str, body: bytes, seconds: int) -> client.Rate:
@@ -67,10 +60,9 @@ def main() -> int:
                     return 1
             for _ in range(rounds):
                 for name, (path, body) in APIS.items():
-                    assert server.proc is not None
-                    before = cpu_seconds(server.proc.pid)
+                    before = server.cpu_seconds()
                     measured = rate(server.port, path, body, seconds)
-                    spent = cpu_seconds(server.proc.pid) - before
+                    spent = server.cpu_seconds() - before
                     per_api[name].append(measured.per_s)
                     per_cpu[name].append(measured.requests / spent if spent > 0 else math.nan)
                     print(

@@ -6,7 +6,8 @@
 
 Each server runs as its own subprocess on 127.0.0.1 and is measured alone, one after the other, with the same
 tools: chat JSON req/s and SSE streams/s (1,000 characters in 20-character chunks, no latency) with
-`wrk -t2 -c50` (an asyncio client if wrk is missing), then paced streams (20 chunks 50 ms apart) opened 200
+`wrk -t2 -c50` (an asyncio client if wrk is missing; for dotmock also the same stream on Anthropic Messages and
+its ratio to Chat's), then paced streams (20 chunks 50 ms apart) opened 200
 and 1,000 at once by an asyncio client: |gap - 50 ms| p50/p99 between content chunks as the client sees them,
 each stream's span (first to last content chunk) against 19 x 50 ms, time to first byte. Peak RSS is the
 server process's VmHWM, read after the paced runs (1,000 streams) and again at the end. Prints a Markdown
@@ -58,10 +59,10 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     return uvloop.run(coro)
 
 
-async def _rate(port: int, body: bytes, seconds: int) -> client.Rate:
+async def _rate(port: int, body: bytes, seconds: int, path: str = client.CHAT_PATH) -> client.Rate:
     if client.WRK is not None:
-        return await asyncio.to_thread(client.wrk_rate, port, body, seconds)
-    return await client.asyncio_rate(port, body, seconds)
+        return await asyncio.to_thread(client.wrk_rate, port, body, seconds, 50, path)
+    return await client.asyncio_rate(port, body, seconds, path=path)
 
 
 def _pacing(streams: list[client.Stream], prefix: str) -> Figures:
@@ -117,14 +118,31 @@ async def _sanity(server: servers.Server) -> str | None:
 
 
 async def measure_rates(server: servers.Server, seconds: int) -> Figures:
+    cpu = server.cpu_seconds()
     streams = await _rate(server.port, servers.request_body("fast please", True), seconds)
+    chat_cpu, cpu = server.cpu_seconds() - cpu, server.cpu_seconds()
     plain = await _rate(server.port, servers.request_body("fast please", False), seconds)
-    return {
+    figures = {
         "json_rps": plain.per_s,
         "json_errors": plain.errors,
         "streams_ps": streams.per_s,
         "stream_errors": streams.errors,
     }
+    if server.name == "dotmock":  # the same stream on Anthropic Messages, right after Chat's (bench/bench_apis.py)
+        body = servers.request_body("fast please", True, max_tokens=True)
+        cpu = server.cpu_seconds()
+        messages = await _rate(server.port, body, seconds, "/v1/messages")
+        messages_cpu = server.cpu_seconds() - cpu
+        figures["messages_streams_ps"] = messages.per_s
+        figures["messages_vs_chat"] = messages.per_s / streams.per_s if streams.per_s else math.nan
+        # per second of the server's own CPU time: what each stream costs it, whatever else shares the machine
+        per_cpu = (
+            (messages.requests / messages_cpu) / (streams.requests / chat_cpu)
+            if messages_cpu and chat_cpu
+            else math.nan
+        )
+        figures["messages_vs_chat_cpu"] = per_cpu
+    return figures
 
 
 async def measure_pacing(server: servers.Server) -> Figures:
@@ -161,6 +179,9 @@ def run_server(make: Callable[[], servers.Server | None], phases: set[str], seco
 ROWS = [  # key, label, format, higher is better
     ("json_rps", "chat JSON req/s (wrk -c50)", "{:,.0f}", True),
     ("streams_ps", "SSE streams/s, no latency (wrk -c50)", "{:,.0f}", True),
+    ("messages_streams_ps", "Anthropic Messages SSE streams/s, same", "{:,.0f}", True),
+    ("messages_vs_chat", "Messages / Chat streams/s (same run)", "{:.2f}", True),
+    ("messages_vs_chat_cpu", "Messages / Chat streams per server CPU s", "{:.2f}", True),
     ("ttfb_p50", "TTFB p50 ms (light load)", "{:.2f}", False),
     ("first_chunk_p50", "first chunk p50 ms (light load)", "{:.2f}", False),
     ("c200_gap_p50", "200 streams: p50 gap error ms", "{:.2f}", False),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,6 +19,8 @@ from typing import Any
 import openai
 import pytest
 import websockets
+from corpus import NODE_DIR, ensure_node_packages
+from tls_front import self_signed, tls_front
 
 from dotmock.dsl.loader import load_text
 from dotmock.server.journal import Journal
@@ -452,3 +456,73 @@ async def test_the_sdk_reconnects_when_asked_to(srv: Any) -> None:
     assert reconnects == [1006]
     assert "response.done" not in kinds
     assert len([c for c in srv.journal.websocket if c.path == "/v1/realtime"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------- Node
+
+# The npm SDK (openai 7.59.0, `OpenAIRealtimeWS` on ws 8.23.1) always connects with wss://, so the cells go
+# through a TLS front (tls_front.py) whose self-signed certificate Node trusts via NODE_EXTRA_CA_CERTS.
+# It never throws on a drop or a close: the socket's `close` event carries the code (1006 for a drop) and
+# the SDK emits nothing else; a frame that is not JSON is an `error` ("could not parse websocket event")
+# and the stream carries on; an `error` event is emitted as an OpenAIRealtimeError.
+NODE_EXPECTED: dict[str, tuple[str, str]] = {
+    "complete": ("response.done", "all"),
+    "truncate": ("silence", "two chunks"),
+    "dropchunks": ("close 1006", "two chunks"),
+    "droptimer": ("close 1006", "prefix"),
+    "close1011": ("close 1011", "two chunks"),
+    "close1000": ("close 1000", "two chunks"),
+    "close1006": ("close 1006", "two chunks"),
+    "closeafterdone": ("response.done", "all"),
+    "stall": ("response.done", "all"),
+    "slowfirst": ("response.done", "all"),
+    "malformed": ("sdk error", "any"),
+    "errorevent": ("error event", "two chunks"),
+    "ratelimit": ("error event", ""),
+    "events": ("response.done", "scripted"),
+}
+
+
+@pytest.fixture(scope="module")
+def node_matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    ensure_node_packages()
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
+
+    async def run() -> dict[str, dict[str, Any]]:
+        (scenario,) = load_text(scenario_text(), "realtime.mock").cases
+        async with running_server(scenario) as server, tls_front(server.port, cert, key) as port:
+            env = {
+                **os.environ,
+                "OPENAI_BASE_URL": f"https://127.0.0.1:{port}/v1",
+                "OPENAI_API_KEY": "sk-test",
+                "NODE_EXTRA_CA_CERTS": str(cert),
+            }
+            proc = await asyncio.create_subprocess_exec(
+                "node",
+                str(NODE_DIR / "realtime_matrix.mjs"),
+                json.dumps(list(FAULTS)),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 0, err.decode()
+            return {r["word"]: r for r in map(json.loads, out.decode().splitlines())}
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("word", list(FAULTS))
+def test_node_sdk_under_fault(node_matrix: dict[str, dict[str, Any]], word: str) -> None:
+    seen = node_matrix[word]
+    end, text = NODE_EXPECTED[word]
+    assert seen["end"] == end, seen
+    want = {"all": TEXT, "two chunks": FIRST_TWO, "": "", "scripted": "Scripted"}.get(text)
+    if want is not None:
+        assert seen["text"] == want, seen
+    else:
+        assert TEXT.startswith(seen["text"]), seen
+    if word == "malformed":
+        assert seen["error"]["message"] == "could not parse websocket event"
+    if word == "ratelimit":
+        assert seen["error"]["code"] == "rate_limit_exceeded"

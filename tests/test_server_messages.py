@@ -13,6 +13,9 @@ import openai
 import pytest
 
 from dotmock.dsl.model import ErrorOutcome, Fault, Fixture, Match, Scenario, Streaming, TextOutcome, TextRule
+from dotmock.server.apis.messages import MessagesRenderer, message_object, stop_reason
+from dotmock.server.events import dumps
+from dotmock.server.payloads import Reply, estimate_tokens
 from dotmock.server.running import RunningServer, running_server
 
 pytestmark = pytest.mark.anyio
@@ -235,7 +238,7 @@ async def test_sdk_without_a_key_raises_authentication_error(srv: RunningServer)
     assert caught.value.request_id == caught.value.body["request_id"]
 
 
-async def test_every_answer_carries_request_id_and_rate_limit_headers(srv: RunningServer) -> None:
+async def test_every_answer_carries_request_id_errors_the_rate_limit_headers(srv: RunningServer) -> None:
     async with httpx.AsyncClient(base_url=srv.base_url, headers=HEADERS) as http:
         ok = await http.post("/v1/messages", json={"model": "c", "max_tokens": 8, "messages": USER})
         streamed = await http.post(
@@ -244,11 +247,11 @@ async def test_every_answer_carries_request_id_and_rate_limit_headers(srv: Runni
         limited = await http.post("/v1/messages", json={"model": "c", "max_tokens": 8, "messages": ask("ratelimit")})
     for response in (ok, streamed, limited):
         assert response.headers["request-id"].startswith("req_") and response.headers["x-request-id"]
-        for name in ("requests", "tokens", "input-tokens", "output-tokens"):
-            head = f"anthropic-ratelimit-{name}-"
-            assert int(response.headers[head + "limit"]) > 0
-            assert response.headers[head + "reset"].endswith("Z")
-    assert ok.headers["anthropic-ratelimit-requests-remaining"] == ok.headers["anthropic-ratelimit-requests-limit"]
+    for name in ("requests", "tokens", "input-tokens", "output-tokens"):
+        head = f"anthropic-ratelimit-{name}-"
+        assert int(limited.headers[head + "limit"]) > 0
+        assert limited.headers[head + "reset"].endswith("Z")
+    assert "anthropic-ratelimit-requests-limit" not in ok.headers  # on error answers only (docs/providers.md)
     assert limited.status_code == 429 and limited.headers["anthropic-ratelimit-requests-remaining"] == "0"
     assert limited.headers["retry-after"] == "0"  # the fixture's own header is kept
     assert limited.json()["request_id"] == limited.headers["request-id"]
@@ -302,3 +305,31 @@ async def test_models_list_in_the_askers_shape() -> None:
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             refused = await http.get("/v1/models", headers={"anthropic-version": "2023-06-01"})
         assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_error"
+
+
+@pytest.mark.parametrize("model", ["claude-x", 'mo"del é\n'])
+def test_template_events_are_the_bytes_json_dumps_writes(model: str) -> None:
+    """The renderer writes message_start / message_delta from byte templates: they must stay the bytes the
+    dict form gives (what the SDKs parse), whatever the model name holds."""
+    reply = Reply(model, 7)
+    renderer = MessagesRenderer(reply, "length")
+    start = {
+        **message_object(reply, "", "length"),
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": 7, "output_tokens": 1},
+    }
+    opening = renderer.opening()
+    assert [e.data for e in opening] == [
+        dumps({"type": "message_start", "message": start}),
+        dumps({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        dumps({"type": "ping"}),
+    ]
+    renderer.delta("Hello ")
+    renderer.delta("world")
+    delta = {"stop_reason": stop_reason("length"), "stop_sequence": None}
+    assert [e.data for e in renderer.closing()] == [
+        dumps({"type": "content_block_stop", "index": 0}),
+        dumps({"type": "message_delta", "delta": delta, "usage": {"output_tokens": estimate_tokens("Hello world")}}),
+        dumps({"type": "message_stop"}),
+    ]
