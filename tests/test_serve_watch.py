@@ -130,3 +130,20 @@ async def test_an_edit_made_before_the_watch_began_is_served(tmp_path: Path) -> 
             await eventually(lambda: answer(http, srv.base_url), "six")
         finally:
             task.cancel()
+
+
+async def test_an_edit_made_as_soon_as_the_watch_starts_is_seen(tmp_path: Path) -> None:
+    # An edit made right after the watcher's first step (a busy machine delays its digest thread) must be
+    # served, whether the digest reads it (then the start-up load serves it) or not (then the next round does).
+    main, shared = tmp_path / "main.mock", tmp_path / "shared.mock"
+    main.write_text(MAIN % "one", encoding="utf-8")
+    shared.write_text(SHARED % "x", encoding="utf-8")
+    said: list[str] = []
+    async with running_server(load_file(str(main)).cases[0]) as srv, httpx.AsyncClient(timeout=5) as http:
+        task = asyncio.ensure_future(watch(str(main), srv.app.config["DOTMOCK_SCENARIO"], said.append, interval=0.02))
+        try:
+            await asyncio.sleep(0)
+            main.write_text(MAIN % "two", encoding="utf-8")
+            await eventually(lambda: answer(http, srv.base_url), "two")
+        finally:
+            task.cancel()
