@@ -458,26 +458,42 @@ class _Builder(AgentItems):
         return item.data, value, where
 
     def cadence_head(
-        self, chunks: tuple[m.Chunk, ...], calls: list[m.ToolCall], refusal: str | None, where: m.Location
+        self,
+        chunks: tuple[m.Chunk, ...],
+        calls: list[m.ToolCall],
+        refusal: str | None,
+        where: m.Location,
+        reasoning: str | None = None,
     ) -> str:
         """The text (or the refusal) a cadence spells: its chunks are the answer's pieces in the order they
-        are streamed, the text's or the refusal's, then each tool call's arguments, no chunk across two."""
+        are streamed, the reasoning's (with `reasoning`), the text's or the refusal's, then each tool call's
+        arguments, no chunk across two."""
         joined = "".join(c.text for c in chunks)
+        lead = reasoning or ""
+        if not joined.startswith(lead):
+            self.check.error(
+                "a cadence given with reasoning spells the reasoning first, then the text: its first chunks do not "
+                "spell the reasoning",
+                where,
+                hint="start the cadence with the reasoning's chunks (what `dotmock record` writes)",
+            )
+            return joined
         tail = "".join(c.arguments_text() for c in calls)
-        if not joined.endswith(tail):
+        if not joined.endswith(tail) or len(joined) - len(tail) < len(lead):
             self.check.error(
                 "a cadence with tool calls ends with their arguments, piece by piece: its last chunks do not spell "
                 "the toolCall lines' arguments",
                 where,
                 hint='write the arguments exactly as the chunks spell them (`raw "..."`), or drop the cadence',
             )
-            return joined
-        head = joined[: len(joined) - len(tail)]
+            return joined[len(lead) :]
+        head = joined[len(lead) : len(joined) - len(tail)]
         cuts = {0, *itertools.accumulate(len(c.text) for c in chunks)}
-        ends = itertools.accumulate([len(head), *(len(c.arguments_text()) for c in calls)])
-        if calls and any(end not in cuts for end in ends):
+        ends = itertools.accumulate([len(lead), len(head), *(len(c.arguments_text()) for c in calls)])
+        if (calls or lead) and any(end not in cuts for end in ends):
             self.check.error(
-                "a cadence chunk runs across the end of the text or of a tool call's arguments: cut it there",
+                "a cadence chunk runs across the end of the reasoning, of the text or of a tool call's arguments: "
+                "cut it there",
                 where,
             )
         if refusal is not None and head != refusal:
@@ -552,7 +568,8 @@ class _Builder(AgentItems):
         text = value.get("response", "")
         if "cadence" in value:
             chunks, end_gap = value["cadence"]
-            text = self.cadence_head(chunks, calls, value.get("refusal"), single["cadence"][1] or where)
+            at = single["cadence"][1] or where
+            text = self.cadence_head(chunks, calls, value.get("refusal"), at, value.get("reasoning"))
             streaming = m.Streaming(
                 truncate_after_chunks=streaming.truncate_after_chunks,
                 chunks=chunks,

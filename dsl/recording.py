@@ -117,6 +117,8 @@ class RecordedHttp:
     tool_calls: tuple[RecordedCall, ...] = ()  # a stream's: their arguments are the chunks after the text's
     refusal: bool = False  # the text is a refusal
     error_event: RecordedError | None = None  # the error event that ended a stream
+    reasoning: str = ""  # a reasoning summary / thinking block / thought: a stream's first chunks spell it
+    lost: tuple[str, ...] = ()  # what the answer had that no fixture can say (written as comments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,7 @@ class _Fixture:
     text_rule: tuple[str, str] | None = None  # (kind, value)
     body_lines: list[str] = field(default_factory=list)
     note: str | None = None
+    lost: list[str] = field(default_factory=list)  # `# lost in replay: ...` comments
 
     def criteria(self) -> str:
         return repr((self.protocol, self.path, self.rules, self.text_rule))
@@ -280,7 +283,7 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
         if ex.completed and round(ex.end_gap_s * 1000) > 0:
             lines.append(f"  end after {_ms(ex.end_gap_s)}")
         lines.append("}")
-        head = "".join(c.text for c in ex.chunks)[: -len(_calls_text(ex.tool_calls)) or None]
+        head = "".join(c.text for c in ex.chunks)[len(ex.reasoning) :][: -len(_calls_text(ex.tool_calls)) or None]
         if ex.error_event is not None:
             lines.append(_error_event_line(ex.error_event, len(ex.chunks)))
             took = "an error event ended the stream; " + took
@@ -298,6 +301,8 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
             lines.append(f"response {encode_string(ex.text)}")
         if round(ex.first_byte_s * 1000) > 0:  # replayed after the same wait
             lines.append(f"latency {_ms(ex.first_byte_s)}")
+    if ex.reasoning:
+        lines.append(f"reasoning {encode_string(ex.reasoning)}")
     lines += [_tool_call_line(call) for call in ex.tool_calls]
     default_finish = {"tool_calls"} if ex.tool_calls else {"stop", "end_turn"}
     if ex.tool_calls and is_gemini(ex.path):
@@ -312,6 +317,7 @@ def _http_fixture(index: int, ex: RecordedHttp, redact: frozenset[str]) -> _Fixt
     lines += _header_lines(limits, redact)
     fixture.body_lines = lines
     fixture.note = took
+    fixture.lost = list(ex.lost)
     return fixture
 
 
@@ -473,6 +479,7 @@ def fixtures_text(recorded: Sequence[Recorded], *, redact: Iterable[str] = (), s
     blocks = []
     for f in fixtures:
         lines = [f"# {f.note}"] if f.note else []
+        lines += [f"# lost in replay: {what}" for what in f.lost]
         lines.append(f"fixture {encode_string(f.name)} {{")
         lines.append(f"  {_match_line(f)}")
         lines += [f"  {line}" for line in f.body_lines]

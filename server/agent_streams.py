@@ -87,16 +87,26 @@ def parts_of(answer: AgentAnswer, api: str) -> list[Part]:
     return parts
 
 
-def pieces_of(parts: list[Part], chunk_size: int, cadence: tuple[Chunk, ...] = ()) -> list[Piece]:
+def pieces_of(
+    parts: list[Part], chunk_size: int, cadence: tuple[Chunk, ...] = (), unsent_reasoning: str = ""
+) -> list[Piece]:
     """The parts cut into `chunk_size` pieces, or, with a recorded `cadence`, into its chunks with their gaps
-    (the cadence spells the text or refusal, then each call's arguments: `dsl/build.py` checks that the chunks
-    line up with the parts; reasoning, which no cadence holds, is still cut by `chunk_size`)."""
+    (the cadence spells the reasoning, the text or refusal, then each call's arguments: `dsl/build.py` checks
+    that the chunks line up with the parts). `unsent_reasoning`: the reasoning a cadence spells that this API
+    does not send (Chat Completions): its chunks are skipped, their waits kept before the next piece."""
     if not cadence:
         return [Piece(i, text) for i, part in enumerate(parts) for text in _split(part.text, chunk_size)]
     pieces: list[Piece] = []
     chunks = iter(cadence)
+    skipped, waited = 0, 0.0
+    while skipped < len(unsent_reasoning):
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        skipped += len(chunk.text)
+        waited += chunk.gap_s
     for i, part in enumerate(parts):
-        if part.kind == "reasoning" or not part.text:
+        if not part.text:
             pieces += [Piece(i, text) for text in _split(part.text, chunk_size)]
             continue
         left = len(part.text)
@@ -105,7 +115,8 @@ def pieces_of(parts: list[Part], chunk_size: int, cadence: tuple[Chunk, ...] = (
             if chunk is None:  # the chunks ran out (not a checked fixture): the rest in one piece
                 pieces.append(Piece(i, part.text[len(part.text) - left :]))
                 break
-            pieces.append(Piece(i, chunk.text, chunk.gap_s))
+            pieces.append(Piece(i, chunk.text, chunk.gap_s + waited))
+            waited = 0.0
             left -= len(chunk.text)
     return pieces
 
@@ -126,7 +137,9 @@ class _Parts:
         self.answer = answer
         self.parts = parts_of(answer, api)
         streaming = answer.outcome.streaming
-        self.pieces = pieces_of(self.parts, streaming.chunk_size, streaming.chunks)
+        reasoning = answer.outcome.reasoning or ""
+        unsent = "" if any(p.kind == "reasoning" for p in self.parts) else reasoning
+        self.pieces = pieces_of(self.parts, streaming.chunk_size, streaming.chunks, unsent)
         self.current: int | None = None
         self.sent: list[str] = ["" for _ in self.parts]
 

@@ -247,6 +247,8 @@ class RecordingProxy:
                 tool_calls=tuple(reading.calls),
                 refusal=reading.refusal,
                 error_event=reading.error,
+                reasoning=reading.reasoning,
+                lost=tuple(reading.lost),
             )
         try:
             value = json.loads(text)
@@ -265,6 +267,8 @@ class RecordingProxy:
             unreadable=answer.unreadable,
             tool_calls=tuple(answer.calls),
             refusal=answer.refusal,
+            reasoning=answer.reasoning,
+            lost=tuple(answer.lost),
         )
 
     # ---------------------------------------------------------------------------------------------- WebSocket

@@ -6,9 +6,11 @@ The inverse of the renderers in `server.apis`: a content event of each API is on
 Anthropic `content_block_delta` / `text_delta`, each text part of a Gemini `GenerateContentResponse`, SSE or
 an element of its streamed JSON array); a tool call's argument pieces (`delta.tool_calls`,
 `response.function_call_arguments.delta`, `input_json_delta`, a Gemini `functionCall` part whole) and
-refusal pieces are chunks too, after the text's; an error event mid-stream ends the reading. What a fixture
-cannot express (reasoning, other output items, calls interleaved) is marked unreadable, and the proxy still
-passes it on unchanged.
+refusal pieces are chunks too, after the text's, and reasoning pieces (`response.reasoning_summary_text.delta`,
+`thinking_delta`, a Gemini thought part) before it; an error event mid-stream ends the reading. What a fixture
+cannot say but the rest of the answer survives (a signature, another kind of output item, calls interleaved)
+is noted as lost; what breaks the answer's form (text after a call) marks it unreadable. The proxy passes
+everything on unchanged either way.
 """
 
 from __future__ import annotations
@@ -122,7 +124,11 @@ class StreamReading:
     calls: list[RecordedCall] = field(default_factory=list)
     refusal: bool = False  # the text chunks are a refusal's
     error: RecordedError | None = None  # an error event ended the stream, after the chunks
+    reasoning: str = ""  # the reasoning's pieces are the first chunks
+    lost: list[str] = field(default_factory=list)  # what the replay will not send as it came
+    kinds: list[tuple[str, int]] = field(default_factory=list)  # each chunk's kind and call
     _items: dict[str, int] = field(default_factory=dict)  # Responses: an item id -> its call
+    _summaries: set[int] = field(default_factory=set)  # Responses: the summary parts seen
 
     def call(self, call_id: str, name: str) -> None:
         self.calls.append(RecordedCall(call_id, name, ""))
@@ -130,10 +136,18 @@ class StreamReading:
     def unread(self, why: str) -> None:
         self.unreadable = self.unreadable or why
 
+    def lose(self, what: str) -> None:
+        if what not in self.lost:
+            self.lost.append(what)
+
 
 # What one event carries: ("text" | "refusal", text), ("call", index of the call, its arguments' piece), or None
 # (Gemini: a list of them, one per part).
 _Piece = tuple[str, int, str] | None
+# What a fixture cannot say, and the replay therefore does not send (written as a comment on the fixture).
+_LOST_ITEM = "a {} output item (the replay sends the other items; their output_index closes up)"
+_LOST_HIDDEN = "a reasoning item without a summary (hidden reasoning: the replay sends no reasoning item)"
+_LOST_SIGNATURE = "the thinking block's signature (the replay signs it dotmock-...)"
 # Gemini finish reasons -> the finish reasons a fixture speaks (server.apis.gemini maps them back).
 _FINISH_OF_GEMINI = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter"}
 
@@ -166,9 +180,6 @@ def _chat_event(value: dict[str, Any], reading: StreamReading) -> _Piece:
         index = call.get("index", 0)
         if index == len(reading.calls):  # a new call opens
             reading.call(_str(call.get("id")) or f"call_{index}", _str(function.get("name")) or "")
-        elif index != len(reading.calls) - 1:
-            reading.unread("tool calls streamed interleaved")
-            return None
         piece = _str(function.get("arguments"))
         if piece:
             return ("call", index, piece)
@@ -194,13 +205,25 @@ def _responses_event(value: dict[str, Any], reading: StreamReading) -> _Piece:
         if item.get("type") == "function_call":
             reading._items[str(item.get("id"))] = len(reading.calls)
             reading.call(_str(item.get("call_id")) or f"call_{len(reading.calls)}", _str(item.get("name")) or "")
-        elif item.get("type") not in (None, "message"):
-            reading.unread(f"a {item.get('type')} output item")
+        elif item.get("type") not in (None, "message", "reasoning"):
+            reading.lose(_LOST_ITEM.format(item.get("type")))
+    elif kind == "response.output_item.done":
+        item = value.get("item") or {}
+        if item.get("type") == "reasoning":
+            if not item.get("summary"):
+                reading.lose(_LOST_HIDDEN)
+            if item.get("encrypted_content"):
+                reading.lose("the reasoning item's encrypted_content")
+    elif kind == "response.reasoning_summary_text.delta":
+        reading._summaries.add(value.get("summary_index", 0))
+        if len(reading._summaries) == 2:
+            reading.lose("the reasoning summary's parts (the replay sends one part, their texts joined)")
+        delta = _str(value.get("delta"))
+        return ("reasoning", 0, delta) if delta else None
+    elif kind == "response.reasoning_text.delta":
+        reading.unread("reasoning text (not a summary)")
     elif kind == "response.function_call_arguments.delta":
         index = reading._items.get(str(value.get("item_id")), len(reading.calls) - 1)
-        if index != len(reading.calls) - 1:
-            reading.unread("tool calls streamed interleaved")
-            return None
         delta = _str(value.get("delta"))
         return ("call", index, delta) if delta else None
     elif kind == "response.completed":
@@ -223,11 +246,15 @@ def _messages_event(value: dict[str, Any], reading: StreamReading) -> _Piece:
             return ("text", 0, delta["text"])
         if delta.get("type") == "input_json_delta" and _str(delta.get("partial_json")):
             return ("call", len(reading.calls) - 1, delta["partial_json"])
+        if delta.get("type") == "thinking_delta" and _str(delta.get("thinking")):
+            return ("reasoning", 0, delta["thinking"])
+        if delta.get("type") == "signature_delta":
+            reading.lose(_LOST_SIGNATURE)
     elif kind == "content_block_start":
         block = value.get("content_block") or {}
         if block.get("type") == "tool_use":
             reading.call(_str(block.get("id")) or f"toolu_{len(reading.calls)}", _str(block.get("name")) or "")
-        elif block.get("type") != "text":
+        elif block.get("type") not in ("text", "thinking"):
             reading.unread(f"a {block.get('type')} content block")
     elif kind == "message_delta":
         stop = (value.get("delta") or {}).get("stop_reason")
@@ -248,6 +275,7 @@ def _gemini_finish(reason: str) -> str:
 
 
 def _gemini_parts(value: dict[str, Any], reading: StreamReading | JsonReading) -> list[tuple[str, int, str]]:
+    # (a thought part is the reasoning's piece)
     """The pieces of one `GenerateContentResponse` (each part: a text, or a whole `functionCall`, its `args`
     as their JSON text), its finishReason read."""
     candidates = value.get("candidates") or [{}]
@@ -262,13 +290,16 @@ def _gemini_parts(value: dict[str, Any], reading: StreamReading | JsonReading) -
             arguments = json.dumps(call.get("args") if call.get("args") is not None else {}, ensure_ascii=False)
             pieces.append(("call", len(reading.calls) - 1, arguments))
         elif part.get("thought") is True:
-            reading.unread("a thought part")
+            if _str(part.get("text")):
+                pieces.append(("reasoning", 0, part["text"]))
         elif _str(part.get("text")) is not None:
             if part["text"]:
                 pieces.append(("text", 0, part["text"]))
         else:
             other = next((k for k in part if k not in ("thoughtSignature",)), "empty")
             reading.unread(f"a {other} part")
+        if part.get("thoughtSignature"):
+            reading.lose("the parts' thoughtSignature")
     reason = candidate.get("finishReason")
     if isinstance(reason, str):
         reading.finish_reason = _gemini_finish(reason)
@@ -316,6 +347,10 @@ def read_stream(path: str, events: list[SseEvent], t0: float) -> StreamReading:
         for kind, index, text in pieces:  # a Gemini chunk's second part came with its first: no wait
             if reading.error is not None or (kind != "call" and reading.calls):
                 reading.unread("text after a tool call or an error event")
+            if kind == "reasoning":
+                if any(k != "reasoning" for k, _ in reading.kinds):
+                    reading.unread("reasoning after the text")
+                reading.reasoning += text
             if kind == "call":
                 if not 0 <= index < len(reading.calls):
                     reading.unread("arguments of a tool call that was never opened")
@@ -323,11 +358,32 @@ def read_stream(path: str, events: list[SseEvent], t0: float) -> StreamReading:
                 call = reading.calls[index]
                 reading.calls[index] = RecordedCall(call.id, call.name, call.arguments + text)
             reading.chunks.append(RecordedChunk(text, max(0.0, event.t - last_t)))
+            reading.kinds.append((kind, index))
             last_t = event.t
             last_index = i
     if last_index is not None and last_index + 1 < len(events):
         reading.end_gap_s = max(0.0, events[last_index + 1].t - last_t)
+    _one_call_at_a_time(reading)
     return reading
+
+
+def _one_call_at_a_time(reading: StreamReading) -> None:
+    """Calls whose argument pieces came interleaved (call 1's piece, call 0's, ...) cannot be written as they
+    came: a cadence spells each call's arguments in turn. Their pieces are put in call order, each with its
+    own recorded wait (so the stream's pieces and length are the same), and the loss noted."""
+    calls = [(i, k) for i, k in enumerate(reading.kinds) if k[0] == "call"]
+    order = [k[1] for _, k in calls]
+    if order == sorted(order):
+        return
+    reading.lose("the calls' arguments came interleaved; the replay sends each call's pieces in turn")
+    ranked = sorted(calls, key=lambda item: item[1][1])  # stable: each call's pieces keep their order
+    slots = [i for i, _ in calls]
+    chunks = list(reading.chunks)
+    moved = [reading.chunks[i] for i, _ in ranked]
+    for slot, chunk, (_, kind) in zip(slots, moved, ranked, strict=True):
+        chunks[slot] = chunk
+        reading.kinds[slot] = kind
+    reading.chunks = chunks
 
 
 @dataclass
@@ -337,9 +393,15 @@ class JsonReading:
     unreadable: str | None = None
     calls: list[RecordedCall] = field(default_factory=list)
     refusal: bool = False
+    reasoning: str = ""
+    lost: list[str] = field(default_factory=list)
 
     def unread(self, why: str) -> None:
         self.unreadable = self.unreadable or why
+
+    def lose(self, what: str) -> None:
+        if what not in self.lost:
+            self.lost.append(what)
 
 
 def _arguments(value: Any) -> str:
@@ -379,9 +441,19 @@ def read_json(path: str, value: Any) -> JsonReading:
                     RecordedCall(str(item.get("call_id")), str(item.get("name")), _arguments(item.get("arguments")))
                 )
                 continue
+            if item.get("type") == "reasoning":
+                summary = [p.get("text") for p in item.get("summary") or [] if isinstance(p, dict)]
+                out.reasoning += "".join(t for t in summary if isinstance(t, str))
+                if not summary:
+                    out.lose(_LOST_HIDDEN)
+                if len(summary) > 1:
+                    out.lose("the reasoning summary's parts (the replay sends one part, their texts joined)")
+                if item.get("encrypted_content"):
+                    out.lose("the reasoning item's encrypted_content")
+                continue
             if item.get("type") != "message":
-                out.unreadable = f"a {item.get('type')} output item"
-                return out
+                out.lose(_LOST_ITEM.format(item.get("type")))
+                continue
             for part in item.get("content") or []:
                 if isinstance(part, dict) and part.get("type") == "refusal" and _str(part.get("refusal")):
                     out.refusal = True
@@ -401,6 +473,10 @@ def read_json(path: str, value: Any) -> JsonReading:
                 out.calls.append(
                     RecordedCall(str(block.get("id")), str(block.get("name")), _arguments(block.get("input")))
                 )
+            elif block.get("type") == "thinking" and _str(block.get("thinking")) is not None:
+                out.reasoning += block["thinking"]
+                if block.get("signature"):
+                    out.lose(_LOST_SIGNATURE)
             elif block.get("type") != "text":
                 out.unreadable = f"a {block.get('type')} content block"
                 return out
@@ -419,6 +495,7 @@ def read_json(path: str, value: Any) -> JsonReading:
             return out
         pieces = _gemini_parts(value, out)
         out.text = "".join(text for kind, _, text in pieces if kind == "text")
+        out.reasoning = "".join(text for kind, _, text in pieces if kind == "reasoning")
         kinds = [kind for kind, _, _ in pieces]
         if "call" in kinds and "text" in kinds[kinds.index("call") :]:
             out.unread("text after a tool call")

@@ -186,7 +186,10 @@ async def test_agent_answers_error_events_and_json_waits_replay_faithfully(tmp_p
     ("chunks", "message"),
     [
         ('"Hi" after 5ms "{\\"a\\": 2}" after 5ms', "its last chunks do not spell the toolCall lines' arguments"),
-        ('"Hi{\\"a\\"" after 5ms ": 1}" after 5ms', "a cadence chunk runs across the end of the text"),
+        (
+            '"Hi{\\"a\\"" after 5ms ": 1}" after 5ms',
+            "a cadence chunk runs across the end of the reasoning, of the text",
+        ),
     ],
 )
 def test_check_says_where_a_cadence_does_not_spell_its_tool_calls(
