@@ -144,10 +144,17 @@ class MockServer:
     server (one test after another) `reset()` clears the journal and the attempt counters."""
 
     def __init__(
-        self, scenario: m.Scenario, *, patch_env: bool = True, name: str | None = None, timeout: float | None = None
+        self,
+        scenario: m.Scenario,
+        *,
+        patch_env: bool = True,
+        name: str | None = None,
+        timeout: float | None = None,
+        seed: int | None = None,
     ) -> None:
         self.scenario = scenario
         self.timeout = timeout
+        self.seed = seed  # what `jitterMs` draws from (server.jitter); None: 0
         self.patch_env = patch_env
         self.name = name or scenario.name
         self._srv: RunningServer | None = None
@@ -206,7 +213,8 @@ class MockServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with running_server(self.scenario, host="127.0.0.1", port=0) as srv:
+        journal = Journal(seed=self.seed)
+        async with running_server(self.scenario, host="127.0.0.1", port=0, journal=journal) as srv:
             self._srv = srv
             self._ready.set()
             await self._stop.wait()
@@ -391,7 +399,7 @@ class MockServer:
         deadline = time.monotonic() + (0.0 if self._timed_out_call else SETTLE_TIMEOUT_S)
         while time.monotonic() < deadline and not _settled(journal):
             await asyncio.sleep(_SETTLE_POLL_S)
-        copied = Journal()
+        copied = Journal(seed=journal.seed)
         copied.t0 = journal.t0
         copied.http = copy.deepcopy(journal.http)
         copied.websocket = copy.deepcopy(journal.websocket)
@@ -435,6 +443,7 @@ class MockServer:
             else:
                 run.stderr += f"\n{exception_line(raised)}\n"
         result = blank_result(self.scenario, "error")
+        result.seed = self.seed
         result.duration = ended - self._t0
         record_run(result, self.scenario, journal, run, self._t0)
         return result
@@ -481,6 +490,7 @@ def serve(
     patch_env: bool = True,
     root: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    seed: int | None = None,
 ) -> MockServer:
     """Serve a scenario file (or inline `.mock` text) for code in this process:
 
@@ -489,7 +499,7 @@ def serve(
     mock.result()  # CaseResult: findings, expectations, outcome
     """
     scenario = load_scenario(path, text=text, case=case, root=root)
-    return MockServer(scenario, patch_env=patch_env, timeout=timeout)
+    return MockServer(scenario, patch_env=patch_env, timeout=timeout, seed=seed)
 
 
 def resolve(path: str | os.PathLike[str], *bases: Path) -> Path:

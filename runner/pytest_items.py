@@ -66,14 +66,15 @@ class MockCase(pytest.Item):
 
     def runtest(self) -> None:
         timeout = self.config.stash.get(TIMEOUT_KEY, m.DEFAULT_CLIENT_TIMEOUT_S)
-        result = asyncio.run(run_case(self.scenario, CaseOptions(default_timeout_s=timeout)))
+        seed = self.config.stash.get(SEED_KEY, None)
+        result = asyncio.run(run_case(self.scenario, CaseOptions(default_timeout_s=timeout, seed=seed)))
         self.stash[RESULT_KEY] = result
         if result.outcome != "passed":
             raise CaseFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CaseFailed):
-            return explain(excinfo.value.result)
+            return explain(excinfo.value.result) + seed_note(self.scenario, excinfo.value.result.seed)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
@@ -82,6 +83,18 @@ class MockCase(pytest.Item):
 
 
 TIMEOUT_KEY = pytest.StashKey[float]()
+SEED_KEY = pytest.StashKey[int]()  # the session's seed for `jitterMs` (`--dotmock-seed`, else a fresh one)
+
+
+def uses_jitter(scenario: m.Scenario) -> bool:
+    return any(isinstance(f.outcome, m.TextOutcome) and f.outcome.streaming.jitter_ms > 0 for f in scenario.fixtures)
+
+
+def seed_note(scenario: m.Scenario, seed: int | None) -> str:
+    """The line a failure report ends with when the scenario's waits are jittered: how to get the same waits."""
+    if seed is None or not uses_jitter(scenario):
+        return ""
+    return f"\ndotmock: jitterMs drew from seed {seed}: `pytest --dotmock-seed {seed}` replays the same waits"
 
 
 def register_marker(config: pytest.Config, name: str) -> None:

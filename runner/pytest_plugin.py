@@ -11,12 +11,17 @@ installed; it changes nothing until asked (docs/pytest.md):
   (`check=False` on the marker, or ini `dotmock_check = false`, turns that off). A parameterised file
   runs the test once per row. Override `dotmock_server` with a module-scoped fixture for one server per
   module; the attempt counters and the journal are reset before every test all the same.
+- **Seed.** `jitterMs` draws from one seed per session: `--dotmock-seed N` (ini `dotmock_seed`), else a fresh
+  one, shown in the session header and at the end of a failing jittered case's report, and shared with
+  pytest-xdist workers; `@pytest.mark.dotmock(..., seed=N)` pins one test's. The same seed replays the same
+  waits.
 - **Reports.** `--dotmock-junit/--dotmock-json/--dotmock-markdown/--dotmock-html FILE` write dotmock's
   reports of every case and fixture test (across pytest-xdist workers: results travel on the reports).
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -29,9 +34,10 @@ from dotmock.dsl.errors import DslError, DslErrors
 from dotmock.dsl.loader import load_file
 from dotmock.runner.cli import parse_duration, write_reports
 from dotmock.runner.inprocess import MockServer, explain, load_scenario, resolve
-from dotmock.runner.pytest_items import RESULT_KEY, TIMEOUT_KEY, MockFile, collection_root
+from dotmock.runner.pytest_items import RESULT_KEY, SEED_KEY, TIMEOUT_KEY, MockFile, collection_root, seed_note
 from dotmock.runner.report_formats import FORMAT_NAMES
 from dotmock.runner.results import CaseResult, RunReport
+from dotmock.server.jitter import new_seed, parse_seed
 
 MARKER = "dotmock"
 COLLECT_MODES = ("auto", "all", "none")
@@ -57,6 +63,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DURATION",
         help="client timeout of collected cases whose scenario sets none (default 60s)",
     )
+    group.addoption(
+        "--dotmock-seed",
+        type=_seed,
+        default=None,
+        metavar="N",
+        help="the seed jitterMs draws from (default: a fresh one, shown in the header); the same seed replays "
+        "the same waits",
+    )
     for kind in FORMAT_NAMES:
         group.addoption(
             f"--dotmock-{kind}", metavar="FILE", default=None, help=f"write dotmock's {kind} report of the run"
@@ -64,19 +78,59 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("dotmock_collect", "collect .mock files: auto, all or none", default="auto")
     parser.addini("dotmock_timeout", "client timeout of collected cases that set none", default="")
     parser.addini("dotmock_check", "the dotmock fixture fails a test whose verdict fails", type="bool", default=True)
+    parser.addini("dotmock_seed", "the seed jitterMs draws from (default: a fresh one per session)", default="")
+
+
+def _seed(text: str) -> int:
+    try:
+        return parse_seed(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _session_seed(config: pytest.Config) -> int:
+    """--dotmock-seed, else ini dotmock_seed, else the xdist controller's, else a fresh one."""
+    given = config.getoption("dotmock_seed")
+    if given is not None:
+        return int(given)
+    ini = str(config.getini("dotmock_seed")).strip()
+    if ini:
+        try:
+            return parse_seed(ini)
+        except ValueError as err:
+            raise pytest.UsageError(f"dotmock_seed = {ini!r}: {err}") from None
+    worker = getattr(config, "workerinput", None)
+    if isinstance(worker, dict) and isinstance(worker.get(_WORKER_SEED), int):
+        return int(worker[_WORKER_SEED])
+    return new_seed()
+
+
+_WORKER_SEED = "dotmock_seed"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker draws from the controller's seed."""
+    node.workerinput[_WORKER_SEED] = node.config.stash[SEED_KEY]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.stash[SEED_KEY]
+    return f"dotmock: jitterMs seed {seed} (--dotmock-seed {seed} replays the same waits)"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(path=None, *, text=None, case=None, check=True): the scenario the dotmock fixture serves "
-        "(a .mock file relative to the test file, or inline .mock text); check=False: do not fail the test "
-        "on its verdict",
+        f"{MARKER}(path=None, *, text=None, case=None, check=True, seed=None): the scenario the dotmock fixture "
+        "serves (a .mock file relative to the test file, or inline .mock text); check=False: do not fail the "
+        "test on its verdict; seed=N: the seed its jitterMs draws from (default: the session's)",
     )
     mode = config.getoption("dotmock_collect") or str(config.getini("dotmock_collect")).strip() or "auto"
     if mode not in COLLECT_MODES:
         raise pytest.UsageError(f"dotmock_collect = {mode!r}: expected one of {', '.join(COLLECT_MODES)}")
     config.stash[_MODE_KEY] = mode
+    config.stash[SEED_KEY] = _session_seed(config)
     config.stash[_ROOTS_KEY] = _named_paths(config)
     timeout = config.getoption("dotmock_timeout")
     ini_timeout = str(config.getini("dotmock_timeout")).strip()
@@ -188,7 +242,10 @@ def dotmock_server(request: pytest.FixtureRequest, dotmock_case: str | None) -> 
     timeout = mark.kwargs.get("timeout")
     if timeout is not None and not isinstance(timeout, int | float):
         raise pytest.UsageError(f"{request.node.nodeid}: @pytest.mark.{MARKER}(timeout=...) takes seconds (a number)")
-    with MockServer(scenario, patch_env=False, name=request.node.nodeid, timeout=timeout) as server:
+    seed = mark.kwargs.get("seed", request.config.stash[SEED_KEY])
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise pytest.UsageError(f"{request.node.nodeid}: @pytest.mark.{MARKER}(seed=...) takes a whole number")
+    with MockServer(scenario, patch_env=False, name=request.node.nodeid, timeout=timeout, seed=seed) as server:
         yield server
 
 
@@ -240,7 +297,7 @@ def _judge(item: pytest.Item, err: BaseException | None) -> None:
     item.stash[RESULT_KEY] = result
     if result.outcome == "passed":
         return
-    text = explain(result)
+    text = explain(result) + seed_note(server.scenario, server.seed)
     if err is None and _check(item):
         raise pytest.fail.Exception(text, pytrace=False)
     item.add_report_section("call", "dotmock", text)
