@@ -466,13 +466,30 @@ def _match_line(f: _Fixture) -> str:
 
 def fixtures_text(recorded: Sequence[Recorded], *, redact: Iterable[str] = (), secrets: Iterable[str] = ()) -> str:
     """The `.mock` fixtures of `recorded` (no scenario line), with every value of `secrets` scrubbed."""
+    skipped, blocks = recorded_blocks(recorded, redact=redact, secrets=secrets)
+    return join_blocks(skipped, blocks)
+
+
+def join_blocks(comments: Sequence[str], blocks: Sequence[str]) -> str:
+    """Comment lines (one a line) then fixture blocks (a blank line between them): a recording's text."""
+    if not comments:
+        return "\n\n".join(blocks)
+    return "\n".join(comments) + ("\n\n" + "\n\n".join(blocks) if blocks else "")
+
+
+def recorded_blocks(
+    recorded: Sequence[Recorded], *, redact: Iterable[str] = (), secrets: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
+    """The `# not recorded` comment lines and the fixture blocks (each its comments and its fixture) of
+    `recorded`, in order, every value of `secrets` scrubbed."""
     names = frozenset(n.lower() for n in redact)
+    secrets = tuple(secrets)
     fixtures: list[_Fixture] = []
     skipped: list[str] = []
     for i, ex in enumerate(recorded, 1):
         if ex.unreadable is not None:
             where = f"POST {ex.path}" if isinstance(ex, RecordedHttp) else f"websocket {ex.path}"
-            skipped.append(f"# not recorded: exchange {i} ({where}): {ex.unreadable}")
+            skipped.append(scrub(f"# not recorded: exchange {i} ({where}): {ex.unreadable}", secrets))
             continue
         fixtures.append(_http_fixture(i, ex, names) if isinstance(ex, RecordedHttp) else _ws_fixture(i, ex))
     _identify(fixtures)
@@ -484,9 +501,8 @@ def fixtures_text(recorded: Sequence[Recorded], *, redact: Iterable[str] = (), s
         lines.append(f"  {_match_line(f)}")
         lines += [f"  {line}" for line in f.body_lines]
         lines.append("}")
-        blocks.append("\n".join(lines))
-    text = "\n\n".join([*skipped, *blocks]) if not skipped else "\n".join(skipped) + "\n\n" + "\n\n".join(blocks)
-    return scrub(text, secrets)
+        blocks.append(scrub("\n".join(lines), secrets))
+    return skipped, blocks
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

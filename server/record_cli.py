@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import os
 import signal
@@ -20,7 +22,9 @@ from pathlib import Path
 from dotmock.dsl.errors import DslError
 from dotmock.dsl.files import write_text_atomically
 from dotmock.dsl.fmt import format_text
-from dotmock.dsl.recording import Recorded, fixtures_text, merge
+from dotmock.dsl.limits import MAX_BUILD_BYTES
+from dotmock.dsl.recording import Recorded, join_blocks, merge, recorded_blocks
+from dotmock.dsl.recording_files import earlier_parts, layout
 from dotmock.dsl.values import encode_string
 from dotmock.server.apis import APIS
 from dotmock.server.record_proxy import RecordingProxy, running_proxy
@@ -56,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 @dataclass
 class _Writer:
     """Rewrites the output after each exchange: the file as it was when recording started, with this
-    recording's fixtures between the markers."""
+    recording's fixtures between the markers; in part files it includes once they outgrow one file
+    (`dsl.recording_files`), and no more exchanges once the files would pass what a scenario may load."""
 
     path: Path
     proxy: RecordingProxy | None = None
@@ -64,22 +69,66 @@ class _Writer:
     header: str = ""
     original: str | None = None
     records: list[Recorded] = field(default_factory=list)
+    limit: int | None = None  # the exchanges written, once the files are full
+    parts: set[str] = field(default_factory=set)  # the part files this recording wrote
 
     def add(self, exchange: Recorded) -> None:
         self.records.append(exchange)
+        if self.limit is not None:
+            return  # full: passed on, not written (said once, when it filled)
         self.write()
         n = len(self.records)
         print(f"dotmock record: {n} exchange{'s' if n != 1 else ''} -> {self.path}", file=sys.stderr, flush=True)
 
     def write(self) -> None:
         secrets = self.proxy.secrets if self.proxy is not None else set()
-        recorded = fixtures_text(self.records, redact=self.redact, secrets=secrets)
-        text = merge(self.original, recorded, header=self.header)
+        records = self.records if self.limit is None else self.records[: self.limit]
+        comments, blocks = recorded_blocks(records, redact=self.redact, secrets=secrets)
         try:
-            text = format_text(text, str(self.path))
+            files = layout(self.original, self.header, comments, blocks, self.path.stem, self._format)
         except DslError as err:
             print(f"dotmock record: the file does not parse, written unformatted:\n{err.render()}", file=sys.stderr)
-        write_text_atomically(str(self.path), text)
+            write_text_atomically(
+                str(self.path), merge(self.original, join_blocks(comments, blocks), header=self.header)
+            )
+            return
+        if files.kept < len(blocks) and self.limit is None:
+            self.limit = _exchanges_for(records, files.kept)
+            print(
+                f"dotmock record: {self.path} and its part files hold all a scenario may load "
+                f"({MAX_BUILD_BYTES // 1024} KiB with its includes): the exchanges after the first {self.limit} are "
+                "passed on but not written; record the rest into another file (-o other.mock)",
+                file=sys.stderr,
+                flush=True,
+            )
+        for name, text in files.parts:
+            write_text_atomically(str(self.path.with_name(name)), text)
+            self.parts.add(name)
+        for name in sorted(self.parts - {name for name, _ in files.parts}):
+            with contextlib.suppress(OSError):  # a part an earlier write of this recording needed
+                self.path.with_name(name).unlink()
+            self.parts.discard(name)
+        write_text_atomically(str(self.path), files.main)
+
+    def _format(self, text: str) -> str:
+        return _formatted(text, str(self.path))
+
+
+@functools.lru_cache(maxsize=16)
+def _formatted(text: str, path: str) -> str:
+    """`format_text`, once per text: a split recording's full part files stay as they were, write after write."""
+    return format_text(text, path)
+
+
+def _exchanges_for(records: list[Recorded], fixtures: int) -> int:
+    """How many of the first records make `fixtures` fixtures (those unreadable make none)."""
+    made = 0
+    for i, record in enumerate(records):
+        if record.unreadable is None:
+            if made == fixtures:
+                return i
+            made += 1
+    return len(records)
 
 
 def _header(path: Path, upstream: str, command: list[str]) -> str:
@@ -117,6 +166,7 @@ async def record(args: argparse.Namespace, command: list[str]) -> int:
     path = _output(args.output)
     original = path.read_text(encoding="utf-8") if path.exists() else None
     writer = _Writer(path, redact=tuple(args.redact), header=_header(path, args.upstream, command), original=original)
+    writer.parts = earlier_parts(original, path.stem)  # an earlier recording's: rewritten, or removed if not needed
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
