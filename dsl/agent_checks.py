@@ -9,9 +9,11 @@ from typing import Any
 
 from lark import Tree
 
+from dotmock.dsl import catalogue
 from dotmock.dsl import model as m
 from dotmock.dsl.checks import Checks
 from dotmock.dsl.errors import did_you_mean
+from dotmock.dsl.schema_break import break_value
 
 Located = tuple[Any, m.Location]
 Placed = tuple[Any, m.Location | None]
@@ -122,3 +124,42 @@ def fixture(
         )
     if "refusal" in single and not single["refusal"][0]:
         check.error("a refusal needs its text", single["refusal"][1], hint='e.g. refusal "I can\'t help with that."')
+
+
+def schema_violation(check: Checks, single: dict[str, Placed], faults: list[m.Fault], match: m.Match) -> None:
+    """`fault schemaViolation` needs a structured answer and a schema to break it against: its own `schema`,
+    or one its match says the request sends (a rule on a field of `catalogue.SCHEMA_FIELDS`)."""
+    fault = next((f for f in faults if f.kind == "schemaViolation"), None)
+    if fault is None:
+        return
+    if "structured" not in single:
+        check.error(
+            "fault schemaViolation breaks a structured answer against its schema: this fixture has no "
+            "`structured {...}` answer",
+            fault.location,
+            hint="add structured {...} (and its schema {...}), or drop the fault",
+        )
+        return
+    fields = tuple(f for fs in catalogue.SCHEMA_FIELDS.values() for f in fs)
+    asks = any(rule.path == f or rule.path.startswith(f + ".") for rule in match.json for f in fields)
+    own = single.get("schema", (None, None))[0]
+    if not isinstance(own, dict):
+        if not asks:
+            check.error(
+                "fault schemaViolation has no schema to violate: the fixture gives none, and its match does not "
+                "ask for requests that send one",
+                fault.location,
+                hint='add schema {...}, or match e.g. json "response_format.type" == "json_schema" '
+                '(Responses: "text.format.type", Messages: "output_config.format.type")',
+            )
+        return
+    if break_value(single["structured"][0], own, fault.violation, fault.data) is None:
+        prop = repr(fault.data) if fault.data else "a property"
+        what = {"missing": f"without {prop}", "wrongType": f"with another type for {prop}"}.get(
+            fault.violation or "", f"without {prop} or with another type for it"
+        )
+        check.error(
+            f"fault schemaViolation cannot break this answer against its schema: {what}, it still satisfies it",
+            fault.location,
+            hint="name a property the schema requires (missing) or types (wrongType)",
+        )

@@ -366,6 +366,8 @@ class _Builder(AgentItems):
                 body = self.error_fields(part)
                 self.check.error_event(body, where)
                 fields.update(message=body.get("message"), error_type=body.get("type"), code=body.get("code"))
+            elif isinstance(part, Tree) and part.data == "violation_how":  # schemaViolation missing / wrongType
+                fields["violation"] = str(part.children[0])
             elif isinstance(part, Tree):  # after_chunks, after_time, stall_for: one located value
                 fields[_FAULT_PARTS[part.data]] = _located(part)[0]
             elif isinstance(part[0], str):
@@ -540,6 +542,7 @@ class _Builder(AgentItems):
         self.check.fixture(name[0], single, faults, is_ws, where, answers_with_calls=bool(calls))
         self.check.answer_headers(headers, single, is_ws)
         agent_checks.fixture(self.check, name[0], single, calls, is_ws, where)
+        agent_checks.schema_violation(self.check, single, faults, match)
         value = {key: v for key, (v, _at) in single.items()}
         close = {k: value[k] for k in CLOSE_KNOBS if k in value}
         ws = (

@@ -121,6 +121,16 @@ def is_http_endpoint(path: str) -> bool:
 
 
 _TEMPLATES = tuple(path_pattern(path) for path in HTTP_ENDPOINTS if "{model}" in path)
+# The request fields that carry the JSON Schema of a structured answer, on each API that has one (Chat
+# `response_format`, Responses `text.format`, Anthropic `output_config.format` (or the older `output_format`),
+# Gemini `generationConfig.responseJsonSchema` / `responseSchema`): read by server/schema_violation.py, and by
+# `dotmock check` to tell that a fixture's match asks for one.
+SCHEMA_FIELDS: dict[str, tuple[str, ...]] = {
+    "chat_completions": ("response_format",),
+    "responses": ("text.format",),
+    "messages": ("output_config.format", "output_format"),
+    "gemini": ("generationConfig.responseJsonSchema", "generationConfig.responseSchema"),
+}
 WS_REALTIME_PATH = "/v1/realtime"  # OpenAI Realtime, text modality (server.apis.realtime, server.realtime_ws)
 WS_ENDPOINTS = (WS_CHAT_PATH, WS_RESPONSES_PATH, WS_REALTIME_PATH)
 # The event that ends a complete answer on each WebSocket path (what a truncation withholds); `/v1/chat` answers
@@ -137,7 +147,7 @@ WS_TERMINATORS: dict[str, tuple[str, ...]] = {
 Surface = Literal["stream", "websocket", "json"]
 
 # The `fault X` keywords of the language (the `Fault.kind` of the model).
-FaultName = Literal["disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent"]
+FaultName = Literal["disconnect", "stall", "malformedChunk", "slowFirstToken", "errorEvent", "schemaViolation"]
 # Everything the server can record as applied to an exchange: the written faults, plus what a knob does
 # (`truncateAfterChunks` cuts a stream: "truncate"; `disconnectAfterMs` and `closeCode 1006` drop a WebSocket).
 AppliedFault: TypeAlias = str
@@ -155,6 +165,9 @@ class FaultKind:
     ends_stream: bool = False  # the stream ends with it, without its terminator
     silent: bool = False  # the connection stays open and nothing arrives
     written: bool = True  # a `fault X` line of the language; False: the mark a knob leaves in the journal
+    # It changes what the answer says (before it is sent: server/schema_violation.py), not how it is delivered:
+    # the stream and JSON fault engines leave it alone.
+    rewrites: bool = False
 
 
 _STREAMS: frozenset[Surface] = frozenset({"stream", "websocket"})
@@ -177,11 +190,19 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
     FaultKind("slowFirstToken", "a slow first token", "DURATION", _ANY, silent=True),
     FaultKind("disconnectAfterMs", "a dropped WebSocket", "", _WS, ends_stream=True, written=False),
     FaultKind("closeCode1006", "a dropped WebSocket", "", _WS, ends_stream=True, written=False),
+    FaultKind(
+        "schemaViolation",
+        "a structured answer that breaks its schema",
+        "(missing | wrongType)? STRING?",
+        _ANY,
+        rewrites=True,
+    ),
 )
 FAULTS: dict[str, FaultKind] = {k.name: k for k in FAULT_KINDS}
 WRITTEN_FAULTS: tuple[str, ...] = tuple(k.name for k in FAULT_KINDS if k.written)
 SILENT_FAULTS: frozenset[str] = frozenset(k.name for k in FAULT_KINDS if k.silent)
 ENDING_FAULTS: frozenset[str] = frozenset(k.name for k in FAULT_KINDS if k.ends_stream)
+REWRITING_FAULTS: frozenset[str] = frozenset(k.name for k in FAULT_KINDS if k.rewrites)
 
 
 def fault_words(name: str) -> str:
@@ -372,6 +393,15 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "it was cut (raise the limit or continue it); a refusal (refusal field, stop_reason refusal) is no "
         "answer: report it.",
         "the run's last answer was a refusal or cut at its token limit, and the client exited 0 without asking again",
+    ),
+    FindingKind(
+        "schema_violation_accepted",
+        "error",
+        "used a structured answer that did not satisfy the JSON Schema it asked for",
+        "Validate a structured answer against the schema you sent before using it (the SDK's parse() with a "
+        "pydantic model, model_validate_json, jsonschema), and retry or report an error when it does not fit.",
+        "the last attempt of a call (HTTP, or a WebSocket message) got a structured answer that `fault "
+        "schemaViolation` broke against the request's schema, no retry followed, and the client exited 0",
     ),
     FindingKind(
         "fault_handled",

@@ -246,6 +246,10 @@ class Fault:
       go out at once, so the client sees a connection that is open but silent).
     - errorEvent: after `after_chunks` content chunks send an error event in the provider's shape
       (`message`, `error_type`, `code`) and end the stream.
+    - schemaViolation: a structured answer is sent broken against the request's JSON Schema (or the
+      fixture's `schema`): `violation` "missing" drops a required property, "wrongType" gives one a value of
+      another type (None: the first of the two that breaks it); `data` names the property (None: the first
+      that can be broken). It changes the answer, not its delivery (server/schema_violation.py).
     """
 
     kind: FaultName
@@ -256,6 +260,7 @@ class Fault:
     message: str | None = None
     error_type: str | None = None
     code: str | None = None
+    violation: str | None = None
     location: Location | None = _loc()
 
 

@@ -13,6 +13,9 @@ id). From the two, and the client's exit:
 - `tool_loop`: the client ran the same call (name and arguments) `loop_limit` times.
 - `stop_reason_ignored`: the run's last answer was a refusal or cut at its token limit, and the client
   exited 0 without asking again.
+- `schema_violation_accepted`: the last attempt of a call (HTTP, or a WebSocket message) got a structured
+  answer that `fault schemaViolation` broke against the request's schema (the journal says so, and what was
+  broken), no retry of it followed, and the client exited 0.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from dataclasses import dataclass
 
 from dotmock.runner.results import ClientRun
 from dotmock.server.conversation import Conversation, ResultSeen, read_conversation
-from dotmock.server.journal import HttpExchange, Journal, SentCall
+from dotmock.server.journal import HttpExchange, Journal, SentCall, Ticks
+from dotmock.server.schema_violation import NAME as SCHEMA_VIOLATION
 
 # A tool result that says the call could not be run is the client handling a broken call.
 REPORTS_PROBLEM = re.compile(
@@ -81,6 +85,7 @@ Add = Callable[[str, str, list[str]], None]
 
 class AgentJudge:
     def __init__(self, journal: Journal, client: ClientRun, loop_limit: int, add: Add) -> None:
+        self.journal = journal
         self.exchanges = sorted(journal.http, key=lambda e: (e.started_at, e.id))
         self.client = client
         self.loop_limit = loop_limit
@@ -109,6 +114,7 @@ class AgentJudge:
             self.lost_calls()
             self.loops()
         self.stops()
+        self.structured()
 
     def broken_calls(self) -> None:
         for request, result in self._trailing():
@@ -225,6 +231,26 @@ class AgentJudge:
             title,
             [f"exchange #{last.id}: stop reason {last.stop_reason}; no request followed; client exit 0"],
         )
+
+    def structured(self) -> None:
+        if not self.client.exited_ok:
+            return
+        sent: list[tuple[float, str, Ticks, str]] = [
+            (e.started_at, e.call_key, e.ticks, f"exchange #{e.id} {e.method} {e.path}") for e in self.exchanges
+        ]
+        for c in self.journal.websocket:
+            sent += [(x.started_at, x.call_key, x.ticks, f"WebSocket #{c.id} {c.path}") for x in c.exchanges]
+        sent.sort(key=lambda s: s[0])
+        for i, (_t, key, ticks, where) in enumerate(sent):
+            broke = next((t.detail for t in ticks if t.what == f"fault:{SCHEMA_VIOLATION}"), None)
+            if broke is None or any(later[1] == key for later in sent[i + 1 :]):
+                continue
+            self.add(
+                "schema_violation_accepted",
+                f"exited 0 after a structured answer that broke the schema it asked for ({where}: the server {broke})",
+                [f"{where}: {SCHEMA_VIOLATION} applied ({broke}); no retry followed; client exit 0"],
+            )
+            return
 
 
 def _is_error_result(request: HttpExchange, result: ResultSeen) -> bool:

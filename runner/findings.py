@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import itertools
 
-from dotmock.dsl.catalogue import FINDINGS, SEVERITIES, SILENT_FAULTS, WS_TERMINATORS, fault_words, first_cause
+from dotmock.dsl.catalogue import (
+    FINDINGS,
+    REWRITING_FAULTS,
+    SEVERITIES,
+    SILENT_FAULTS,
+    WS_TERMINATORS,
+    fault_words,
+    first_cause,
+)
 from dotmock.dsl.model import DEFAULT_LOOP_LIMIT, DEFAULT_READ_TIMEOUT_S
 from dotmock.runner.agent_findings import AgentJudge
 from dotmock.runner.attempts import (
@@ -305,6 +313,10 @@ class _Judge:
             how = ws_abnormal(conn)
             if how is not None:
                 moments.append((conn.closed_at or conn.opened_at, f"a WebSocket {how}"))
+            for x in conn.exchanges:  # an answer a fault rewrote (schemaViolation) on a connection that ended well
+                rewritten = first_cause([f for f in x.faults if f in REWRITING_FAULTS])
+                if rewritten is not None:
+                    moments.append((x.started_at, fault_words(rewritten)))
         return max(moments)[1] if moments else None
 
     @staticmethod

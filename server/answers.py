@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from quart import Response
 
 from dotmock.dsl.model import Dialect, ErrorOutcome, TextOutcome
+from dotmock.server import schema_violation
 from dotmock.server.agent_payloads import AgentAnswer, json_body
 from dotmock.server.agent_streams import agent_renderer
 from dotmock.server.apis import api_for
@@ -138,6 +139,7 @@ def text_response(
     stream, its waits moved by `jitter` (`reply`: the answer's ids, when the caller needs them; made up
     otherwise)."""
     reply = reply or reply_for(request)
+    outcome = schema_violation.rewrite(outcome, api.name, request.body, exchange)
     agent = AgentAnswer.of(outcome, api.name)
     agent.journal(exchange, sent_in_full=not request.stream)
     rid = request_id()

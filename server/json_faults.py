@@ -27,7 +27,8 @@ from dotmock.server.answers import Answer
 from dotmock.server.journal import HttpExchange, add_fault
 from dotmock.server.streaming import ClientLink, StreamAborted, StreamLimits
 
-JSON_FAULTS = frozenset(k.name for k in FAULT_KINDS if "json" in k.applies)  # the catalogue says where each applies
+# The catalogue says where each applies; a rewriting fault (schemaViolation) changed the answer already.
+JSON_FAULTS = frozenset(k.name for k in FAULT_KINDS if "json" in k.applies and not k.rewrites)
 
 
 def applies(faults: tuple[Fault, ...]) -> bool:

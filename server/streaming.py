@@ -27,6 +27,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from dotmock.dsl.catalogue import REWRITING_FAULTS
 from dotmock.dsl.model import Fault, TextOutcome
 from dotmock.server.apis.base import Renderer
 from dotmock.server.events import Event
@@ -124,6 +125,8 @@ def split_text(text: str, size: int) -> tuple[str, ...]:
 def _fault_positions(faults: tuple[Fault, ...], n_chunks: int) -> dict[int, list[Fault]]:
     positions: dict[int, list[Fault]] = {}
     for fault in faults:
+        if fault.kind in REWRITING_FAULTS:
+            continue  # it changed the answer before the stream began (server.schema_violation)
         if fault.kind == "disconnect" and fault.after_chunks is None and fault.after_s is not None:
             continue  # time-based
         if fault.kind == "slowFirstToken":

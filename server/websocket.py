@@ -9,6 +9,7 @@ error event and the connection stays usable; an unexpected error closes the conn
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from quart.globals import websocket_ctx
 
 from dotmock.dsl.catalogue import WS_CHAT_PATH, WS_REALTIME_PATH, WS_RESPONSES_PATH
 from dotmock.dsl.model import TextOutcome
+from dotmock.server import schema_violation
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.holder import ScenarioHolder
 from dotmock.server.journal import Journal, WsConnection, WsExchange
@@ -105,6 +107,10 @@ class _WsEndpoints:
             )
             return message.form
         exchange.fixture = fixture.name
+        if isinstance(fixture.outcome, TextOutcome):  # `fault schemaViolation` breaks a structured answer
+            api = "chat_completions" if message.form == ENVELOPE and path == WS_CHAT_PATH else "responses"
+            broken = schema_violation.rewrite(fixture.outcome, api, message.request, exchange)
+            fixture = dataclasses.replace(fixture, outcome=broken)
         outcome = fixture.outcome
         if not (responses and isinstance(outcome, TextOutcome)):
             await answer(session, fixture, message, path, scenario.dialect, exchange, self.limits)

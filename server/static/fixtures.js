@@ -38,6 +38,7 @@ export function faultLine(f) {
   if (f.kind === "slowFirstToken") return `slowFirstToken ${seconds(f.duration_s)}`;
   if (f.kind === "malformedChunk") return `malformedChunk${after}${f.data !== null ? ` ${q(f.data)}` : ""}`;
   if (f.kind === "errorEvent") return `errorEvent${after}${f.message ? ` ${q(f.message)}` : ""}`;
+  if (f.kind === "schemaViolation") return `schemaViolation${f.violation ? ` ${f.violation}` : ""}${f.data !== null ? ` ${q(f.data)}` : ""}`;
   return `${f.kind}${after}`;
 }
 
