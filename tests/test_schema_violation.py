@@ -25,6 +25,7 @@ from google.genai import types
 
 from dotmock.dsl import load_text
 from dotmock.dsl.errors import DslError
+from dotmock.dsl.model import TextOutcome
 from dotmock.dsl.schema_break import break_value
 from dotmock.runner.case import CaseOptions
 from dotmock.runner.execute import ExecuteOptions, execute
@@ -71,7 +72,8 @@ def test_check_refuses_the_fault_where_there_is_no_schema_to_violate() -> None:
 )
 def test_check_accepts_the_fault_with_a_schema(body: str) -> None:
     fixture = load_text(f'scenario "s"\nfixture "f" {{ {body} }}\n', "s.mock").cases[0].fixtures[0]
-    assert [f.kind for f in fixture.outcome.faults] == ["schemaViolation"]  # type: ignore[union-attr]
+    assert isinstance(fixture.outcome, TextOutcome)
+    assert [f.kind for f in fixture.outcome.faults] == ["schemaViolation"]
 
 
 def test_a_broken_value_never_satisfies_the_schema_and_is_no_coercible_lookalike() -> None:
