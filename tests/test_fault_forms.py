@@ -16,7 +16,10 @@ FAULT_LINES = {
     "malformedChunk": "fault malformedChunk after 1 chunk",
     "slowFirstToken": "fault slowFirstToken 1s",
     "errorEvent": "fault errorEvent after 1 chunk",
+    "schemaViolation": "fault schemaViolation",
 }
+# schemaViolation breaks a structured answer against its schema: it needs one of each.
+STRUCTURED = 'structured {"a": 1} schema {"type": "object", "required": ["a"]}'
 PINS = {
     "both": ("POST /v1/chat/completions", ""),
     "streams": ("POST /v1/chat/completions", '{ json "stream" == true }'),
@@ -28,7 +31,8 @@ PINS = {
 
 def fixture(pin: str, line: str) -> str:
     endpoint, rules = PINS[pin]
-    return f'scenario "s"\nfixture "f" {{\n  match {endpoint} {rules}\n  response "x"\n  {line}\n}}\n'
+    outcome = STRUCTURED if "schemaViolation" in line else 'response "x"'
+    return f'scenario "s"\nfixture "f" {{\n  match {endpoint} {rules}\n  {outcome}\n  {line}\n}}\n'
 
 
 def test_every_written_fault_has_a_line_here() -> None:
