@@ -307,9 +307,12 @@ class _Builder(AgentItems):
         return m.HeaderRule(name[0], kind, value[0] if value else None, location=name[1])
 
     def match_json(self, path: Located[str], op: Token, value: Any = None) -> m.JsonRule:
-        return m.JsonRule(path[0], self.json_kind(op), value, location=path[1])
+        return m.JsonRule(path[0], self.json_kind(op, value), value, location=path[1])
 
-    def json_kind(self, op: Token) -> JsonKind:
+    def json_kind(self, op: Token, value: Any = None) -> JsonKind:
+        """The comparison `op` names; a `matches` value is checked as a regular expression."""
+        if op == "matches":
+            self.check.regex((str(value), self.loc(op)))
         if op not in _JSON_OPS:
             self.check.error(
                 f"a JSON field is compared with ==, !=, contains, matches, present or absent, not '{op}'",
@@ -633,7 +636,7 @@ class _Builder(AgentItems):
             path,
             index,
             field_path[0],
-            self.json_kind(op),
+            self.json_kind(op, value),
             value,
             location=self.loc(meta),
         )

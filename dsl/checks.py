@@ -14,7 +14,7 @@ from typing import Any
 
 from lark import Token
 
-from dotmock.dsl import catalogue
+from dotmock.dsl import catalogue, user_regex
 from dotmock.dsl import model as m
 from dotmock.dsl.errors import DslError, did_you_mean
 
@@ -73,10 +73,9 @@ class Checks:
     def regex(self, value: Located | None) -> None:
         if value is None:
             return
-        try:
-            re.compile(value[0])
-        except re.error as err:
-            self.error(f"invalid regular expression: {err}", value[1])
+        found = user_regex.problem(str(value[0]))
+        if found is not None:
+            self.error(found[0], value[1], hint=found[1])
 
     def attempt(self, n: Located) -> None:
         if n[0] < 1:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from dotmock.dsl import model as m
+from dotmock.dsl import user_regex
 from dotmock.runner.attempts import RETRY_AFTER_TOLERANCE_S, group_calls
 from dotmock.runner.results import ClientRun, ExpectationResult, Finding
 from dotmock.server.journal import Journal
@@ -105,9 +106,11 @@ class _Checker:
             hit = e.value in text
         else:
             try:
-                hit = re.search(e.value, text, re.MULTILINE) is not None
+                hit = user_regex.search(e.value, text, re.MULTILINE)
             except re.error as err:
                 return False, f"a valid regex {e.value!r}", f"invalid regex: {err}"
+            except user_regex.RegexTimeout as err:
+                return False, f"{e.stream} matching {e.value!r}", str(err)
         ok = hit != e.negated
         verb = "containing" if e.kind == "contains" else "matching"
         expected = f"{e.stream} {'not ' if e.negated else ''}{verb} {_fmt(e.value)}"

@@ -7,15 +7,42 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from dotmock.dsl import user_regex
 from dotmock.dsl.model import Fixture, HeaderRule, JsonRule, Match, TextRule, ToolResultRule
 from dotmock.server.conversation import Conversation, read_conversation
 
 _MISSING = object()
+log = logging.getLogger("dotmock.server")
+# (pattern, hash of the text) -> why the search gave up: asked again (the nearest misses of a 404), the rule
+# fails at once instead of spending its budget twice.
+_gave_up: dict[tuple[str, int], str] = {}
+_GAVE_UP_KEPT = 256
+
+
+def regex_holds(pattern: str, text: str) -> bool:
+    """`pattern` is found in `text` within its budget (dsl/user_regex.py); past it the rule does not hold,
+    and the server's log says so."""
+    key = (pattern, hash(text))
+    if key in _gave_up:
+        return False
+    try:
+        return user_regex.search(pattern, text)
+    except user_regex.RegexTimeout as err:
+        if len(_gave_up) >= _GAVE_UP_KEPT:
+            _gave_up.clear()
+        _gave_up[key] = str(err)
+        log.warning("dotmock: %s; the rule does not hold", err)
+        return False
+
+
+def regex_gave_up(pattern: str, text: str | None) -> str | None:
+    """Why the search of `pattern` in `text` gave up, if it did."""
+    return None if text is None else _gave_up.get((pattern, hash(text)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +134,7 @@ def _text_rule_holds(rule: TextRule, text: str | None) -> bool:
         return False
     if rule.kind == "contains":
         return rule.value in text
-    return re.search(rule.value, text) is not None
+    return regex_holds(rule.value, text)
 
 
 def _header_rule_holds(rule: HeaderRule, headers: dict[str, str]) -> bool:
@@ -120,7 +147,7 @@ def _header_rule_holds(rule: HeaderRule, headers: dict[str, str]) -> bool:
         return value == rule.value
     if rule.kind == "contains":
         return (rule.value or "") in value
-    return re.search(rule.value or "", value) is not None
+    return regex_holds(rule.value or "", value)
 
 
 def json_rule_holds(kind: str, expected: Any, value: Any) -> bool:
@@ -144,7 +171,7 @@ def json_rule_holds(kind: str, expected: Any, value: Any) -> bool:
     text = value if isinstance(value, str) else json.dumps(value)
     if kind == "contains":
         return str(expected) in text
-    return re.search(str(expected), text) is not None
+    return regex_holds(str(expected), text)
 
 
 def _json_rule_holds(rule: JsonRule, body: Any) -> bool:
@@ -223,7 +250,9 @@ def miss_reasons(match: Match, request: MatchRequest) -> tuple[list[str], int]:
             held += 1
         else:
             verb = "does not contain" if text_rule.kind == "contains" else "does not match"
-            reasons.append(f"last user message {verb} {text_rule.value!r}")
+            gave_up = regex_gave_up(text_rule.value, text) if text_rule.kind == "matches" else None
+            reason = f"last user message: {gave_up}" if gave_up else f"last user message {verb} {text_rule.value!r}"
+            reasons.append(reason)
     for header_rule in match.headers:
         if _header_rule_holds(header_rule, request.headers):
             held += 1
