@@ -313,7 +313,12 @@ def _gemini_event(value: dict[str, Any], reading: StreamReading) -> list[tuple[s
         error = value["error"]
         reading.error = RecordedError(_str(error.get("message")), _str(error.get("status")), None)
         return []
-    return _gemini_parts(value, reading)
+    pieces = _gemini_parts(value, reading)
+    if len(pieces) > 1:
+        reading.lose("chunks of several parts (the replay sends one part a chunk, the later ones without a wait)")
+    if pieces and reading.completed:
+        reading.lose("the finishReason on the last content chunk (the replay sends it in a chunk of its own)")
+    return pieces
 
 
 _READERS = {CHAT_COMPLETIONS_PATH: _chat_event, RESPONSES_PATH: _responses_event, MESSAGES_PATH: _messages_event}
@@ -345,7 +350,9 @@ def read_stream(path: str, events: list[SseEvent], t0: float) -> StreamReading:
             one = reader(value, reading)
             pieces = [one] if one is not None else []
         for kind, index, text in pieces:  # a Gemini chunk's second part came with its first: no wait
-            if reading.error is not None or (kind != "call" and reading.calls):
+            # (a Gemini chunk's calls are opened as its parts are read, before its text is taken)
+            after_call = any(k == "call" for k, _ in reading.kinds) if gemini else bool(reading.calls)
+            if reading.error is not None or (kind != "call" and after_call):
                 reading.unread("text after a tool call or an error event")
             if kind == "reasoning":
                 if any(k != "reasoning" for k, _ in reading.kinds):

@@ -181,3 +181,24 @@ async def test_gemini_answers_record_and_replay_faithfully(tmp_path: Path) -> No
         times for (name, _), times in zip(upstream_times, replay_times, strict=True) if name in ("result", "limited")
     ]
     assert all(times[0] >= 0.06 for times in slow)
+
+
+def test_what_a_real_gemini_stream_does_that_the_replay_does_not_is_named() -> None:
+    """Gemini itself puts the finishReason on the last text chunk and may send several parts in one chunk;
+    the replay sends one part a chunk and the finishReason alone: the fixture's comments say so."""
+    from dotmock.server.record_read import SseEvent, read_stream
+
+    def chunk(parts: list[dict[str, Any]], finish: str | None = None) -> SseEvent:
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}}
+        if finish:
+            candidate["finishReason"] = finish
+        return SseEvent(None, json.dumps({"candidates": [candidate]}), 0.0)
+
+    call = {"functionCall": {"name": "get_time", "args": {"tz": "UTC"}}}
+    path = f"/v1beta/models/{MODEL}:streamGenerateContent"
+    reading = read_stream(path, [chunk([{"text": "Hi, "}]), chunk([{"text": "one moment."}, call], "STOP")], 0.0)
+    assert reading.unreadable is None and reading.completed
+    assert [c.text for c in reading.chunks] == ["Hi, ", "one moment.", '{"tz": "UTC"}']
+    assert [c.name for c in reading.calls] == ["get_time"]
+    assert any(what.startswith("chunks of several parts") for what in reading.lost)
+    assert any(what.startswith("the finishReason on the last content chunk") for what in reading.lost)
