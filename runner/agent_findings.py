@@ -1,9 +1,11 @@
 """The agent findings: what a client did with the tool calls, refusals and cut answers it was sent.
 
-The journal holds both halves of every round: the calls the server answered with (`HttpExchange.tool_calls`,
-with how much of each call's arguments went out, and `stop_reason`), and the next request, whose
-conversation shows what the client did with them (`server.conversation`: the tool results it sent, by call
-id). From the two, and the client's exit:
+The journal holds both halves of every round: the calls the server answered with (`tool_calls` of an HTTP
+exchange or of a WebSocket message's exchange, with how much of each call's arguments went out, and
+`stop_reason`), and the next request, whose conversation shows what the client did with them
+(`server.conversation`: the tool results it sent, by call id). HTTP requests and WebSocket messages (a
+Responses `response.create`, a `/v1/chat` envelope, a Realtime `response.create` with its session's
+conversation) are read as one run, in the order they came. From the two, and the client's exit:
 
 - `tool_run_on_broken_call`: a result came back for a call whose arguments were cut off (the answer never
   completed) or were not a JSON object, unless the result reports the problem (an Anthropic `is_error`
@@ -25,10 +27,11 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dotmock.runner.results import ClientRun
-from dotmock.server.conversation import Conversation, ResultSeen, read_conversation
-from dotmock.server.journal import HttpExchange, Journal, SentCall, Ticks
+from dotmock.server.conversation import ResultSeen, read_conversation
+from dotmock.server.journal import Journal, SentCall, Ticks
 from dotmock.server.schema_violation import NAME as SCHEMA_VIOLATION
 
 # A tool result that says the call could not be run is the client handling a broken call.
@@ -40,10 +43,64 @@ CUT_STOPS = {"length": "cut at its token limit (finish reason length)", "content
 
 
 @dataclass(frozen=True, slots=True)
-class _Sending:
-    """A call as the server sent it: in which exchange, and whether the client could have had it whole."""
+class _Turn:
+    """One request of the run and the answer it got: an HTTP exchange, or a WebSocket message (a
+    `response.create`, an envelope) and the answer to it, read alike."""
 
-    exchange: HttpExchange
+    where: str  # "exchange #3 POST /v1/chat/completions", "WebSocket #4 /v1/realtime, message 3"
+    started_at: float
+    order: int  # the journal's order, for turns that started at the same moment
+    body: Any  # the request as its conversation is read (a Realtime response.create: the session's items)
+    call_key: str
+    answered: bool  # a fixture's answer (not a refusal of the request, not an error fixture)
+    completed: bool
+    tool_calls: tuple[SentCall, ...]
+    stop_reason: str | None
+    ticks: Ticks
+
+
+def _turns(journal: Journal) -> list[_Turn]:
+    turns = [
+        _Turn(
+            f"exchange #{e.id} {e.method} {e.path}",
+            e.started_at,
+            e.id,
+            e.body,
+            e.call_key,
+            e.fixture is not None and e.status == 200,
+            e.completed,
+            tuple(e.tool_calls),
+            e.stop_reason,
+            e.ticks,
+        )
+        for e in journal.http
+    ]
+    for c in journal.websocket:
+        for k, x in enumerate(c.exchanges, 1 + c.exchanges_dropped):
+            if not x.call_key:  # not a message answered by a fixture (a Realtime item.create, a bad frame)
+                continue
+            turns.append(
+                _Turn(
+                    f"WebSocket #{c.id} {c.path}, message {k}",
+                    x.started_at,
+                    c.id,
+                    x.request,
+                    x.call_key,
+                    x.fixture is not None and x.error is None,
+                    x.completed,
+                    tuple(x.tool_calls),
+                    x.stop_reason,
+                    x.ticks,
+                )
+            )
+    return sorted(turns, key=lambda t: (t.started_at, t.order))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    """A call as the server sent it: in which answer, and whether the client could have had it whole."""
+
+    turn: _Turn
     call: SentCall
 
     @property
@@ -53,7 +110,7 @@ class _Sending:
         if not call.arguments_whole:
             sent = min(call.sent_chars, len(call.arguments))
             return f"its arguments were cut off after {sent} of {len(call.arguments)} characters"
-        if not self.exchange.completed:  # whole arguments (Gemini sends a call in one chunk), cut answer
+        if not self.turn.completed:  # whole arguments (Gemini sends a call in one chunk), cut answer
             return "the answer it came in was cut off before it ended"
         if not call.valid_json:
             return "its arguments were not valid JSON"
@@ -72,39 +129,28 @@ def _canonical(call: SentCall) -> tuple[str, str]:
         return call.name, call.arguments
 
 
-@dataclass(slots=True)
-class _Round:
-    """One request that carried tool results, read as a conversation."""
-
-    exchange: HttpExchange
-    conversation: Conversation
-
-
 Add = Callable[[str, str, list[str]], None]
 
 
 class AgentJudge:
     def __init__(self, journal: Journal, client: ClientRun, loop_limit: int, add: Add) -> None:
-        self.journal = journal
-        self.exchanges = sorted(journal.http, key=lambda e: (e.started_at, e.id))
+        self.turns = _turns(journal)
         self.client = client
         self.loop_limit = loop_limit
         self.add = add
-        self.conversations = {e.id: read_conversation(e.body) for e in self.exchanges}
-        self.sent_ids = {c.id for e in self.exchanges for c in e.tool_calls}
+        self.conversations = [read_conversation(t.body) for t in self.turns]
+        self.sent_ids = {c.id for t in self.turns for c in t.tool_calls}
 
-    def _latest_sending(self, call_id: str, before: HttpExchange) -> _Sending | None:
+    def _latest_sending(self, call_id: str, before: int) -> _Sending | None:
         latest = None
-        for e in self.exchanges:
-            if e.started_at >= before.started_at or e.id == before.id:
-                break
-            for call in e.tool_calls:
+        for turn in self.turns[:before]:
+            for call in turn.tool_calls:
                 if call.id == call_id:
-                    latest = _Sending(e, call)
+                    latest = _Sending(turn, call)
         return latest
 
-    def _trailing(self) -> list[tuple[HttpExchange, ResultSeen]]:
-        return [(e, r) for e in self.exchanges for r in self.conversations[e.id].trailing_results]
+    def _trailing(self) -> list[tuple[int, ResultSeen]]:
+        return [(i, r) for i, c in enumerate(self.conversations) for r in c.trailing_results]
 
     # ------------------------------------------------------------------------------------ the findings
 
@@ -117,145 +163,137 @@ class AgentJudge:
         self.structured()
 
     def broken_calls(self) -> None:
-        for request, result in self._trailing():
-            sending = self._latest_sending(result.call_id, request)
+        for i, result in self._trailing():
+            sending = self._latest_sending(result.call_id, i)
             if sending is None:
                 continue
             why = sending.broken
-            if why is None or REPORTS_PROBLEM.search(result.content) or _is_error_result(request, result):
+            request = self.turns[i]
+            if why is None or REPORTS_PROBLEM.search(result.content) or _is_error_result(request.body, result):
                 continue
             self.add(
                 "tool_run_on_broken_call",
                 f"ran {sending.call.name} on the call {result.call_id} although {why}",
                 [
-                    f"exchange #{sending.exchange.id} {sending.exchange.path}: sent {_shown(sending.call)}, "
-                    f"{'completed' if sending.exchange.completed else 'not completed'}",
-                    f"exchange #{request.id}: a result for {result.call_id}: {result.content[:80]!r}",
+                    f"{sending.turn.where}: sent {_shown(sending.call)}, "
+                    f"{'completed' if sending.turn.completed else 'not completed'}",
+                    f"{request.where}: a result for {result.call_id}: {result.content[:80]!r}",
                 ],
             )
             return
 
     def lost_calls(self) -> None:
         # A result for an id nobody made (neither the server nor the client's own history).
-        for request, result in self._trailing():
-            own = {c.id for c in self.conversations[request.id].calls}
+        for i, result in self._trailing():
+            own = {c.id for c in self.conversations[i].calls}
             if result.call_id not in self.sent_ids and result.call_id not in own:
                 self.add(
                     "tool_call_lost",
                     f"sent a result for the call id {result.call_id!r}, which the model never made",
-                    [f"exchange #{request.id}: ids sent so far: {', '.join(sorted(self.sent_ids))}"],
+                    [f"{self.turns[i].where}: ids sent so far: {', '.join(sorted(self.sent_ids))}"],
                 )
                 return
         superseded = self._superseded()
-        for i, answer in enumerate(self.exchanges):
+        for i, answer in enumerate(self.turns):
             whole = [c for c in answer.tool_calls if _Sending(answer, c).broken is None]
-            if not whole or answer.id in superseded:
+            if not whole or i in superseded:
                 continue
             ids = {c.id for c in whole}
-            later = self.exchanges[i + 1 :]
-            follow = next((e for e in later if self._continues(e, ids)), None)
+            follow = next((j for j in range(i + 1, len(self.turns)) if self._continues(j, ids)), None)
             if follow is None:
-                if not later and self.client.exited_ok:
+                if i == len(self.turns) - 1 and self.client.exited_ok:
                     self.add(
                         "tool_call_lost",
-                        f"exited 0 without answering {', '.join(_shown(c) for c in whole)} "
-                        f"({answer.method} {answer.path})",
-                        [f"exchange #{answer.id}: {len(whole)} tool call(s) sent; no request followed"],
+                        f"exited 0 without answering {', '.join(_shown(c) for c in whole)} ({answer.where})",
+                        [f"{answer.where}: {len(whole)} tool call(s) sent; no request followed"],
                     )
                     return
                 continue
-            answered = {r.call_id for r in self.conversations[follow.id].results}
+            answered = {r.call_id for r in self.conversations[follow].results}
             missing = [c for c in whole if c.id not in answered]
             if missing:
                 self.add(
                     "tool_call_lost",
                     f"went on without a result for {', '.join(f'{_shown(c)} [{c.id}]' for c in missing)}",
                     [
-                        f"exchange #{answer.id}: sent {len(whole)} tool call(s)",
-                        f"exchange #{follow.id}: results for {', '.join(sorted(answered)) or 'none'}",
+                        f"{answer.where}: sent {len(whole)} tool call(s)",
+                        f"{self.turns[follow].where}: results for {', '.join(sorted(answered)) or 'none'}",
                     ],
                 )
                 return
 
     def _superseded(self) -> set[int]:
         """Answers a retry of the same request replaced (the client asked again: their calls are void)."""
-        last_of: dict[str, int] = {}
-        for e in self.exchanges:
-            last_of[e.call_key] = e.id
-        return {e.id for e in self.exchanges if last_of.get(e.call_key) != e.id}
+        last_of = {t.call_key: i for i, t in enumerate(self.turns)}
+        return {i for i, t in enumerate(self.turns) if last_of[t.call_key] != i}
 
-    def _continues(self, request: HttpExchange, ids: set[str]) -> bool:
-        conversation = self.conversations[request.id]
+    def _continues(self, j: int, ids: set[str]) -> bool:
+        conversation = self.conversations[j]
         return bool(ids & ({r.call_id for r in conversation.results} | {c.id for c in conversation.calls}))
 
     def loops(self) -> None:
         runs: Counter[tuple[str, str]] = Counter()
         shown: dict[tuple[str, str], SentCall] = {}
         counted: set[tuple[str, tuple[str, str]]] = set()
-        for request, result in self._trailing():
-            sending = self._latest_sending(result.call_id, request)
+        rounds: dict[tuple[str, str], list[str]] = {}
+        for i, result in self._trailing():
+            sending = self._latest_sending(result.call_id, i)
             if sending is None:
                 continue
             key = _canonical(sending.call)
-            if (request.call_key, key) in counted:  # a retry of the same round is not another run
+            if (self.turns[i].call_key, key) in counted:  # a retry of the same round is not another run
                 continue
-            counted.add((request.call_key, key))
+            counted.add((self.turns[i].call_key, key))
             runs[key] += 1
             shown.setdefault(key, sending.call)
+            rounds.setdefault(key, []).append(self.turns[i].where)
         for key, n in runs.most_common(1):
             if n >= self.loop_limit:
                 self.add(
                     "tool_loop",
                     f"ran {_shown(shown[key])} {n} times with the same arguments (loop limit {self.loop_limit})",
-                    [f"{n} rounds sent a result for {shown[key].name} with arguments {key[1][:80]}"],
+                    [
+                        f"{n} rounds sent a result for {shown[key].name} with arguments {key[1][:80]}",
+                        f"the first in {rounds[key][0]}, the last in {rounds[key][-1]}",
+                    ],
                 )
 
     def stops(self) -> None:
-        if not self.client.exited_ok:
+        if not self.client.exited_ok or not self.turns:
             return
-        answered = [e for e in self.exchanges if e.fixture is not None and e.status == 200 and e.stop_reason]
-        if not answered or answered[-1] is not self.exchanges[-1]:
+        last = self.turns[-1]
+        if not (last.answered and last.stop_reason and last.completed):
             return
-        last = answered[-1]
-        if not last.completed:
-            return
-        where = f"{last.method} {last.path}"
         if last.stop_reason == "refusal":
-            title = f"exited 0 on an answer the model refused ({where}), as if it were an answer"
+            title = f"exited 0 on an answer the model refused ({last.where}), as if it were an answer"
         elif last.stop_reason in CUT_STOPS:
-            title = f"exited 0 on an answer {CUT_STOPS[last.stop_reason]} ({where}), without continuing it"
+            title = f"exited 0 on an answer {CUT_STOPS[last.stop_reason]} ({last.where}), without continuing it"
         else:
             return
         self.add(
             "stop_reason_ignored",
             title,
-            [f"exchange #{last.id}: stop reason {last.stop_reason}; no request followed; client exit 0"],
+            [f"{last.where}: stop reason {last.stop_reason}; no request followed; client exit 0"],
         )
 
     def structured(self) -> None:
         if not self.client.exited_ok:
             return
-        sent: list[tuple[float, str, Ticks, str]] = [
-            (e.started_at, e.call_key, e.ticks, f"exchange #{e.id} {e.method} {e.path}") for e in self.exchanges
-        ]
-        for c in self.journal.websocket:
-            sent += [(x.started_at, x.call_key, x.ticks, f"WebSocket #{c.id} {c.path}") for x in c.exchanges]
-        sent.sort(key=lambda s: s[0])
-        for i, (_t, key, ticks, where) in enumerate(sent):
-            broke = next((t.detail for t in ticks if t.what == f"fault:{SCHEMA_VIOLATION}"), None)
-            if broke is None or any(later[1] == key for later in sent[i + 1 :]):
+        for i, turn in enumerate(self.turns):
+            broke = next((t.detail for t in turn.ticks if t.what == f"fault:{SCHEMA_VIOLATION}"), None)
+            if broke is None or any(later.call_key == turn.call_key for later in self.turns[i + 1 :]):
                 continue
             self.add(
                 "schema_violation_accepted",
-                f"exited 0 after a structured answer that broke the schema it asked for ({where}: the server {broke})",
-                [f"{where}: {SCHEMA_VIOLATION} applied ({broke}); no retry followed; client exit 0"],
+                f"exited 0 after a structured answer that broke the schema it asked for ({turn.where}: the server "
+                f"{broke})",
+                [f"{turn.where}: {SCHEMA_VIOLATION} applied ({broke}); no retry followed; client exit 0"],
             )
             return
 
 
-def _is_error_result(request: HttpExchange, result: ResultSeen) -> bool:
+def _is_error_result(body: Any, result: ResultSeen) -> bool:
     """An Anthropic tool_result marked `is_error` for this call."""
-    body = request.body
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return False
     for message in body["messages"]:

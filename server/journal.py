@@ -181,6 +181,8 @@ class WsExchange:
     call_key: str = ""  # equal keys are attempts of one logical call (across connections)
     chunks_sent: int = 0  # a streamed text's content chunks
     gaps_ms: list[float] | None = None  # with `jitterMs`: the waits used, in ms (see HttpExchange)
+    tool_calls: list[SentCall] = field(default_factory=list)  # the answer's tool calls (see HttpExchange)
+    stop_reason: str | None = None  # an agent answer's stop, in Chat words (see HttpExchange)
     ticks: Ticks = field(default_factory=Ticks)
 
 
@@ -406,6 +408,12 @@ class Journal:
             del d["request_truncated"]
         if x.gaps_ms is None:
             del d["gaps_ms"]
+        # Written for an agent answer only, so a journal of text answers reads as it always did.
+        d["tool_calls"] = [asdict(c) for c in x.tool_calls]
+        if not x.tool_calls:
+            del d["tool_calls"]
+        if x.stop_reason is None:
+            del d["stop_reason"]
         d["started_at"], d["ended_at"] = _rel(x.started_at, t0), _rel(x.ended_at, t0)
         d["ticks"] = x.ticks.to_json(t0)
         return d

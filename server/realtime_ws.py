@@ -162,8 +162,10 @@ class RealtimeEndpoint:
         exchange.fixture = fixture.name
         outcome = fixture.outcome
         renderer: RealtimeRenderer
+        agent = None
         if isinstance(outcome, TextOutcome) and not outcome.is_plain_text:
-            renderer = RealtimeAgentRenderer(state, request, AgentAnswer.of(outcome, "realtime"))
+            agent = AgentAnswer.of(outcome, "realtime")
+            renderer = RealtimeAgentRenderer(state, request, agent)
         else:
             renderer = RealtimeRenderer(
                 state, request, outcome.finish_reason if isinstance(outcome, TextOutcome) else "stop"
@@ -178,6 +180,7 @@ class RealtimeEndpoint:
                 exchange,
                 self.limits,
                 renderer=renderer,
+                agent=agent,
             )
         finally:
             if isinstance(outcome, TextOutcome):

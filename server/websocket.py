@@ -119,7 +119,7 @@ class _WsEndpoints:
         renderer, agent = text_renderer(outcome, message, path, scenario.dialect, reply)
         calls = [(i, c.name, c.arguments_text()) for i, c in agent.calls] if agent is not None else []
         self.journal.chains.remember(reply.response_id, conversation, outcome.text, calls)
-        await answer(session, fixture, message, path, scenario.dialect, exchange, self.limits, renderer)
+        await answer(session, fixture, message, path, scenario.dialect, exchange, self.limits, renderer, agent)
         return message.form
 
     @staticmethod

@@ -67,10 +67,11 @@ async def answer(
     exchange: WsExchange,
     limits: StreamLimits,
     renderer: Renderer | None = None,
+    agent: AgentAnswer | None = None,
 ) -> None:
     """Send `fixture`'s answer to `message` and apply its close knobs; raises `ConnectionEnded` when the
     connection was closed or dropped. A text fixture streams `renderer`'s events (default: the endpoint's
-    Chat or Responses events)."""
+    Chat or Responses events); `agent` is the agent answer the renderer sends (its calls are journaled)."""
     knobs = close_knobs(fixture)
     if knobs is not None and knobs.disconnect_after_ms is not None:
         session.arm_drop(knobs.disconnect_after_ms)
@@ -79,11 +80,12 @@ async def answer(
         if isinstance(outcome, WsOutcome):
             await _replay_events(session, outcome, message.form, exchange)
         elif isinstance(outcome, TextOutcome):
-            renderer = renderer or text_renderer(outcome, message, path, scenario_dialect)[0]
+            if renderer is None:
+                renderer, agent = text_renderer(outcome, message, path, scenario_dialect)
             jitter = jitter_for(
                 session.journal.seed, fixture.name, exchange.call_key, exchange.attempt, outcome.streaming.jitter_ms
             )
-            await _stream_text(session, renderer, outcome, message.form, path, exchange, limits, jitter)
+            await _stream_text(session, renderer, outcome, message.form, path, exchange, limits, jitter, agent)
         else:
             await _send_error(session, outcome, message.form, exchange)
     finally:
@@ -142,9 +144,15 @@ async def _stream_text(
     exchange: WsExchange,
     limits: StreamLimits,
     jitter: Jitter | None = None,
+    agent: AgentAnswer | None = None,
 ) -> None:
-    # The HTTP stream engine journals into an HttpExchange; its findings are copied to the WsExchange.
+    # The HTTP stream engine journals into an HttpExchange; its findings are copied to the WsExchange: the
+    # faults, the ticks, and an agent answer's calls with how much of each went out (what the agent findings
+    # read from a WebSocket run as from an HTTP one).
     scratch = HttpExchange(id=0, method="WEBSOCKET", path=path, started_at=time.monotonic(), stream=True)
+    if agent is not None:
+        agent.journal(scratch, sent_in_full=False)
+        exchange.tool_calls, exchange.stop_reason = scratch.tool_calls, scratch.stop_reason
     body = stream_events(renderer, outcome, scratch, limits, jitter=jitter)
     exchange.gaps_ms = scratch.gaps_ms
     try:
