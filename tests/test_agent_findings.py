@@ -125,6 +125,7 @@ def test_the_docs_agent_example_for_each_api_runs(results: dict[str, CaseResult]
         "weather agent on Anthropic Messages",
         "weather agent on Chat Completions",
         "weather agent on Gemini",
+        "weather agent on OpenAI Realtime",
         "weather agent on Responses",
     ]
     for row in rows:

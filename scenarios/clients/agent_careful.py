@@ -9,7 +9,7 @@
 - stops when the model asks again for a call it already ran with the same arguments, and after MAX_ROUNDS
   rounds (exit 3).
 
-    python agent_careful.py [--api chat|responses|messages|gemini] [--stream] [--prompt TEXT]
+    python agent_careful.py [--api chat|responses|messages|gemini|realtime] [--stream] [--prompt TEXT]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def canonical(arguments: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--api", choices=("chat", "responses", "messages", "gemini"), default="chat")
+    parser.add_argument("--api", choices=("chat", "responses", "messages", "gemini", "realtime"), default="chat")
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--prompt", default="What is the weather in Paris?")
     args = parser.parse_args()

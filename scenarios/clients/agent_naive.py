@@ -6,7 +6,7 @@
 - never asks why an answer stopped: a refusal, or an answer cut at its token limit, is printed as the answer;
 - no real cap on rounds: a model that keeps asking for the same call keeps it going.
 
-    python agent_naive.py [--api chat|responses|messages|gemini] [--stream] [--prompt TEXT]
+    python agent_naive.py [--api chat|responses|messages|gemini|realtime] [--stream] [--prompt TEXT]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ROUNDS = 25
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--api", choices=("chat", "responses", "messages", "gemini"), default="chat")
+    parser.add_argument("--api", choices=("chat", "responses", "messages", "gemini", "realtime"), default="chat")
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--prompt", default="What is the weather in Paris?")
     args = parser.parse_args()

@@ -6,6 +6,8 @@ results back. agent_naive.py and agent_careful.py run their loops on top of this
     Messages (anthropic):       messages.create() or the .stream() helper's get_final_message()
     Gemini (google-genai):      models.generate_content() or models.generate_content_stream(), its chunks'
                                 parts put together (the SDK has no final-object helper for a stream)
+    Realtime (openai):          realtime.connect() over WebSocket, text: `response.create`, then the
+                                `response.done` event's output (always streamed; --stream changes nothing)
 
 Every `Turn` says how the answer stopped in one vocabulary: "stop", "tool_calls", "length", "refusal", or
 None when the answer never said (a stream that was cut before its end).
@@ -265,8 +267,56 @@ class GeminiAgent(Conversation):
         self.history.append(self.types.Content(role="user", parts=parts))
 
 
-APIS = {"chat": ChatAgent, "responses": ResponsesAgent, "messages": MessagesAgent, "gemini": GeminiAgent}
-Agent = ChatAgent | ResponsesAgent | MessagesAgent | GeminiAgent
+class RealtimeAgent(Conversation):
+    """OpenAI Realtime over WebSocket (`realtime.connect()`, text): the conversation lives in the session, so
+    each round sends only the new items (`function_call_output`), then `response.create`. A round that ends
+    without `response.done` (a dropped connection) raises; the history is the session's, so `rewind` has
+    nothing to drop."""
+
+    def __init__(self, prompt: str, stream: bool, max_retries: int) -> None:
+        import openai
+
+        base = os.environ["OPENAI_BASE_URL"]
+        client = openai.OpenAI(max_retries=max_retries, timeout=5.0, websocket_base_url=base.replace("http", "ws", 1))
+        self.connection = client.realtime.connect(model=MODEL).__enter__()
+        self.connection.session.update(
+            session={
+                "type": "realtime",
+                "output_modalities": ["text"],
+                "tools": [{"type": "function", **t} for t in TOOLS],
+            }
+        )
+        content = [{"type": "input_text", "text": prompt}]
+        self.connection.conversation.item.create(item={"type": "message", "role": "user", "content": content})
+        self.history: list[Any] = []
+
+    def ask(self) -> Turn:
+        self.connection.response.create()
+        done = next(e for e in self.connection if e.type == "response.done")
+        turn = Turn()
+        for item in done.response.output or []:
+            if item.type == "function_call":
+                turn.calls.append(Call(item.call_id or "", item.name or "", item.arguments or ""))
+            elif item.type == "message":
+                turn.text += "".join(part.text or "" for part in item.content or [])
+        status = done.response.status
+        turn.stop = "length" if status == "incomplete" else "tool_calls" if turn.calls else "stop"
+        return turn
+
+    def answer(self, results: list[tuple[str, str, bool]]) -> None:
+        for call_id, content, _is_error in results:
+            item = {"type": "function_call_output", "call_id": call_id, "output": content}
+            self.connection.conversation.item.create(item=item)
+
+
+APIS = {
+    "chat": ChatAgent,
+    "responses": ResponsesAgent,
+    "messages": MessagesAgent,
+    "gemini": GeminiAgent,
+    "realtime": RealtimeAgent,
+}
+Agent = ChatAgent | ResponsesAgent | MessagesAgent | GeminiAgent | RealtimeAgent
 
 
 def agent(api: str, prompt: str, stream: bool, max_retries: int = 2) -> Agent:
