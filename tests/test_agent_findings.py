@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from once import once_per_run
 
 from dotmock.dsl.catalogue import FINDING_NAMES
 from dotmock.dsl.loader import load_file, load_text
@@ -43,8 +44,9 @@ CASES = {
     "lost-unknown-id": (f"{MODES} wrong-id", PARALLEL, None),
     "lost-unknown-id-avoided": (f"{MODES} all", PARALLEL, None),
     "lost-at-exit": (f"{MODES} no-answer --api responses", PARALLEL, None),
-    "loop-default-limit": (f"{MODES} all --api messages", LOOP, None),
-    "loop-under-a-high-limit": (f"{MODES} all --api messages", LOOP, 40),
+    # 7 rounds: 6 results for the same call, against the default limit (5) and a limit of 7
+    "loop-default-limit": (f"{MODES} all --rounds 7", LOOP, None),
+    "loop-under-a-high-limit": (f"{MODES} all --rounds 7", LOOP, 7),
     "gemini-parallel-naive": (f"{NAIVE} --api gemini", PARALLEL, None),
     "gemini-parallel-careful": (f"{CAREFUL} --api gemini", PARALLEL, None),
     "gemini-cut-naive": (f"{NAIVE} --api gemini --stream", CUT, None),
@@ -59,7 +61,10 @@ def _scenario(name: str, command: str, fixtures: str, loop_limit: int | None) ->
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseResult]:
-    folder = tmp_path_factory.mktemp("agents")
+    return once_per_run(tmp_path_factory, "agent-findings", lambda: _run(tmp_path_factory.mktemp("agents")))
+
+
+def _run(folder: Path) -> dict[str, CaseResult]:
     scenarios = []
     for shipped in ("agent_naive.mock", "agent_careful.mock", "agent_loop.mock"):
         scenarios += load_file(str(ROOT / "scenarios" / shipped)).cases
@@ -165,10 +170,12 @@ def test_exiting_with_calls_unanswered_is_a_lost_call(results: dict[str, CaseRes
 
 
 def test_the_loop_limit_is_the_scenarios_to_set(results: dict[str, CaseResult]) -> None:
-    looped = results["loop-default-limit"]  # 30 runs against the default limit of 5
+    looped = results["loop-default-limit"]  # 6 runs against the default limit of 5
     assert "tool_loop" in names(looped), looped.findings
-    assert "(loop limit 5)" in next(f.title for f in looped.findings if f.name == "tool_loop")
-    assert "tool_loop" not in names(results["loop-under-a-high-limit"])  # 30 runs, limit 40
+    assert "6 times with the same arguments (loop limit 5)" in next(
+        f.title for f in looped.findings if f.name == "tool_loop"
+    )
+    assert "tool_loop" not in names(results["loop-under-a-high-limit"])  # 6 runs, limit 7
 
 
 def test_a_gemini_agent_is_judged_like_the_others(results: dict[str, CaseResult]) -> None:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from once import once_per_run
 
 from dotmock.dsl.loader import load_text
 from dotmock.runner.case import CaseOptions
@@ -55,7 +56,10 @@ CASES |= {f"{mode} responses cut": (f"{mode} --api responses", CUT) for mode in 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseResult]:
-    folder = tmp_path_factory.mktemp("ws-agents")
+    return once_per_run(tmp_path_factory, "agents-ws-findings", lambda: _run(tmp_path_factory.mktemp("ws-agents")))
+
+
+def _run(folder: Path) -> dict[str, CaseResult]:
     scenarios = []
     for name, (args, fixtures) in CASES.items():
         text = f'scenario "{name}"\nclient "{AGENT} {args}" {{ timeout 20s loopLimit 3 }}\n{fixtures}\n'

@@ -22,6 +22,7 @@ import pydantic
 import pytest
 from google import genai
 from google.genai import types
+from once import once_per_run
 
 from dotmock.dsl import load_text
 from dotmock.dsl.errors import DslError
@@ -221,7 +222,10 @@ CASES: dict[str, tuple[str, str]] = {
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseResult]:
-    folder = tmp_path_factory.mktemp("structured")
+    return once_per_run(tmp_path_factory, "schema-violation", lambda: _run(tmp_path_factory.mktemp("structured")))
+
+
+def _run(folder: Path) -> dict[str, CaseResult]:
     scenarios = []
     for name, (args, fixtures) in CASES.items():
         text = f'scenario "{name}"\nclient "{CLIENT} {args}" {{ timeout 20s }}\n{fixtures}\n'

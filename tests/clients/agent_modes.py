@@ -1,10 +1,11 @@
 """Agents with one precise mistake, for the runner's tests, on the shipped SDK adapters
 (scenarios/clients/agent_sdk.py).
 
-    python agent_modes.py MODE [--api chat|responses|messages] [--prompt TEXT]
+    python agent_modes.py MODE [--api chat|responses|messages] [--prompt TEXT] [--rounds N]
 
 MODE: wrong-id (answers each call with a result under a call id the model never made), no-answer (prints
-the calls it got and exits 0 without running them), all (answers every call, then stops after 30 rounds).
+the calls it got and exits 0 without running them), all (answers every call, then stops after --rounds
+rounds, default 30).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ def main() -> int:
     parser.add_argument("mode", choices=("wrong-id", "no-answer", "all"))
     parser.add_argument("--api", default="chat")
     parser.add_argument("--prompt", default="What is the weather?")
+    parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
     conversation = agent(args.api, args.prompt, False)
-    for _ in range(30):
+    for _ in range(args.rounds):
         turn = conversation.ask()
         if not turn.calls:
             print(turn.text)
