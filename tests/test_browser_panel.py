@@ -514,7 +514,29 @@ fixture "tool calls" {
   toolCall "get_time" id "call_t" {"tz": "UTC"}
   streaming { chunkSize 6 latencyMs 5 }
 }
+
+fixture "tool calls over WebSocket" {
+  match websocket /v1/responses
+  toolCall "get_weather" id "call_w" {"city": "Paris"}
+  streaming { chunkSize 6 }
+  closeAfter
+}
 """
+# A Gemini stream's chunks: a text part, then a whole functionCall with the finishReason (server.apis.gemini).
+GEMINI_CHUNKS = [
+    {"candidates": [{"content": {"role": "model", "parts": [{"text": "Checking."}]}}]},
+    {
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}],
+                },
+                "finishReason": "STOP",
+            }
+        ]
+    },
+]
 
 
 def test_preview_shows_tool_calls_streamed_and_whole(browser: Browser, tmp_path: Path) -> None:
@@ -535,6 +557,32 @@ def test_preview_shows_tool_calls_streamed_and_whole(browser: Browser, tmp_path:
             send_http(page, "weather?", stream=False)
             whole = page.text_content("#preview-text") or ""
             assert whole == 'Checking.\n⚙ get_weather [call_w] {"city": "Paris"}\n⚙ get_time [call_t] {"tz": "UTC"}'
+            # WebSocket: the Responses events' function_call item and its argument deltas, as over SSE
+            choose(page, "ws")
+            page.select_option("#endpoint", "/v1/responses")
+            page.fill("#message", "weather?")
+            page.click("#send")
+            page.wait_for_selector("#ws-state[data-state=closed]", timeout=WAIT_MS)
+            assert page.text_content("#preview-text") == '\n⚙ get_weather [call_w] {"city": "Paris"}'
+            assert any("tool call get_weather" in label for label in frame_labels(page))
+            assert page.get_attribute("#stream-mark", "data-kind") == "closed"
+            (sent,) = agent_server.journal()["websocket"][-1]["exchanges"]
+            assert sent["tool_calls"][0]["sent_chars"] == len('{"city": "Paris"}')
+            # Gemini: a chunk's functionCall part is a whole call (the panel's own reading of a frame)
+            meanings = page.evaluate(
+                """async (chunks) => {
+                  const { interpret } = await import("/_dotmock/static/sse.js");
+                  return chunks.map((c) => interpret(null, JSON.stringify(c)));
+                }""",
+                GEMINI_CHUNKS,
+            )
+            assert meanings[0] == {"kind": "content", "label": "chunk", "text": "Checking.", "ends": False}
+            assert meanings[1] == {
+                "kind": "call",
+                "label": "chunk (functionCall get_weather, finish: STOP)",
+                "text": '\n⚙ get_weather [no id] {"city":"Paris"}',
+                "ends": True,
+            }
         finally:
             page.close()
     finally:

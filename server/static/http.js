@@ -12,20 +12,35 @@ function callLines(value) {
   for (const block of Array.isArray(value.content) ? value.content : []) {
     if (block?.type === "tool_use") calls.push([block.name, block.id, JSON.stringify(block.input)]);
   }
+  for (const part of geminiParts(value)) {
+    if (part?.functionCall) calls.push([part.functionCall.name, part.functionCall.id ?? "no id", JSON.stringify(part.functionCall.args ?? {})]);
+  }
   return calls.map(([name, id, args]) => `⚙ ${name} [${id}] ${args ?? ""}`);
+}
+
+function geminiParts(value) {
+  const parts = Array.isArray(value.candidates) ? value.candidates[0]?.content?.parts : null;
+  return Array.isArray(parts) ? parts : [];
+}
+
+/** Gemini's answer text: its text parts, thoughts left out. */
+function geminiText(value) {
+  const texts = geminiParts(value).filter((p) => typeof p?.text === "string" && !p.thought).map((p) => p.text);
+  return texts.length ? texts.join("") : null;
 }
 
 function answerText(value) {
   if (!value || typeof value !== "object") return null;
   const calls = callLines(value);
   if (calls.length) {
-    const text = value.choices?.[0]?.message?.content ?? (Array.isArray(value.content) ? value.content.find((b) => b?.type === "text")?.text : null);
+    const text = value.choices?.[0]?.message?.content ?? (Array.isArray(value.content) ? value.content.find((b) => b?.type === "text")?.text : null) ?? geminiText(value);
     return [text, ...calls].filter(Boolean).join("\n");
   }
   if (value.error) return `error: ${value.error.message ?? JSON.stringify(value.error)}`;
   const choice = Array.isArray(value.choices) ? value.choices[0] : null;
   if (choice?.message && typeof choice.message.content === "string") return choice.message.content;
   if (typeof value.output_text === "string") return value.output_text;
+  if (geminiText(value) !== null) return geminiText(value);
   for (const item of Array.isArray(value.output) ? value.output : []) {
     for (const part of Array.isArray(item?.content) ? item.content : []) {
       if (typeof part?.text === "string") return part.text;
@@ -80,6 +95,7 @@ async function readSse(res, log, preview, endpoint, expected) {
     else if (meaning.kind === "end") state.ended = true;
     else if (meaning.kind === "error") state.error = meaning.text;
     else if (meaning.kind === "malformed") state.malformed += 1;
+    if (meaning.ends) state.ended = true; // a Gemini chunk with its finishReason: content and terminator at once
   };
   let broke = null;
   try {

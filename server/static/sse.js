@@ -70,7 +70,7 @@ export class SseParser {
 }
 
 const CONTENT_TYPES = new Set(["response.output_text.delta", "response.text.delta"]);
-const END_TYPES = new Set(["response.completed", "done"]);
+const END_TYPES = new Set(["response.completed", "done", "response.done"]); // response.done: Realtime
 const FAIL_TYPES = new Set(["response.failed", "response.incomplete", "error"]);
 
 /**
@@ -94,11 +94,29 @@ function callHead(name, id) {
   return `\n⚙ ${name ?? "?"} [${id ?? "?"}] `;
 }
 
+/** A Gemini chunk's parts: its text (thoughts left out) and its whole function calls, and its finishReason. */
+function geminiMeaning(label, candidate) {
+  const parts = Array.isArray(candidate?.content?.parts) ? candidate.content.parts : [];
+  const calls = parts.filter((p) => p?.functionCall).map((p) => p.functionCall);
+  const text = parts.filter((p) => typeof p?.text === "string" && !p.thought).map((p) => p.text).join("");
+  const finish = candidate?.finishReason ? `, finish: ${candidate.finishReason}` : "";
+  const ends = Boolean(candidate?.finishReason); // the last chunk of a whole answer carries it (its terminator)
+  if (calls.length) {
+    const names = calls.map((c) => c.name).join(", ");
+    const shown = calls.map((c) => callHead(c.name, c.id ?? "no id") + JSON.stringify(c.args ?? {})).join("");
+    return { kind: "call", label: `${label} (functionCall ${names}${finish})`, text: text + shown, ends };
+  }
+  if (text) return { kind: "content", label: `${label}${finish ? ` (${finish.slice(2)})` : ""}`, text, ends };
+  return finish ? { kind: "meta", label: `${label} (${finish.slice(2)})`, ends } : null;
+}
+
 /**
  * Tool calls, refusals and Anthropic text as they stream on each API (docs/language.md, Agents): a call's
- * opening is kind "call" (shown, not counted as a content chunk), its argument pieces are content.
+ * opening is kind "call" (shown, not counted as a content chunk), its argument pieces are content. Gemini
+ * sends each call whole in one chunk: that chunk is the call.
  */
 function agentMeaning(label, obj, choice) {
+  if (Array.isArray(obj.candidates)) return geminiMeaning(label === "data" ? "chunk" : label, obj.candidates[0]);
   const call = Array.isArray(choice?.delta?.tool_calls) ? choice.delta.tool_calls[0] : null;
   if (call) {
     const fn = call.function ?? {};

@@ -60,6 +60,8 @@ export class WsTester {
     if (meaning.kind === "content") {
       this.exchange.content = true;
       this.preview.append(meaning.text, t);
+    } else if (meaning.kind === "call") {
+      this.preview.add(meaning.text);
     } else if (meaning.kind === "end") {
       this.exchange.ended = true;
       this.preview.setMark("complete", `complete ✓ ${meaning.label}`);
