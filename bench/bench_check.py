@@ -1,4 +1,4 @@
-"""`dotmock check` on big files: `python bench/bench_check.py [--sizes 500,1000,2000] [--repeat 3]`.
+"""`dotmock check` on big files: `python bench/bench_check.py [--sizes 250,500,1000] [--repeat 3]`.
 
 For each size N, two files are written to a temporary folder and checked in-process (`check_main`, output
 discarded), best of `--repeat`:
@@ -40,7 +40,7 @@ def best(path: Path, repeat: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="500,1000,2000", help="fixture counts (default 500,1000,2000)")
+    p.add_argument("--sizes", default="250,500,1000", help="fixture counts (default 250,500,1000)")
     p.add_argument("--repeat", type=int, default=3, help="runs per file, the best counts (default 3)")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]

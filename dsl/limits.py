@@ -17,6 +17,12 @@ MAX_FILE_BYTES = 256 << 10  # 256 KiB of text per file (the shipped scenarios ar
 # included file once per time it is expanded. Parsing is linear in the file; building N rows of it is N times
 # that, so this bound keeps a load within a few file-sized parses.
 MAX_BUILD_BYTES = 2 * MAX_FILE_BYTES
+# Words and symbols per file. Parsing costs per token, not per byte (Lark's lexer, LALR parser and tree
+# building, about 10 µs of CPU per token for a load and as much for `fmt`): 256 KiB of dense rules is
+# ~50,000 tokens and over 1 s, the same size of recorded `cadence` lines (a long string is one token) far
+# fewer. 20,000 keeps any accepted file under ~0.5 s of CPU for load + fmt; the shipped scenarios have under
+# 700, and a recording of ~6,000 streamed chunks fits.
+MAX_TOKENS = 20_000
 MAX_LINE_CHARS = 32_768
 MAX_NESTING = 64  # `{` / `[` inside one another (blocks and JSON literals together)
 MAX_PARAM_ROWS = 2_000
@@ -28,6 +34,8 @@ MAX_INCLUDE_EXPANSIONS = 200  # includes expanded per loaded file, each params r
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # What the nesting pre-scan looks at: strings and comments (skipped whole), and brackets.
 _NESTING_SCAN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[\[\]{}]')
+# What the token pre-scan counts: strings (one token however long), comments, punctuation, other words.
+_TOKEN_SCAN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}\[\],:|]|[^\s{}\[\],:|"#]+')
 _OPENERS = frozenset(("LBRACE", "LSQB"))
 # The rules written as a `{ ... }` block (the formatter lays them out, the nesting bound counts them).
 BLOCK_RULES = frozenset(
@@ -133,6 +141,15 @@ def check_text(text: str, path: str) -> None:
             line,
             column,
             hint="the text must be valid Unicode",
+        )
+    if len(_TOKEN_SCAN.findall(text)) > MAX_TOKENS:  # ~5 ms for 256 KiB; the parse would take a second
+        at = next(m for i, m in enumerate(_TOKEN_SCAN.finditer(text)) if i == MAX_TOKENS).start()
+        raise DslError.at(
+            f"the file has more than {MAX_TOKENS:,} words and symbols; the limit is {MAX_TOKENS:,}",
+            text,
+            path,
+            *_line_column(text, at),
+            hint="split it: shared fixtures can live in files that are included",
         )
 
 

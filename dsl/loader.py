@@ -198,6 +198,10 @@ class _Loader:
         body_size = len(text) - _table_chars(tree)
         first: tuple[Parts, list[m.Fixture]] | None = None
         row_free = False  # known after the first row: whether no file read names a parameter
+        if len(rows) > 1 and "${" in text and self.built_bytes + body_size * len(rows) > MAX_BUILD_BYTES:
+            # This file names a parameter, so every row builds it: over the budget before the first build.
+            self.over_budget(body_size * len(rows), text, path, table.location if table else None)
+            return m.ScenarioFile(path, ())
         for row in rows:
             if first is not None and row_free:
                 # No file read so far names a parameter: every row builds and validates the same fixtures

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ import pytest
 from dotmock.dsl import DslError, DslErrors, load_text
 from dotmock.dsl.fmt import format_text
 from dotmock.dsl.json_import import json_to_mock
-from dotmock.dsl.limits import MAX_BUILD_BYTES, MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_NESTING, MAX_PARAM_ROWS
+from dotmock.dsl.limits import (
+    MAX_BUILD_BYTES,
+    MAX_FILE_BYTES,
+    MAX_LINE_CHARS,
+    MAX_NESTING,
+    MAX_PARAM_ROWS,
+    MAX_TOKENS,
+)
 from dotmock.dsl.syntax import MAX_RECOVERY_STEPS
 
 
@@ -79,8 +87,8 @@ def test_a_params_table_over_the_row_limit_is_refused_and_one_within_loads() -> 
 @pytest.mark.parametrize(
     "junk",
     [
-        "foo\n" * 50_000,
-        "\n".join(str(i) for i in range(20_000)),
+        "foo\n" * 15_000,  # under MAX_TOKENS: recovery, not the token pre-scan, ends these
+        "\n".join(str(i) for i in range(15_000)),
         "{ " * 15_000,
         "} " * 15_000,
         ('= [ " , : #\n' * 20_000),
@@ -160,6 +168,22 @@ def test_rows_and_includes_that_build_too_much_text_are_refused(tmp_path: Path) 
     assert sum("params rows and includes build" in e for e in messages(caught.value)) == 1
 
 
+def test_a_file_whose_rows_exceed_the_budget_is_refused_before_any_row_is_built(tmp_path: Path) -> None:
+    """rows x file size over MAX_BUILD_BYTES, for a file that names a parameter, is known before the first
+    build: the only error is the budget's; a mistake in the body, which any build reports, is not."""
+    body = "".join(f'fixture "f{i} ${{a}}" {{ match POST * {{ model "m{i}" }} response "x" }}\n' for i in range(900))
+    body += 'fixture "bad" {\n  match POST *\n  response "x"\n  streaming { chunkSize 0 }\n}\n'
+    one_row = f'scenario "x"\nparams {{\n | a |\n | 1 |\n}}\n{body}'
+    with pytest.raises(DslError) as caught:
+        load_text(one_row, str(tmp_path / "x.mock"))
+    assert not any("params rows and includes build" in e for e in messages(caught.value))  # the body's mistake
+    rows = "".join(f" | {i} |\n" for i in range(20))
+    with pytest.raises(DslError) as caught:
+        load_text(f'scenario "x"\nparams {{\n | a |\n{rows}}}\n{body}', str(tmp_path / "x.mock"))
+    found = messages(caught.value)
+    assert len(found) == 1 and found[0].startswith("params rows and includes build"), found
+
+
 def test_rows_of_a_file_naming_no_parameter_share_one_build() -> None:
     """Rows that change nothing in the text give the same fixtures (one object, built once), each row its
     own named case; a mistake in the body is reported once, not once per row."""
@@ -173,3 +197,26 @@ def test_rows_of_a_file_naming_no_parameter_share_one_build() -> None:
         load_text(bad, "x.mock")
     found = messages(caught.value)
     assert found[0] == "two fixtures are named 'f'" and len(found) == 2 and "can never answer" in found[1]
+
+
+@pytest.mark.parametrize("parse", [load_text, format_text], ids=["load", "fmt"])
+def test_a_file_of_too_many_tokens_is_refused_at_the_first_one_over(parse: Callable[[str, str], object]) -> None:
+    """Parsing costs per token: 1,500 dense fixtures (21,000 tokens, 120 KiB) are refused before the parser
+    runs, at the token past MAX_TOKENS; 6,000 recorded chunks (18,000 tokens) and a long string load."""
+    fixture = (
+        'fixture "f{i}" {{\n  match POST /v1/chat/completions {{ message contains "hi {i}" }}\n  response "x"\n}}\n'
+    )
+    dense = 'scenario "dense"\n' + "".join(fixture.format(i=i) for i in range(1_500))
+    assert len(dense.encode()) < MAX_FILE_BYTES
+    with pytest.raises(DslError) as caught:
+        parse(dense, "dense.mock")
+    assert messages(caught.value) == [f"the file has more than {MAX_TOKENS:,} words and symbols; the limit is 20,000"]
+    first = 2 + 4 * ((MAX_TOKENS - 2) // 14)  # the fixture holding token MAX_TOKENS + 1: 14 a fixture, 2 before
+    assert first <= caught.value.line < first + 4
+    chunks = "".join(f'    "w{i} " after 20ms\n' for i in range(6_000))
+    recorded = (
+        f'scenario "recorded"\nfixture "r" {{\n  match POST /v1/chat/completions\n  cadence {{\n{chunks}  }}\n}}\n'
+    )
+    parse(recorded, "recorded.mock")
+    long_text = ("word " * 10 + "\n") * 3_000  # 150 KiB, 30,000 words, one token
+    parse(f'scenario "long"\nfixture "l" {{\n  match POST *\n  response """{long_text}"""\n}}\n', "l.mock")

@@ -121,7 +121,7 @@ async def test_panel_files_with_odd_names_are_404(srv: RunningServer) -> None:
 def big_valid_text() -> str:
     fixtures = "".join(
         f'fixture "f{i}" {{ match POST /v1/chat/completions {{ json "n" == {i} }} response "answer {i}" }}\n'
-        for i in range(2000)  # 190 KiB, under the file limit
+        for i in range(1300)  # 120 KiB and 19,500 tokens, under the file and token limits
     )
     return 'scenario "big"\n' + fixtures
 

@@ -262,14 +262,14 @@ def test_ctrl_c_while_loading_is_a_message_not_a_traceback(tmp_path: Path) -> No
     folder = tmp_path / "scenarios"
     fixtures = "".join(
         f'fixture "f{i}" {{\n  match POST /v1/chat/completions {{ message contains "m{i}" }}\n  response "r"\n}}\n'
-        for i in range(2_500)
+        for i in range(1_300)  # 18,200 tokens a file: under MAX_TOKENS
     )
     body = 'client "python -c pass"\n' + fixtures
-    write_cases(folder, {f"big{n}": f'scenario "big {n}"\n' + body for n in range(40)})
+    write_cases(folder, {f"big{n}": f'scenario "big {n}"\n' + body for n in range(80)})
     proc = subprocess.Popen(
         [*RUN, str(folder)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(1.5)  # well inside loading 100,000 fixtures (20 s or more)
+    time.sleep(1.5)  # well inside loading 104,000 fixtures (20 s or more)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, out + err
