@@ -229,12 +229,7 @@ class _Judge:
                 )
             elif last.status is not None and last.status >= 400 and ex.fixture is not None:
                 retried = f" after {len(call.attempts)} attempts" if call.retried else ""
-                self.add(
-                    "error_accepted",
-                    f"exited 0 with the HTTP {last.status} of {_where(call)} as its answer{retried} "
-                    "(no retry after it)",
-                    evidence,
-                )
+                self.add("error_accepted", self._error_accepted_title(last.status, call, retried), evidence)
 
     # ------------------------------------------------------------------------------------ websocket
 
@@ -396,6 +391,15 @@ class _Judge:
                         [f"exchange #{a.exchange.id}: {a.why}" for a in call.attempts],
                     )
                     return
+
+    def _error_accepted_title(self, status: int, call: Call, retried: str) -> str:
+        """How the client took the error: printed something as its answer, or printed nothing at all (an
+        SDK whose stream helper hands the error to a callback that only logs it, as the Vercel AI SDK does)."""
+        where = _where(call)
+        if self.client.stdout.strip():
+            return f"exited 0 with the HTTP {status} of {where} as its answer{retried} (no retry after it)"
+        logged = " (said so on stderr only)" if self.client.stderr.strip() else ""
+        return f"swallowed the HTTP {status} of {where}{retried}: printed no answer and exited 0{logged}"
 
     def _crashed_then_stayed(self, cause: str | None) -> None:
         """An uncaught exception ended the program's main line, but the process outlived it until the kill:

@@ -86,6 +86,7 @@ CASES: dict[str, tuple[str, str, str]] = {
     "no_read_timeout-within_budget": ("stall-ends", f"{BEHAVE} stream-accept", "10s readTimeout 3s"),
     # curl-style: print the error body and exit 0.
     "error_accepted+": ("500", f"{BEHAVE} print-any", "10s"),
+    "error_accepted+swallowed": ("500", f"{BEHAVE} swallow", "10s"),
     "error_accepted-": ("500", f"{BEHAVE} retry-good", "10s"),
     # A daemon (fork, setsid, fork) still running when the client exited.
     "processes_left_behind+": ("none", f"{BEHAVE} detach", "10s"),
@@ -156,6 +157,17 @@ def test_titles_say_what_happened(results: dict[str, CaseResult]) -> None:
     assert "Retry-After 1.5s" in ignored.title
     handled = finding(results["fault_handled+"], "fault_handled")
     assert handled.severity == "info" and "own message (exit 1)" in handled.title
+
+
+def test_an_error_taken_as_the_answer_says_whether_it_was_printed_or_swallowed(
+    results: dict[str, CaseResult],
+) -> None:
+    printed = finding(results["error_accepted+"], "error_accepted").title
+    assert printed == "exited 0 with the HTTP 500 of POST /v1/chat/completions as its answer (no retry after it)"
+    swallowed = finding(results["error_accepted+swallowed"], "error_accepted").title
+    assert swallowed == (
+        "swallowed the HTTP 500 of POST /v1/chat/completions: printed no answer and exited 0 (said so on stderr only)"
+    )
 
 
 def test_a_crash_the_process_outlived_is_a_crash_not_a_hang(results: dict[str, CaseResult]) -> None:

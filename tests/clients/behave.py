@@ -203,6 +203,9 @@ def main() -> int:
         return retry_fixed(int(args[0]), float(args[1]))
     if mode == "retry-good":
         return retry_good()
+    if mode == "swallow":  # the Vercel AI SDK's streamText: the error goes to a logging callback, exit 0
+        print(f"error: HTTP {post().status_code}", file=sys.stderr)
+        return 0
     if mode == "print-any":  # curl without --fail: whatever came back is the answer
         print(post().text)
         return 0
