@@ -375,7 +375,7 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "Answer every tool call of an answer with one result carrying its id (tool_call_id, call_id, "
         "tool_use_id), including each of several parallel calls, and only those ids.",
         "the client went on (or exited 0) without a result for a call of a whole answer, or sent a result naming a "
-        "call id the model never made",
+        "call id the model never made, or exited 0 dropping calls whose arguments were not valid JSON",
     ),
     FindingKind(
         "tool_loop",

@@ -11,7 +11,8 @@ conversation) are read as one run, in the order they came. From the two, and the
   completed) or were not a JSON object, unless the result reports the problem (an Anthropic `is_error`
   result, or content that says "invalid", "error", "malformed", ...): that is handling it, not running it.
 - `tool_call_lost`: the client went on (or exited 0) without a result for a call of a whole answer, or sent a
-  result naming a call id the model never made.
+  result naming a call id the model never made, or exited 0 on a last answer of calls whose arguments were not
+  valid JSON without a word about them (no result reporting it, no request asking again).
 - `tool_loop`: the client ran the same call (name and arguments) `loop_limit` times.
 - `stop_reason_ignored`: the run's last answer was a refusal or cut at its token limit, and the client
   exited 0 without asking again.
@@ -39,6 +40,12 @@ REPORTS_PROBLEM = re.compile(
     r"(?i)\b(invalid|error|malformed|could ?not parse|cannot parse|unparsable|unparseable|truncated|incomplete|"
     r"not valid json|bad arguments)\b"
 )
+# An answer that was not a whole one, in words, by its stop reason (Chat words, as the journal keeps them).
+UNFINISHED_STOPS = {
+    "refusal": "a refusal",
+    "length": "an answer cut at its token limit",
+    "content_filter": "an answer cut by a content filter",
+}
 CUT_STOPS = {"length": "cut at its token limit (finish reason length)", "content_filter": "cut by a content filter"}
 
 
@@ -196,7 +203,11 @@ class AgentJudge:
         superseded = self._superseded()
         for i, answer in enumerate(self.turns):
             whole = [c for c in answer.tool_calls if _Sending(answer, c).broken is None]
-            if not whole or i in superseded:
+            if i in superseded:
+                continue
+            if not whole:
+                if i == len(self.turns) - 1 and self._dropped_invalid_at_exit(answer):
+                    return
                 continue
             ids = {c.id for c in whole}
             follow = next((j for j in range(i + 1, len(self.turns)) if self._continues(j, ids)), None)
@@ -221,6 +232,21 @@ class AgentJudge:
                     ],
                 )
                 return
+
+    def _dropped_invalid_at_exit(self, answer: _Turn) -> bool:
+        """The run's last answer held only calls whose arguments were whole but not valid JSON, and the
+        client exited 0 with neither a result reporting the problem nor a request asking again: it dropped
+        them without a word (LangGraph's prebuilt agent does: invalid calls end the run with no answer)."""
+        invalid = [c for c in answer.tool_calls if _Sending(answer, c).broken == "its arguments were not valid JSON"]
+        if not invalid or not self.client.exited_ok:
+            return False
+        self.add(
+            "tool_call_lost",
+            f"dropped {', '.join(_shown(c) for c in invalid)} ({answer.where}), whose arguments "
+            "were not valid JSON, and exited 0 without a result reporting it or asking again",
+            [f"{answer.where}: {len(invalid)} call(s) with invalid arguments sent; no request followed"],
+        )
+        return True
 
     def _superseded(self) -> set[int]:
         """Answers a retry of the same request replaced (the client asked again: their calls are void)."""

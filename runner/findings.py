@@ -20,7 +20,7 @@ from dotmock.dsl.catalogue import (
     first_cause,
 )
 from dotmock.dsl.model import DEFAULT_LOOP_LIMIT, DEFAULT_READ_TIMEOUT_S
-from dotmock.runner.agent_findings import AgentJudge
+from dotmock.runner.agent_findings import UNFINISHED_STOPS, AgentJudge
 from dotmock.runner.attempts import (
     RETRY_AFTER_TOLERANCE_S,
     Attempt,
@@ -312,6 +312,10 @@ class _Judge:
                 rewritten = first_cause([f for f in x.faults if f in REWRITING_FAULTS])
                 if rewritten is not None:
                     moments.append((x.started_at, fault_words(rewritten)))
+        if not moments and self.journal.http:  # no fault: an answer that was not a whole one still explains a crash
+            last = max(self.journal.http, key=lambda e: e.started_at)
+            if last.stop_reason in UNFINISHED_STOPS:
+                moments.append((last.started_at, UNFINISHED_STOPS[last.stop_reason]))
         return max(moments)[1] if moments else None
 
     @staticmethod

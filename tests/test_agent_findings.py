@@ -36,6 +36,10 @@ fixture "cut" { match POST * { turn 1 attempt 1 } toolCall "get_weather" {"city"
 fixture "whole" { match POST * { turn 1 attempt 2.. } toolCall "get_weather" {"city": "Paris"} }
 fixture "done" { match POST * { turn 2.. } response "Done." }
 """
+INVALID = """
+fixture "bad" { match POST * { turn 1 } toolCall "get_weather" raw "{\\"city\\": Paris}" }
+fixture "done" { match POST * { turn 2.. } response "Done." }
+"""
 NAIVE = f"{sys.executable} {ROOT / 'scenarios' / 'clients' / 'agent_naive.py'}"
 CAREFUL = f"{sys.executable} {ROOT / 'scenarios' / 'clients' / 'agent_careful.py'}"
 
@@ -47,6 +51,9 @@ CASES = {
     # 7 rounds: 6 results for the same call, against the default limit (5) and a limit of 7
     "loop-default-limit": (f"{MODES} all --rounds 7", LOOP, None),
     "loop-under-a-high-limit": (f"{MODES} all --rounds 7", LOOP, 7),
+    # LangGraph's prebuilt agent: a call that does not parse ends the run, no answer, exit 0
+    "dropped-invalid-at-exit": (f"{MODES} no-answer", INVALID, None),
+    "dropped-invalid-avoided": (f"{CAREFUL} --api chat", INVALID, None),
     "gemini-parallel-naive": (f"{NAIVE} --api gemini", PARALLEL, None),
     "gemini-parallel-careful": (f"{CAREFUL} --api gemini", PARALLEL, None),
     "gemini-cut-naive": (f"{NAIVE} --api gemini --stream", CUT, None),
@@ -167,6 +174,14 @@ def test_exiting_with_calls_unanswered_is_a_lost_call(results: dict[str, CaseRes
     lost = results["lost-at-exit"]
     title = next(f.title for f in lost.findings if f.name == "tool_call_lost")
     assert title.startswith("exited 0 without answering") and "get_time" in title
+
+
+def test_exiting_on_calls_that_do_not_parse_without_a_word_is_a_lost_call(results: dict[str, CaseResult]) -> None:
+    lost = results["dropped-invalid-at-exit"]
+    title = next(f.title for f in lost.findings if f.name == "tool_call_lost")
+    assert title.startswith('dropped get_weather({"city": Paris})') and "not valid JSON" in title, title
+    careful = results["dropped-invalid-avoided"]  # reports the problem in a result, then gets a whole call
+    assert careful.outcome == "passed" and not careful.findings, careful.findings
 
 
 def test_the_loop_limit_is_the_scenarios_to_set(results: dict[str, CaseResult]) -> None:

@@ -46,6 +46,7 @@ FIXTURES = {
     "stall-ends": 'fixture "stall" { match POST /v1/chat/completions response "0123456789abcdefghij" '
     "streaming { chunkSize 5 } fault stall after 2 chunks for 1200ms }",
     "none": OK,
+    "refusal": 'fixture "no" { match POST /v1/chat/completions refusal "I cannot help with that." }',
 }
 
 # name: (fixtures, client command, timeout)
@@ -70,6 +71,7 @@ CASES: dict[str, tuple[str, str, str]] = {
     "client_crashed+": ("none", f"{BEHAVE} crash", "10s"),
     "client_crashed_signal+": ("none", f"{BEHAVE} abort", "10s"),
     "client_crashed-": ("none", f"{BEHAVE} exit 1 'error: my own message'", "10s"),
+    "client_crashed+on_refusal": ("refusal", f"{BEHAVE} post-crash", "10s"),
     "client_crashed+then_stayed": ("none", f"{BEHAVE} crash-stay", "3s"),
     "client_hung+": ("none", f"{BEHAVE} hang", "1s"),
     "client_hung-": ("none", f"{BEHAVE} exit 0", "10s"),
@@ -150,6 +152,7 @@ def test_titles_say_what_happened(results: dict[str, CaseResult]) -> None:
     assert crash.title == "crashed on a malformed chunk (JSONDecodeError)"
     assert "malformed_chunk_ignored" not in names(results["malformed_chunk_crash"])
     assert finding(results["client_crashed_signal+"], "client_crashed").title.startswith("was killed by SIGABRT")
+    assert finding(results["client_crashed+on_refusal"], "client_crashed").title == "crashed on a refusal (ValueError)"
     gave_up = finding(results["gave_up+"], "gave_up")
     assert gave_up.title == "retried POST /v1/chat/completions 3 times, then gave up loudly (exit 1)"
     assert gave_up.severity == "warning"

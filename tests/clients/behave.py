@@ -222,6 +222,9 @@ def main() -> int:
         time.sleep(600)
     if mode == "crash":
         raise ValueError("something unexpected")
+    if mode == "post-crash":  # an agent framework raising on what it was answered (a refusal, a cut answer)
+        post()
+        raise ValueError("the model refused")
     if mode == "crash-stay":  # litellm-style: a non-daemon background thread outlives the uncaught exception
         threading.Thread(target=time.sleep, args=(600,)).start()
         raise ValueError("something unexpected")
