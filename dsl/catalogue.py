@@ -307,6 +307,18 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         '(JSONDecodeError)"; also a traceback the process then outlived until its timeout ("then did not exit")',
     ),
     FindingKind(
+        "never_called",
+        "error",
+        "made no request to dotmock: nothing was tested",
+        "Point the client at dotmock: the runner sets "
+        + ", ".join(sorted({k.base_url_env for k in API_KINDS}))
+        + " (and the API keys) for it; a client that reads another variable or has the provider's URL written in "
+        "calls the real API, or nothing. A command with $VARIABLES or pipes needs shell in its client block; a "
+        "case that means to make no request says so in expect (finding never_called, or requests == 0).",
+        "the client ended (any exit, not a crash or a hang: those say 'before any request' in their titles) and the "
+        "server saw no HTTP request and no WebSocket",
+    ),
+    FindingKind(
         "client_hung",
         "error",
         "did not finish before the timeout and was killed",

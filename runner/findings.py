@@ -9,6 +9,8 @@ hang on a stalled stream is `no_read_timeout` rather than `client_hung`.
 from __future__ import annotations
 
 import itertools
+import re
+from dataclasses import replace
 
 from dotmock.dsl.catalogue import (
     FINDINGS,
@@ -102,8 +104,9 @@ def _answered_in_full(conn: WsConnection) -> bool:
 
 
 class _Judge:
-    def __init__(self, journal: Journal, client: ClientRun, read_timeout_s: float) -> None:
+    def __init__(self, journal: Journal, client: ClientRun, read_timeout_s: float, expects_requests: bool) -> None:
         self.journal = journal
+        self.expects_requests = expects_requests
         self.client = client
         self.read_timeout_s = read_timeout_s
         self.calls = group_calls(journal)
@@ -358,6 +361,22 @@ class _Judge:
         client = self.client
         if client.spawn_error or client.interrupted:
             return
+        self._ending()
+        if self.journal.http or self.journal.websocket or not self.expects_requests:
+            return
+        # Nothing reached the server: say so in the finding about the end, or as the finding itself.
+        for i, f in enumerate(self.findings):
+            if f.name in ("client_crashed", "client_hung"):
+                self.findings[i] = replace(f, title=f"{f.title}, before any request to dotmock")
+                return
+        self.add(
+            "never_called",
+            f"made no request to dotmock ({_exit_words(client)}): nothing of the scenario was tested",
+            [_quoted_variable_hint(client) or "no HTTP request, no WebSocket in the journal"],
+        )
+
+    def _ending(self) -> None:
+        client = self.client
         if self.sat_through_silence() and (client.timed_out or client.exited_ok):
             return
         if client.timed_out:
@@ -474,16 +493,35 @@ class _Judge:
             self.add("fault_handled", f"rode out {cause} and finished (exit 0)")
 
 
+_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _quoted_variable_hint(client: ClientRun) -> str | None:
+    """A `$VARIABLE` left in the command's words: it ran without a shell, so the variable went in literally."""
+    if client.shell:
+        return None
+    for word in client.argv:
+        m = _VARIABLE.search(word)
+        if m:
+            return (
+                f"the command's word {word[:60]!r} holds {m.group(0)}, passed as is: no shell ran it "
+                "(add shell to the client block)"
+            )
+    return None
+
+
 def compute_findings(
     journal: Journal,
     client: ClientRun,
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
     loop_limit: int = DEFAULT_LOOP_LIMIT,
+    *,
+    expects_requests: bool = True,
 ) -> list[Finding]:
     """Every built-in finding for one case, most important first. `read_timeout_s` is the longest silence
     on an open stream a client may sit through before it should have hung up; `loop_limit` how many runs of
     the same tool call (same arguments) make a loop."""
-    judge = _Judge(journal, client, read_timeout_s)
+    judge = _Judge(journal, client, read_timeout_s, expects_requests)
     judge.ending()
     judge.leftovers()
     AgentJudge(journal, client, loop_limit, judge.add).judge()

@@ -285,7 +285,7 @@ async def run_client(
     argv = _resolve_argv(spec)
     tag = f"{runner_tag_prefix()}{next(_case_numbers)}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env, TAG_VARIABLE: tag}
-    result = ClientRun(argv=list(spec.argv), cwd=spec.cwd, started_at=time.monotonic())
+    result = ClientRun(argv=list(spec.argv), cwd=spec.cwd, started_at=time.monotonic(), shell=spec.shell)
     try:
         pipes = asyncio.subprocess.PIPE
         io: dict[str, Any] = {"stdin": asyncio.subprocess.DEVNULL, "stdout": pipes, "stderr": pipes}

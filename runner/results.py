@@ -37,6 +37,7 @@ class ClientRun:
     exception: str | None = None
     spawn_error: str | None = None  # the program could not be started at all
     stray_processes: int = 0  # descendants still alive after the client ended (killed by the runner)
+    shell: bool = False  # the command line ran under /bin/sh -c (judging only: not in reports)
 
     @property
     def duration(self) -> float:

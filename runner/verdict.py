@@ -36,6 +36,19 @@ def unmatched_requests(journal: Journal) -> list[str]:
     return found
 
 
+def expects_requests(scenario: m.Scenario) -> bool:
+    """Whether the scenario means its client to call the server: it has fixtures, and no `requests ... == 0`
+    (or `<= 0`, `< 1`) expectation says that no call is the point."""
+    if not scenario.fixtures:
+        return False
+    for e in scenario.expectations:
+        if isinstance(e, m.RequestCountExpect) and (
+            (e.op in ("==", "<=") and e.count == 0) or (e.op == "<" and e.count <= 1)
+        ):
+            return False
+    return True
+
+
 def judge(scenario: m.Scenario, journal: Journal, client: ClientRun) -> Verdict:
     """The case's verdict. A request no fixture matched is a mistake of the scenario, not of the client: the
     case is a scenario error, explained, and no client finding is drawn from traffic it did not plan."""
@@ -51,7 +64,9 @@ def judge(scenario: m.Scenario, journal: Journal, client: ClientRun) -> Verdict:
         )
         return Verdict("error", results, [], message)
     loop_limit = scenario.client.loop_limit if scenario.client and scenario.client.loop_limit else DEFAULT_LOOP_LIMIT
-    findings = compute_findings(journal, client, budget or DEFAULT_READ_TIMEOUT_S, loop_limit)
+    findings = compute_findings(
+        journal, client, budget or DEFAULT_READ_TIMEOUT_S, loop_limit, expects_requests=expects_requests(scenario)
+    )
     documented = {
         e.name for e in scenario.expectations if isinstance(e, m.FindingsExpect) and e.kind == "present" and e.name
     }

@@ -79,7 +79,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "e_params": (
                 f'scenario "exit codes"\nclient "{BEHAVE} exit ${{code}}"\n'
                 "params {\n | code |\n | 0 |\n | 3 |\n}\n"
-                'fixture "ok" { match POST * response "x" }\nexpect { client exits ${code} }\n'
+                'fixture "ok" { match POST * response "x" }\nexpect { client exits ${code} finding never_called }\n'
             ),
             "f_noclient": 'scenario "no client"\nfixture "ok" { match POST * response "x" }\n',
         },

@@ -12,7 +12,8 @@ RUN = [sys.executable, "-m", "dotmock", "run"]
 CHECK = [sys.executable, "-m", "dotmock", "check"]
 OK_CLIENT = f"{sys.executable} -c 'print(1)'"
 
-RUNNABLE = f'scenario "answers"\nclient "{OK_CLIENT}"\nfixture "f" {{ match POST /v1/chat/completions response "x" }}\n'
+# No fixture: a client that asks nothing of the server passes (with one, it would be `never_called`).
+RUNNABLE = f'scenario "answers"\nclient "{OK_CLIENT}"\n'
 SHARED = 'fixture "f" {\n  match POST /v1/chat/completions\n  response "x"\n}\n'
 NO_CLIENT = 'scenario "nothing to run"\nfixture "f" {\n  match POST /v1/chat/completions\n  response "x"\n}\n'
 

@@ -73,6 +73,9 @@ CASES: dict[str, tuple[str, str, str]] = {
     "client_crashed-": ("none", f"{BEHAVE} exit 1 'error: my own message'", "10s"),
     "client_crashed+on_refusal": ("refusal", f"{BEHAVE} post-crash", "10s"),
     "client_crashed+then_stayed": ("none", f"{BEHAVE} crash-stay", "3s"),
+    # a command whose $VARIABLE no shell expanded: the client never reached the server
+    "never_called+": ("none", f"{BEHAVE} exit 0 $OPENAI_BASE_URL", "10s"),
+    "never_called-": ("500-once", f"{BEHAVE} retry-good", "10s"),
     "client_hung+": ("none", f"{BEHAVE} hang", "1s"),
     "client_hung-": ("none", f"{BEHAVE} exit 0", "10s"),
     "ws_no_reconnect+": ("ws-drop", f"{BEHAVE} ws-exit1", "10s"),
@@ -171,6 +174,18 @@ def test_an_error_taken_as_the_answer_says_whether_it_was_printed_or_swallowed(
     assert swallowed == (
         "swallowed the HTTP 500 of POST /v1/chat/completions: printed no answer and exited 0 (said so on stderr only)"
     )
+
+
+def test_a_client_that_never_reached_dotmock_is_told_so(results: dict[str, CaseResult]) -> None:
+    never = finding(results["never_called+"], "never_called")
+    assert never.title == "made no request to dotmock (exit 0): nothing of the scenario was tested"
+    assert "$OPENAI_BASE_URL" in never.evidence[0] and "add shell to the client block" in never.evidence[0]
+    assert results["never_called+"].outcome == "failed"
+    # a crash or a hang before any request is that crash or hang, said so; not a second finding
+    crashed = results["client_crashed+"]
+    assert names(crashed) == ["client_crashed"], crashed.findings
+    assert finding(crashed, "client_crashed").title.endswith(", before any request to dotmock")
+    assert finding(results["client_hung+"], "client_hung").title.endswith(", before any request to dotmock")
 
 
 def test_a_crash_the_process_outlived_is_a_crash_not_a_hang(results: dict[str, CaseResult]) -> None:
