@@ -80,7 +80,8 @@ def _header_seed(lines: list[str]) -> int:
 
 def test_the_seed_replays_the_same_waits_across_xdist_workers_and_is_named_on_failure(suite: pytest.Pytester) -> None:
     # A fresh seed, spread over two xdist workers: the controller's header names it, every worker draws from it.
-    first = suite.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "test_jitter_seed.py", "case.mock")
+    # -rN: no short summary, which repeats each failure's whole message when CI is set (pytest's running_on_ci).
+    first = suite.runpytest_subprocess("-p", "no:cacheprovider", "-rN", "-n", "2", "test_jitter_seed.py", "case.mock")
     first.assert_outcomes(failed=3)  # the scenarios expect another number of requests: each fails on its verdict
     seed = _header_seed(first.outlines)
     session, pinned = _gaps(suite.path, "session"), _gaps(suite.path, "pinned")
