@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from dotmock.dsl.errors import DslError
 from dotmock.dsl.files import write_text_atomically
 from dotmock.dsl.fmt import format_text
@@ -27,6 +29,7 @@ from dotmock.dsl.recording import Recorded, join_blocks, merge, recorded_blocks
 from dotmock.dsl.recording_files import earlier_parts, layout
 from dotmock.dsl.values import encode_string
 from dotmock.server.apis import APIS
+from dotmock.server.guard import is_loopback_name
 from dotmock.server.record_proxy import RecordingProxy, running_proxy
 
 DIR_FILE = "recorded.mock"
@@ -150,6 +153,25 @@ def _header(path: Path, upstream: str, command: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def upstream_problem(upstream: str) -> str | None:
+    """Why `upstream` cannot be the proxy's upstream, or None. It is an `http://` or `https://` origin, with a
+    path at most: no user name or password (the clients' own credentials are forwarded), no query and no
+    fragment (the request's path and query go after it)."""
+    if not upstream.lower().startswith(("http://", "https://")):
+        return "give an http:// or https:// URL"
+    try:
+        url = httpx.URL(upstream)
+    except httpx.InvalidURL as err:
+        return f"not a URL ({err})"
+    if not url.host:
+        return "the URL names no host"
+    if url.userinfo:
+        return "no user name or password in the URL: the clients' own credentials are forwarded"
+    if url.query or url.fragment or "?" in upstream or "#" in upstream:
+        return "no query or fragment: the request's path and query go after the URL"
+    return None
+
+
 def _output(raw: str) -> Path:
     path = Path(raw)
     if path.is_dir() or raw.endswith(("/", os.sep)):
@@ -221,9 +243,15 @@ def main(argv: list[str]) -> int:
         cut = argv.index("--")
         argv, command = argv[:cut], argv[cut + 1 :]
     args = _parser().parse_args(argv)
-    if not args.upstream.startswith(("http://", "https://")):
-        print(f"dotmock record: --upstream must be an http:// or https:// URL, not {args.upstream!r}", file=sys.stderr)
+    problem = upstream_problem(args.upstream)
+    if problem is not None:
+        print(f"dotmock record: --upstream {args.upstream!r}: {problem}", file=sys.stderr)
         return 2
+    if args.upstream.lower().startswith("http://") and not is_loopback_name(httpx.URL(args.upstream).host):
+        print(
+            f"dotmock record: warning: --upstream {args.upstream} is plain http: the clients' keys travel unencrypted",
+            file=sys.stderr,
+        )
     if not 0 <= args.port <= 65535:
         print(f"dotmock record: a port is 0 to 65535, not {args.port}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import httpx
 from httpx_ws import WebSocketDisconnect, WebSocketNetworkError, aconnect_ws
@@ -67,6 +67,16 @@ def _headers(scope: HTTPScope | WebsocketScope) -> list[tuple[str, str]]:
     return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
 
 
+def upstream_target(raw_path: bytes) -> bool:
+    """May a request path (as sent, percent-encoded) be put after the upstream's? Only an origin-form path: it
+    starts with `/` (not `@evil.example/`, which would make the upstream URL's host the attacker's, nor an
+    absolute URL or `*`) and has no `.` or `..` segment, raw or encoded (which would climb out of the
+    upstream's own path)."""
+    if not raw_path.startswith(b"/"):
+        return False
+    return not any(seg in (".", "..") for seg in unquote(raw_path.decode("latin-1")).split("/"))
+
+
 def _accept_encoding(value: str) -> str:
     kept = [part.strip() for part in value.split(",") if part.split(";")[0].strip().lower() in _READABLE_ENCODINGS]
     return ", ".join(kept) or "identity"
@@ -80,6 +90,7 @@ class RecordingProxy:
         self, upstream: str, on_record: Callable[[Recorded], None], *, redact: frozenset[str] = frozenset()
     ) -> None:
         self.upstream = upstream.rstrip("/")
+        self.base = httpx.URL(self.upstream)
         self.on_record = on_record
         self.secret_names = SECRET_HEADERS | {n.lower() for n in redact}
         self.secrets: set[str] = set()
@@ -91,12 +102,21 @@ class RecordingProxy:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    def url(self, scope: HTTPScope | WebsocketScope, websocket: bool = False) -> str:
-        base = self.upstream
+    def url(self, scope: HTTPScope | WebsocketScope, websocket: bool = False) -> httpx.URL | None:
+        """The upstream URL for this request: the upstream's origin and path, then the request's path and query
+        as the client sent them (still percent-encoded). None for a target that could leave the upstream or
+        its path (`upstream_target`): the client's credentials go to the upstream and nowhere else."""
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+        if not upstream_target(raw):
+            return None
+        query = scope["query_string"]
+        try:
+            url = self.base.copy_with(raw_path=self.base.raw_path.rstrip(b"/") + raw + (b"?" + query if query else b""))
+        except httpx.InvalidURL:
+            return None
         if websocket:
-            base = "ws" + base[4:] if base.startswith("http") else base
-        query = scope["query_string"].decode("latin-1")
-        return base + scope["path"] + (f"?{query}" if query else "")
+            url = url.copy_with(scheme="wss" if url.scheme == "https" else "ws")
+        return url if url.host == self.base.host and url.port == self.base.port else None
 
     def forwarded(self, scope: HTTPScope | WebsocketScope, *, websocket: bool = False) -> list[tuple[str, str]]:
         out = []
@@ -141,24 +161,20 @@ class RecordingProxy:
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
+        url = self.url(scope)
+        if url is None:
+            await _answer(send, 400, BAD_TARGET)
+            return
         for name, value in parse_qsl(scope["query_string"].decode("latin-1")):
             if name == "key":  # Gemini's key in the URL: a secret like the headers'
                 self.secrets.add(value)
-        request = self.client.build_request(
-            scope["method"], self.url(scope), headers=self.forwarded(scope), content=bytes(body)
-        )
+        request = self.client.build_request(scope["method"], url, headers=self.forwarded(scope), content=bytes(body))
         t0 = time.monotonic()
         try:
             response = await self.client.send(request, stream=True)
             first_byte = time.monotonic() - t0  # the status and headers are in
         except httpx.HTTPError as err:
-            text = json.dumps(
-                {"error": {"message": f"dotmock record: upstream unreachable: {err}", "type": "proxy_error"}}
-            )
-            await send(
-                {"type": "http.response.start", "status": 502, "headers": [(b"content-type", b"application/json")]}
-            )
-            await send({"type": "http.response.body", "body": text.encode()})
+            await _answer(send, 502, f"dotmock record: upstream unreachable: {err}")
             return
         recordable = scope["method"] == "POST" and is_http_endpoint(scope["path"])
         try:
@@ -277,8 +293,12 @@ class RecordingProxy:
         first: Any = await receive()
         if first["type"] != "websocket.connect":
             return
+        url = self.url(scope, websocket=True)
+        if url is None:  # refused before the handshake is accepted: the client gets a 403
+            await send({"type": "websocket.close", "code": 1008})
+            return
         connecting: Any = aconnect_ws(  # httpx-ws's context manager (generic in its session class)
-            self.url(scope, websocket=True),
+            str(url),
             self.client,
             headers=httpx.Headers(self.forwarded(scope, websocket=True)),
             subprotocols=list(scope.get("subprotocols") or []) or None,
@@ -418,6 +438,21 @@ class _WsSession:
             if isinstance(code, int) and code in _SENDABLE and code not in _UNSENDABLE:
                 return code
         return 1000
+
+
+BAD_TARGET = (
+    "dotmock record forwards origin-form paths only (starting with '/', no '.' or '..' segment): the request "
+    "goes to the --upstream and nowhere else. Point the client's base URL at the proxy; it is not an HTTP_PROXY."
+)
+
+
+async def _answer(send: _Send, status: int, message: str) -> None:
+    """A JSON error answer of the proxy's own (400 for a target it does not forward, 502 when the upstream is
+    unreachable)."""
+    body = json.dumps({"error": {"message": message, "type": "proxy_error"}}).encode("utf-8")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode("ascii"))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def _drop(link: TransportLink | None, send: _Send) -> None:
