@@ -107,6 +107,12 @@ def _too_deep_at(text: str) -> int | None:
     return None
 
 
+def token_count(text: str) -> int:
+    """The words and symbols of `text` as the pre-scan counts them against MAX_TOKENS (a string or a comment
+    is one however long): what a file may hold, for the loader and for what `dotmock record` writes."""
+    return len(_TOKEN_SCAN.findall(text))
+
+
 def check_text(text: str, path: str) -> None:
     """Refuse text too large or with too long a line before the parser sees it (error recovery on a
     megabyte of junk is what makes parsing slow), and text no file could hold (a lone surrogate)."""
@@ -142,7 +148,7 @@ def check_text(text: str, path: str) -> None:
             column,
             hint="the text must be valid Unicode",
         )
-    if len(_TOKEN_SCAN.findall(text)) > MAX_TOKENS:  # ~5 ms for 256 KiB; the parse would take a second
+    if token_count(text) > MAX_TOKENS:  # ~5 ms for 256 KiB; the parse would take a second
         at = next(m for i, m in enumerate(_TOKEN_SCAN.finditer(text)) if i == MAX_TOKENS).start()
         raise DslError.at(
             f"the file has more than {MAX_TOKENS:,} words and symbols; the limit is {MAX_TOKENS:,}",

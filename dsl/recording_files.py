@@ -1,11 +1,13 @@
 """Laying a recording out in files `dotmock serve` will load (pure: `server.record_cli` writes them).
 
-The parser holds every file to `dsl.limits` (MAX_FILE_BYTES per file, MAX_LINE_CHARS per line, and
-MAX_BUILD_BYTES for a file with all it includes). A recording that outgrows one file has its fixtures moved
-into include-only part files beside it (`NAME.recorded-1.mock`, ...), which the recorded section of the main
-file includes in order, so first-match order is kept. A fixture no file can hold (a line too long, a fixture
-too big) becomes a `# not recorded` comment; and once the main file and its parts would pass the build limit,
-the exchanges after are not written (`Layout.kept` says how many were), never a file `dotmock serve` refuses.
+The parser holds every file to `dsl.limits` (MAX_FILE_BYTES and MAX_TOKENS per file, MAX_LINE_CHARS per line,
+and MAX_BUILD_BYTES for a file with all it includes). A recording that outgrows one file, in bytes or in words
+and symbols (a stream of many tiny chunks: each chunk and its gap count), has its fixtures moved into
+include-only part files beside it (`NAME.recorded-1.mock`, ...), which the recorded section of the main file
+includes in order, so first-match order is kept. A fixture no file can hold (a line too long, a fixture too
+big or of too many tokens) becomes a `# not recorded` comment; and once the main file and its parts would pass
+the build limit, the exchanges after are not written (`Layout.kept` says how many were), never a file
+`dotmock serve` refuses.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dotmock.dsl.limits import MAX_BUILD_BYTES, MAX_FILE_BYTES, MAX_LINE_CHARS
+from dotmock.dsl.limits import MAX_BUILD_BYTES, MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_TOKENS, token_count
 from dotmock.dsl.recording import BEGIN, END, join_blocks, merge
 from dotmock.dsl.values import encode_string
 
@@ -24,6 +26,7 @@ PART_HEADER = (
 )
 # Room kept in each file for what formatting adds (canonical layout) and for the part's own header.
 _MARGIN = 8 << 10
+_TOKEN_MARGIN = 200  # the same in words and symbols (the part header is 2, an include line 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +56,13 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def fits(text: str, limit: int = MAX_FILE_BYTES) -> bool:
-    """Whether one file of this text loads: its size and its longest line within the parser's limits."""
-    return _size(text) <= limit and max(map(len, text.split("\n")), default=0) <= MAX_LINE_CHARS
+def fits(text: str, limit: int = MAX_FILE_BYTES, tokens: int = MAX_TOKENS) -> bool:
+    """Whether one file of this text loads: its size, its longest line and its tokens within the parser's limits."""
+    return (
+        _size(text) <= limit
+        and max(map(len, text.split("\n")), default=0) <= MAX_LINE_CHARS
+        and token_count(text) <= tokens
+    )
 
 
 def _too_big(block: str) -> str | None:
@@ -67,6 +74,12 @@ def _too_big(block: str) -> str | None:
     if _size(block) > MAX_FILE_BYTES - 2 * _MARGIN:
         kib = _size(block) // 1024
         return f"# not recorded: {name}: {kib} KiB; a .mock file may have {MAX_FILE_BYTES // 1024} KiB"
+    tokens = token_count(block)
+    if tokens > MAX_TOKENS - 2 * _TOKEN_MARGIN:
+        return (
+            f"# not recorded: {name}: {tokens:,} words and symbols (a recorded chunk and its gap are up to 3); "
+            f"a .mock file may have {MAX_TOKENS:,}"
+        )
     return None
 
 
@@ -86,7 +99,9 @@ def layout(
     too_big = [problem for problem in problems if problem is not None]
     notes = [*comments, *too_big]
     whole = merge(original, join_blocks(notes, usable), header=header)
-    if fits(whole, MAX_FILE_BYTES - _MARGIN):  # (the formatter refuses what the parser would)
+    if fits(
+        whole, MAX_FILE_BYTES - _MARGIN, MAX_TOKENS - _TOKEN_MARGIN
+    ):  # (the formatter refuses what the parser would)
         whole = fmt(whole)
         if fits(whole):
             return Layout(whole, (), len(blocks), tuple(too_big))
@@ -95,7 +110,7 @@ def layout(
     while True:
         notes = [*comments, *(p for p in problems[:kept] if p is not None)]
         written = [block for block, problem in zip(blocks[:kept], problems, strict=False) if problem is None]
-        groups = _groups(written, MAX_FILE_BYTES - _MARGIN)
+        groups = _groups(written, MAX_FILE_BYTES - _MARGIN, MAX_TOKENS - _TOKEN_MARGIN)
         parts = tuple(
             (part_name(stem, n), fmt(PART_HEADER.format(main=main_name) + "\n" + "\n\n".join(group) + "\n"))
             for n, group in enumerate(groups, 1)
@@ -108,15 +123,16 @@ def layout(
         kept -= 1
 
 
-def _groups(blocks: Sequence[str], budget: int) -> list[list[str]]:
-    """The blocks in order, cut into groups of at most `budget` bytes each."""
+def _groups(blocks: Sequence[str], budget: int, token_budget: int) -> list[list[str]]:
+    """The blocks in order, cut into groups of at most `budget` bytes and `token_budget` tokens each."""
     groups: list[list[str]] = []
-    size = 0
+    size = tokens = 0
     for block in blocks:
-        n = _size(block) + 2
-        if not groups or size + n > budget:
+        n, t = _size(block) + 2, token_count(block)
+        if not groups or size + n > budget or tokens + t > token_budget:
             groups.append([])
-            size = 0
+            size = tokens = 0
         groups[-1].append(block)
         size += n
+        tokens += t
     return groups

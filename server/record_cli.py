@@ -74,6 +74,8 @@ class _Writer:
     records: list[Recorded] = field(default_factory=list)
     limit: int | None = None  # the exchanges written, once the files are full
     parts: set[str] = field(default_factory=set)  # the part files this recording wrote
+    told: set[str] = field(default_factory=set)  # the `# not recorded` comments said on stderr
+    fixtures: int = 0  # the fixtures the files hold
 
     def add(self, exchange: Recorded) -> None:
         self.records.append(exchange)
@@ -94,7 +96,9 @@ class _Writer:
             write_text_atomically(
                 str(self.path), merge(self.original, join_blocks(comments, blocks), header=self.header)
             )
+            self.fixtures = len(blocks)
             return
+        self.fixtures = files.kept - len(files.too_big)
         if files.kept < len(blocks) and self.limit is None:
             self.limit = _exchanges_for(records, files.kept)
             print(
@@ -104,6 +108,10 @@ class _Writer:
                 file=sys.stderr,
                 flush=True,
             )
+        for note in files.too_big:
+            if note not in self.told:
+                self.told.add(note)
+                print(f"dotmock record: {note.removeprefix('# ')}", file=sys.stderr, flush=True)
         for name, text in files.parts:
             write_text_atomically(str(self.path.with_name(name)), text)
             self.parts.add(name)
@@ -230,7 +238,7 @@ async def _recording(
             await stop.wait()
     finally:
         writer.write()
-    n = len(writer.records)
+    n = writer.fixtures
     print(f"dotmock record: wrote {n} fixture{'s' if n != 1 else ''} to {path}", file=sys.stderr)
     for passed in sorted(set(writer.proxy.passed if writer.proxy else ())):
         print(f"dotmock record: passed on without recording: {passed} (no fixture answers it)", file=sys.stderr)

@@ -21,6 +21,8 @@ from dotmock.dsl.limits import (
     MAX_NESTING,
     MAX_PARAM_ROWS,
     MAX_TOKENS,
+    check_text,
+    token_count,
 )
 from dotmock.dsl.syntax import MAX_RECOVERY_STEPS
 
@@ -197,6 +199,15 @@ def test_rows_of_a_file_naming_no_parameter_share_one_build() -> None:
         load_text(bad, "x.mock")
     found = messages(caught.value)
     assert found[0] == "two fixtures are named 'f'" and len(found) == 2 and "can never answer" in found[1]
+
+
+def test_token_count_is_what_the_pre_scan_holds_a_file_to() -> None:
+    """`token_count` (what `dotmock record` lays its files out by) is the count the loader refuses a file on:
+    a string or a comment is one token however long, each bracket, comma and colon one."""
+    assert token_count('"a b \\" c" # d e\n{x: [1, 2]}') == 11
+    check_text("x\n" * MAX_TOKENS, "full.mock")
+    with pytest.raises(DslError, match="words and symbols"):
+        check_text("x\n" * MAX_TOKENS + "x", "over.mock")
 
 
 @pytest.mark.parametrize("parse", [load_text, format_text], ids=["load", "fmt"])
