@@ -98,6 +98,11 @@ async def run_case(scenario: m.Scenario, options: CaseOptions, stop: asyncio.Eve
 def record_run(result: CaseResult, scenario: m.Scenario, journal: Journal, run: ClientRun, t0: float) -> None:
     """Fill `result` from a finished client run: journal, calls, faults met, and the verdict (times from `t0`).
     The runner's cases and the pytest fixture's tests (`runner.inprocess`) are judged here alike."""
+    # The credentials the client sent are redacted in the journal; scrubbed from its output too, before any
+    # rule, finding or report quotes it (server.redact.Secrets)
+    run.stdout, run.stderr = journal.secrets.scrub(run.stdout), journal.secrets.scrub(run.stderr)
+    if run.exception is not None:
+        run.exception = journal.secrets.scrub(run.exception)
     result.client = run
     result.journal = _journal_json(journal, t0)
     result.calls = [c.to_json(t0) for c in group_calls(journal)] + ws_calls(journal, t0)

@@ -89,6 +89,7 @@ class _HttpEndpoints:
         return self.holder.scenario.fixtures_for("http")
 
     def open_exchange(self, incoming: Incoming) -> HttpExchange:
+        self.journal.secrets.note(incoming.headers, incoming.query)
         exchange = HttpExchange(
             id=self.journal.next_id(),
             method=incoming.method,

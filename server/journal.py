@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, TypeVar, overload
 
+from dotmock.server.redact import Secrets
 from dotmock.server.response_chain import ResponseChains
 
 
@@ -280,6 +281,8 @@ class Journal:
         self._calls: dict[str, int] = {}
         # The conversations of the Responses answers given, for requests chained by previous_response_id.
         self.chains = ResponseChains()
+        # The credentials requests carried, unredacted and never written: the runner scrubs client output
+        self.secrets = Secrets()
 
     def next_id(self) -> int:
         return next(self._ids)

@@ -60,6 +60,7 @@ class RealtimeEndpoint:
     async def serve(self) -> None:
         ws = websocket_ctx.websocket
         headers = lower_headers(ws.scope["headers"])
+        self.journal.secrets.note(headers, ws.scope.get("query_string", b"").decode("latin-1"))
         connection = self.journal.add_ws(
             WsConnection(
                 id=self.journal.next_id(),

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 import httpx
 from httpx_ws import WebSocketDisconnect, WebSocketNetworkError, aconnect_ws
@@ -46,6 +46,7 @@ from dotmock.server.record_read import (
     ws_event,
     ws_request,
 )
+from dotmock.server.redact import secrets_of
 from dotmock.server.running import bind_socket, hypercorn_config
 from dotmock.server.ws_transport import TransportLink, link_for, transport_middleware
 
@@ -130,6 +131,12 @@ class RecordingProxy:
             out.append((name, value))
         return out
 
+    def note_secrets(self, scope: HTTPScope | WebsocketScope) -> None:
+        """The request's credentials the file must never hold, beyond the secret headers' whole values
+        (`forwarded`): keys in secret query parameters (Gemini's `?key=`), in a browser WebSocket client's
+        subprotocols (`openai-insecure-api-key.KEY`), in any header whose name says it holds one."""
+        self.secrets.update(secrets_of(dict(_headers(scope)), scope["query_string"].decode("latin-1")))
+
     def record(self, exchange: Recorded) -> None:
         try:
             self.on_record(exchange)
@@ -165,9 +172,7 @@ class RecordingProxy:
         if url is None:
             await _answer(send, 400, BAD_TARGET)
             return
-        for name, value in parse_qsl(scope["query_string"].decode("latin-1")):
-            if name == "key":  # Gemini's key in the URL: a secret like the headers'
-                self.secrets.add(value)
+        self.note_secrets(scope)
         request = self.client.build_request(scope["method"], url, headers=self.forwarded(scope), content=bytes(body))
         t0 = time.monotonic()
         try:
@@ -297,6 +302,7 @@ class RecordingProxy:
         if url is None:  # refused before the handshake is accepted: the client gets a 403
             await send({"type": "websocket.close", "code": 1008})
             return
+        self.note_secrets(scope)
         connecting: Any = aconnect_ws(  # httpx-ws's context manager (generic in its session class)
             str(url),
             self.client,

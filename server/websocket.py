@@ -56,6 +56,7 @@ class _WsEndpoints:
     async def serve(self, path: str) -> None:
         ws = websocket_ctx.websocket  # the concrete object, not the context-bound proxy: a session task keeps using it
         headers = lower_headers(ws.scope["headers"])
+        self.journal.secrets.note(headers, ws.scope.get("query_string", b"").decode("latin-1"))
         connection = self.journal.add_ws(
             WsConnection(
                 id=self.journal.next_id(), path=path, opened_at=time.monotonic(), headers=redact_headers(headers)

@@ -206,6 +206,8 @@ SECRETS = {
     "cookie": "session=cookie-secret-value-42",
     "x-tenant-token": "tenant-token-987654321",  # on the --redact list
 }
+CUSTOM_SECRET = "custom-auth-secret-123456"
+QUERY_SECRET = "query-secret-value-7777"
 
 
 async def _echo_upstream(
@@ -231,7 +233,11 @@ async def _echo_upstream(
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": f"your key {headers['x-api-key']}"},
+                    "message": {
+                        "role": "assistant",
+                        # a header whose name says auth (no --redact needed) and the query's api_key= echoed too
+                        "content": f"key {headers['x-api-key']} {headers['x-custom-auth']} {scope['query_string']!r}",
+                    },
                     "finish_reason": "stop",
                 }
             ],
@@ -268,9 +274,9 @@ async def test_secrets_are_forwarded_but_never_written(tmp_path: Path) -> None:
             async with httpx.AsyncClient() as http:
                 for case in ("error", "ok"):
                     response = await http.post(
-                        proxy.base_url + "/v1/chat/completions",
+                        proxy.base_url + f"/v1/chat/completions?api_key={QUERY_SECRET}",
                         json={"model": "m", "messages": [{"role": "user", "content": case}]},
-                        headers={**SECRETS, "x-case": case},
+                        headers={**SECRETS, "x-case": case, "x-custom-auth": CUSTOM_SECRET},
                     )
                     assert response.status_code == (401 if case == "error" else 200)
                     assert response.headers["x-echo-key"] == SECRETS["x-api-key"]  # passed back unchanged
@@ -283,7 +289,7 @@ async def test_secrets_are_forwarded_but_never_written(tmp_path: Path) -> None:
         sock.close()
     assert all(received[i][name] == value for i in range(2) for name, value in SECRETS.items())  # forwarded
     text = format_text(text, "secrets.mock")
-    for value in [*SECRETS.values(), "sk-live-0123456789abcdef", "cookie-secret-value-42"]:
+    for value in [*SECRETS.values(), "sk-live-0123456789abcdef", "cookie-secret-value-42", CUSTOM_SECRET, QUERY_SECRET]:
         assert value not in text
     assert "error 401" in text and "x-ratelimit-remaining-requests" in text and "***" in text
     assert "set-cookie" not in text and "x-tenant-token" not in text

@@ -14,7 +14,15 @@ import pytest
 from httpx_ws import aconnect_ws
 
 from dotmock.dsl import load_text
-from dotmock.server.redact import redact_headers, redact_query, redact_secret, redact_target
+from dotmock.server.redact import (
+    Secrets,
+    redact_headers,
+    redact_query,
+    redact_secret,
+    redact_subprotocols,
+    redact_target,
+    secrets_of,
+)
 from dotmock.server.running import running_server
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +30,8 @@ pytestmark = pytest.mark.anyio
 KEY = "sk-proj-REALLOOKINGsecretKEY0123456789abcdWXYZ"
 GOOGLE = "AIzaSyREALLOOKINGgoogleKEY98765qrst"
 COOKIE = "session=COOKIEsecretVALUE424242zz"
-SECRETS = [KEY, GOOGLE, "COOKIEsecretVALUE424242", "REALLOOKING"]
+SIGNATURE = "AMZsignatureSECRET0123456789"
+SECRETS = [KEY, GOOGLE, "COOKIEsecretVALUE424242", "REALLOOKING", SIGNATURE]
 
 CLIENT = f"""\
 import asyncio, os, httpx, openai
@@ -42,7 +51,21 @@ async def ws():
     ) as sock:
         await sock.send_json({{"type": "message", "data": {{"model": "m", "messages": hello}}}})
         print((await sock.receive_json())["type"])
+    # the openai SDK's realtime client in a browser: the key in the subprotocols; a signed URL's query
+    async with httpx.AsyncClient() as http, aconnect_ws(
+        os.environ["DOTMOCK_WS_URL"] + "/v1/realtime?model=gpt-realtime", http,
+        subprotocols=["realtime", "openai-insecure-api-key." + KEY, "openai-beta.realtime-v1"],
+    ) as sock:
+        print((await sock.receive_json())["type"])
+    await http_get(os.environ["DOTMOCK_URL"] + "/v1/models?X-Amz-Signature=" + {SIGNATURE!r} + "&client_secret=" + KEY)
+async def http_get(url):
+    async with httpx.AsyncClient() as http:
+        print((await http.get(url)).status_code)
 asyncio.run(ws())
+# a careless client prints what it sent: the runner quotes its output as evidence
+print("debug: Authorization: Bearer " + KEY, "x-goog-api-key:", GOOGLE)
+import sys
+print("error: the key " + KEY + " was refused", file=sys.stderr)
 """
 
 FIXTURES = """
@@ -94,6 +117,9 @@ def test_a_key_sent_over_http_and_websocket_is_in_no_report(tmp_path: Path) -> N
     journal = outputs["r.json"]
     assert "Bearer ***…WXYZ" in journal  # the marker and the last 4 characters
     assert "***…qrst" in journal and "***…42zz" in journal
+    assert "openai-insecure-api-key.***…WXYZ" in journal
+    assert "debug: Authorization: Bearer ***…WXYZ" in outputs["terminal"] + journal  # the quoted output, scrubbed
+    assert "error: the key ***…WXYZ was refused" in outputs["terminal"]
 
 
 async def test_the_journal_and_panel_endpoints_show_only_redacted_values(tmp_path: Path) -> None:
@@ -148,8 +174,32 @@ def test_redact_headers_keeps_the_others() -> None:
     }
 
 
+def test_redact_subprotocols() -> None:
+    sent = f"realtime, openai-insecure-api-key.{KEY}, openai-beta.realtime-v1, openai-organization.org-1"
+    assert redact_headers({"sec-websocket-protocol": sent}) == {
+        "sec-websocket-protocol": "realtime, openai-insecure-api-key.***…WXYZ, openai-beta.realtime-v1, "
+        "openai-organization.org-1"
+    }
+    assert redact_subprotocols(f"token, {KEY}") == "token, ***…WXYZ"  # Deepgram's browser form
+    assert redact_subprotocols("chat, superchat") == "chat, superchat"
+
+
+def test_secrets_scrubbed_from_text() -> None:
+    secrets = Secrets()
+    secrets.note(
+        {"authorization": f"Bearer {KEY}", "sec-websocket-protocol": f"openai-insecure-api-key.{GOOGLE}"},
+        f"X-Amz-Signature={SIGNATURE}&alt=sse&key=short",
+    )
+    assert secrets_of({"cookie": COOKIE}) >= {"COOKIEsecretVALUE424242zz"}
+    text = f"sent {KEY} and {GOOGLE}, signed {SIGNATURE}; key short; model gpt-4o"
+    assert secrets.scrub(text) == "sent ***…WXYZ and ***…qrst, signed ***…6789; key short; model gpt-4o"
+
+
 def test_redact_query() -> None:
     assert redact_query(f"alt=sse&key={GOOGLE}") == "alt=sse&key=***…qrst"
+    for name in ("api_key", "api-key", "X-Amz-Signature", "X-Amz-Credential", "client_secret", "refresh_token", "sig"):
+        assert redact_query(f"a=1&{name}={GOOGLE}") == f"a=1&{name}=***…qrst", name
+    assert redact_query("alt=sse&model=gpt-4o&max_tokens=5&keyword=x") == "alt=sse&model=gpt-4o&max_tokens=5&keyword=x"
     assert redact_target(f"/v1beta/models/x:streamGenerateContent?key={GOOGLE}&alt=sse") == (
         "/v1beta/models/x:streamGenerateContent?key=***…qrst&alt=sse"
     )
