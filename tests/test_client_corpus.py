@@ -60,7 +60,8 @@ def test_the_node_packages_are_pinned() -> None:
     node = Path(__file__).parent / "node"
     lock = json.loads((node / "package-lock.json").read_text())
     wanted = json.loads((node / "package.json").read_text())["dependencies"]
-    assert wanted == {"openai": "7.59.0", "@anthropic-ai/sdk": "1.16.0", "ws": "8.23.1"}  # exact pins, no ranges
+    pins = {"openai": "7.59.0", "@anthropic-ai/sdk": "1.16.0", "@google/genai": "3.6.1", "ws": "8.23.1"}
+    assert wanted == pins  # exact pins, no ranges
     for name, version in wanted.items():
         assert lock["packages"][f"node_modules/{name}"]["version"] == version
         installed = json.loads((node / "node_modules" / name / "package.json").read_text())
