@@ -19,7 +19,7 @@ from dotmock.runner.attempts import faults_injected, group_calls, ws_calls
 from dotmock.runner.process import DEFAULT_GRACE_S, ClientSpec, run_client
 from dotmock.runner.results import CaseResult, ClientRun, Outcome
 from dotmock.runner.verdict import judge
-from dotmock.server.apis import APIS
+from dotmock.server.apis import APIS, base_url_variables
 from dotmock.server.journal import Journal
 from dotmock.server.running import running_server
 
@@ -49,9 +49,8 @@ def blank_result(scenario: m.Scenario, outcome: Outcome, message: str | None = N
 def client_environment(base_url: str, ws_url: str) -> dict[str, str]:
     """How a client finds the mock: the base URL of every API it serves, dummy keys, dotmock's own URLs.
     The one list: the runner's client processes and the pytest fixture (`runner.inprocess`) both read it."""
-    env = {api.kind.base_url_env: base_url + api.kind.base_url_suffix for api in APIS}
     keys = {name: DUMMY_API_KEY for api in APIS for name in api.kind.key_envs}
-    return {**env, **keys, "DOTMOCK_URL": base_url, "DOTMOCK_WS_URL": ws_url}
+    return {**base_url_variables(base_url), **keys, "DOTMOCK_URL": base_url, "DOTMOCK_WS_URL": ws_url}
 
 
 def client_spec(scenario: m.Scenario, client: m.Client, base_url: str, ws_url: str, options: CaseOptions) -> ClientSpec:

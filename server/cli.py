@@ -13,6 +13,7 @@ from typing import Any
 
 from dotmock.dsl import DslError, load_file, syntax
 from dotmock.dsl.model import Scenario
+from dotmock.server.apis import base_url_exports
 from dotmock.server.jitter import new_seed, parse_seed
 from dotmock.server.journal import DEFAULT_JOURNAL_BYTES, HEAD_CHARS, Journal
 from dotmock.server.panel import ALLOW_WRITE_KEY
@@ -160,9 +161,7 @@ async def serve(
             n = len(scenario.fixtures)
             print(
                 f"dotmock: serving {scenario.name!r} ({n} fixture{'s' if n != 1 else ''}); "
-                f"OPENAI_BASE_URL={srv.base_url}/v1; journal at {srv.base_url}/_dotmock/journal; "
-                f"test panel at {srv.base_url}/_dotmock/; "
-                "Ctrl-C to stop",
+                f"journal at {srv.base_url}/_dotmock/journal; test panel at {srv.base_url}/_dotmock/; Ctrl-C to stop",
                 file=sys.stderr,
                 flush=True,
             )
@@ -170,6 +169,8 @@ async def serve(
             print(
                 f"dotmock: seed {seed} (jitterMs draws from it; --seed {seed} replays the same waits)", file=sys.stderr
             )
+            # Last of the banner (the lines above keep their places for scripts that read them): a line to paste.
+            print(f"dotmock: the SDKs' base-URL variables for it:\n{base_url_exports(srv.base_url)}", file=sys.stderr)
             watcher = None
             if watch_path is not None:
                 holder = srv.app.config["DOTMOCK_SCENARIO"]

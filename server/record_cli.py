@@ -28,7 +28,7 @@ from dotmock.dsl.limits import MAX_BUILD_BYTES
 from dotmock.dsl.recording import Recorded, join_blocks, merge, recorded_blocks
 from dotmock.dsl.recording_files import earlier_parts, layout
 from dotmock.dsl.values import encode_string
-from dotmock.server.apis import APIS
+from dotmock.server.apis import base_url_exports, base_url_variables
 from dotmock.server.guard import is_loopback_name
 from dotmock.server.record_proxy import RecordingProxy, running_proxy
 
@@ -188,8 +188,7 @@ def _output(raw: str) -> Path:
 
 
 def _client_env(base_url: str) -> dict[str, str]:
-    env = {api.kind.base_url_env: base_url + api.kind.base_url_suffix for api in APIS}
-    return {**env, "DOTMOCK_URL": base_url, "DOTMOCK_WS_URL": "ws" + base_url[4:]}
+    return {**base_url_variables(base_url), "DOTMOCK_URL": base_url, "DOTMOCK_WS_URL": "ws" + base_url[4:]}
 
 
 async def record(args: argparse.Namespace, command: list[str]) -> int:
@@ -216,8 +215,11 @@ async def _recording(
     path = writer.path
     print(base_url, flush=True)
     print(
-        f"dotmock record: forwarding to {args.upstream}; OPENAI_BASE_URL={base_url}/v1 ANTHROPIC_BASE_URL={base_url}; "
-        f"writing {path}" + ("" if command else "; Ctrl-C to stop"),
+        f"dotmock record: forwarding to {args.upstream}; writing {path}"
+        + ("" if command else "; Ctrl-C to stop")
+        + "\ndotmock record: the SDKs' base-URL variables for the proxy"
+        + (" (the command runs with them set)" if command else "")
+        + f":\n{base_url_exports(base_url)}",
         file=sys.stderr,
         flush=True,
     )

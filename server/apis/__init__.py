@@ -1,13 +1,15 @@
 """The provider APIs dotmock serves over HTTP: one module each, `dotmock.server.apis.<name>`, for every
 `ApiKind` of the catalogue (`dsl.catalogue.API_KINDS`). A module's `API` (a `server.apis.base.Api`) owns its
 paths, request checks, error shape, JSON answer and event stream; everything else (the routes, the fast
-path, the nearest-miss 404, the panel's endpoint list, the runner's client environment) reads this registry.
+path, the nearest-miss 404, the panel's endpoint list, the SDKs' base-URL variables the runner, `dotmock
+record` and the banners give) reads this registry.
 Adding an API is its module plus its catalogue entry.
 """
 
 from __future__ import annotations
 
 import importlib
+import shlex
 
 from dotmock.dsl.catalogue import API_KINDS
 from dotmock.server.apis.base import Api
@@ -40,3 +42,16 @@ def family_of(path: str | None) -> str | None:
     """The family of the API at `path` (None for a path no API answers, or no path)."""
     api = api_for(path) if path is not None else None
     return api.family if api is not None else None
+
+
+def base_url_variables(base_url: str) -> dict[str, str]:
+    """Every SDK's base-URL variable pointed at a dotmock server (or `dotmock record` proxy) at `base_url`,
+    each once, in the registry's order: `OPENAI_BASE_URL` (with `/v1`), `ANTHROPIC_BASE_URL`,
+    `GOOGLE_GEMINI_BASE_URL`. The one list: the runner's client environment, the command `dotmock record`
+    runs and the `serve` / `record` banners read it."""
+    return {api.kind.base_url_env: base_url + api.kind.base_url_suffix for api in APIS}
+
+
+def base_url_exports(base_url: str) -> str:
+    """The banners' line for a shell: `export OPENAI_BASE_URL=http://127.0.0.1:8100/v1 ANTHROPIC_BASE_URL=...`."""
+    return "export " + " ".join(f"{name}={shlex.quote(url)}" for name, url in base_url_variables(base_url).items())
