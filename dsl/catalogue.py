@@ -413,7 +413,8 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "Validate a structured answer against the schema you sent before using it (the SDK's parse() with a "
         "pydantic model, model_validate_json, jsonschema), and retry or report an error when it does not fit.",
         "the last attempt of a call (HTTP, or a WebSocket message) got a structured answer that `fault "
-        "schemaViolation` broke against the request's schema, no retry followed, and the client exited 0",
+        "schemaViolation` broke against the request's schema, neither a retry nor a correction (a later request "
+        "going on with the same conversation) followed, and the client exited 0",
     ),
     FindingKind(
         "fault_handled",

@@ -18,7 +18,9 @@ conversation) are read as one run, in the order they came. From the two, and the
   exited 0 without asking again.
 - `schema_violation_accepted`: the last attempt of a call (HTTP, or a WebSocket message) got a structured
   answer that `fault schemaViolation` broke against the request's schema (the journal says so, and what was
-  broken), no retry of it followed, and the client exited 0.
+  broken), the client did not ask again — neither a retry of the same request nor a correction (a later
+  request going on with the same conversation, e.g. the broken answer and "that was not valid JSON, try
+  again"; a Responses chain by `previous_response_id` read whole) — and it exited 0.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotmock.runner.results import ClientRun
-from dotmock.server.conversation import ResultSeen, read_conversation
+from dotmock.server.conversation import ResultSeen, extends, read_conversation
 from dotmock.server.journal import Journal, SentCall, Ticks
 from dotmock.server.schema_violation import NAME as SCHEMA_VIOLATION
 
@@ -146,6 +148,7 @@ class AgentJudge:
         self.loop_limit = loop_limit
         self.add = add
         self.conversations = [read_conversation(t.body) for t in self.turns]
+        self.chained = [journal.chains.expand(t.body) for t in self.turns]  # previous_response_id read whole
         self.sent_ids = {c.id for t in self.turns for c in t.tool_calls}
 
     def _latest_sending(self, call_id: str, before: int) -> _Sending | None:
@@ -307,15 +310,23 @@ class AgentJudge:
             return
         for i, turn in enumerate(self.turns):
             broke = next((t.detail for t in turn.ticks if t.what == f"fault:{SCHEMA_VIOLATION}"), None)
-            if broke is None or any(later.call_key == turn.call_key for later in self.turns[i + 1 :]):
+            if broke is None or self._asked_again(i):
                 continue
             self.add(
                 "schema_violation_accepted",
                 f"exited 0 after a structured answer that broke the schema it asked for ({turn.where}: the server "
                 f"{broke})",
-                [f"{turn.where}: {SCHEMA_VIOLATION} applied ({broke}); no retry followed; client exit 0"],
+                [f"{turn.where}: {SCHEMA_VIOLATION} applied ({broke}); no retry or correction followed; client exit 0"],
             )
             return
+
+    def _asked_again(self, i: int) -> bool:
+        """A later request retried turn `i` (the same call) or corrected it (went on with its conversation)."""
+        turn = self.turns[i]
+        return any(
+            later.call_key == turn.call_key or extends(self.chained[j], self.chained[i])
+            for j, later in enumerate(self.turns[i + 1 :], i + 1)
+        )
 
 
 def _is_error_result(body: Any, result: ResultSeen) -> bool:

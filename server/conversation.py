@@ -246,3 +246,33 @@ def read_conversation(body: Any) -> Conversation:
         has_history=history or reader.turns > 0 or bool(results),
         messages=reader.messages,
     )
+
+
+def _entry(item: Any) -> str:
+    """One message or item of a conversation as comparable text: a message as its role and its text (the
+    SDKs send the same message as a string or as content parts), anything else (a tool call, a result) whole."""
+    if isinstance(item, str):
+        item = {"role": "user", "content": item}
+    if isinstance(item, dict) and item.get("type") in (None, "message") and ("content" in item or "parts" in item):
+        return _compact([item.get("role", "user"), _text(item.get("content", item.get("parts")))])
+    return _compact(item)
+
+
+def _entries(body: Any) -> list[str] | None:
+    """The conversation of a request body of any of the APIs, an entry a message or item; None: it has none."""
+    if not isinstance(body, dict):
+        return None
+    for key in ("messages", "input", "contents"):
+        items = body.get(key)
+        if isinstance(items, str) and key == "input":
+            items = [items]
+        if isinstance(items, list):
+            return [_entry(item) for item in items]
+    return None
+
+
+def extends(later: Any, earlier: Any) -> bool:
+    """Whether the request `later` goes on with the conversation of `earlier`: the same messages, then more
+    (the answer to `earlier` and a new turn, e.g. "that was not valid JSON, try again")."""
+    before, after = _entries(earlier), _entries(later)
+    return before is not None and after is not None and len(after) > len(before) and after[: len(before)] == before

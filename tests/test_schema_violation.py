@@ -3,7 +3,7 @@ schema the request sent, what the official SDKs do with it, and the finding for 
 
 Real servers and real SDK clients (openai, anthropic, google-genai); the runner's cases use
 scenarios/clients/structured_extract.py (naive: json.loads; careful: the SDK's parse() with a pydantic model,
-asking again; parse: parse() with nothing caught).
+asking again; parse: parse() with nothing caught; correct: a correction turn in the same conversation).
 """
 
 from __future__ import annotations
@@ -211,12 +211,18 @@ fixture "ws broken" {{ match websocket /v1/responses {{ attempt 1 }} structured 
 fixture "ws whole" {{ match websocket /v1/responses {{ attempt 2.. }} structured {ANSWER} }}
 """
 ALWAYS_BROKEN = f'fixture "broken" {{ match POST * structured {ANSWER} schema {SCHEMA} fault schemaViolation }}'
+# Broken on the first turn of the conversation, whole on a later one (a correction asking again).
+CORRECTED = f'fixture "corrected" {{ match POST * {{ turn 2.. }} structured {ANSWER} }}\n{ALWAYS_BROKEN}'
 APIS = ("chat", "responses", "messages", "gemini", "responses-ws")
 CASES: dict[str, tuple[str, str]] = {
     **{f"naive {api}": (f"naive --api {api}", JUDGED) for api in APIS},
     **{f"careful {api}": (f"careful --api {api}", JUDGED) for api in APIS},
     "parse chat": ("parse --api chat", JUDGED),
     "careful never fits": ("careful --api chat", ALWAYS_BROKEN),
+    "correct chat": ("correct --api chat", CORRECTED),
+    "correct responses": ("correct --api responses", CORRECTED),
+    "naive corrected": ("naive --api chat", CORRECTED),
+    "correct never fits": ("correct --api chat", ALWAYS_BROKEN),
 }
 
 
@@ -265,3 +271,30 @@ def test_a_careful_client_that_never_gets_a_fitting_answer_fails_loudly(results:
     row = results["careful never fits"]
     assert row.client.exit_code == 1 and "no answer that fits the schema" in row.client.stderr
     assert "schema_violation_accepted" not in names(row), row.findings
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_client_that_corrects_the_model_in_a_new_turn_asks_again_and_is_not_found_out(
+    results: dict[str, CaseResult], api: str
+) -> None:
+    """The correction is a later request going on with the same conversation (Chat: the broken answer and a
+    user message; Responses: chained by previous_response_id), not a retry of the same request."""
+    row = results[f"correct {api}"]
+    assert row.client.exit_code == 0 and "Paris: 21" in row.client.stdout, row.client
+    assert names(row) == ["fault_handled"], (row.findings, row.client)
+    first, second = row.journal["http"]
+    assert first["faults"] == ["schemaViolation"] and second["faults"] == []
+    if api == "chat":
+        assert second["body"]["messages"][:1] == first["body"]["messages"]
+        assert [m["role"] for m in second["body"]["messages"]] == ["user", "assistant", "user"]
+        assert second["body"]["messages"][-1]["content"].startswith("that was not valid JSON for the schema (city:")
+    else:
+        assert second["body"]["input"].startswith("that was not valid JSON") and second["body"]["previous_response_id"]
+    naive = results["naive corrected"]  # the same fixtures: the naive client uses the first answer
+    assert names(naive) == ["schema_violation_accepted"], (naive.findings, naive.client)
+
+
+def test_a_correcting_client_that_never_gets_a_fitting_answer_fails_loudly(results: dict[str, CaseResult]) -> None:
+    row = results["correct never fits"]
+    assert row.client.exit_code == 1 and "no answer that fits the schema after 3 tries" in row.client.stderr
+    assert len(row.journal["http"]) == 3 and "schema_violation_accepted" not in names(row), row.findings

@@ -9,6 +9,10 @@ MODE:
   messages.parse; Gemini and the WebSocket answer are validated with model_validate_json); an answer that
   does not fit is asked for again, at most 3 times, then reported on stderr (exit 1).
 - parse: the SDK's parse() with nothing caught: a ValidationError ends the process.
+- correct (--api chat or responses, the openai SDK): an answer that does not fit is sent back in the
+  conversation with what was wrong ("that was not valid JSON for the schema ..., try again") and asked for
+  again in a new turn, at most 3 times: Chat with the whole history, Responses chained by
+  previous_response_id; then reported on stderr (exit 1).
 """
 
 from __future__ import annotations
@@ -103,11 +107,51 @@ def ask_parsed(api: str) -> Weather:
     return value
 
 
+CORRECTION = "that was not valid JSON for the schema ({problem}); try again with JSON that fits it"
+FORMAT = {"type": "json_schema", "name": "weather", "schema": SCHEMA, "strict": True}
+
+
+def ask_correcting(api: str) -> Weather:
+    """An answer validated with model_validate_json; one that does not fit is answered in a new turn."""
+    client = openai_client()
+    messages: list[Any] = [{"role": "user", "content": PROMPT}]
+    previous: dict[str, str] = {}
+    problem = ""
+    for _ in range(ATTEMPTS):
+        if api == "chat":
+            chat_format: Any = {"type": "json_schema", "json_schema": {k: v for k, v in FORMAT.items() if k != "type"}}
+            completion = client.chat.completions.create(model="m", messages=messages, response_format=chat_format)
+            answer = completion.choices[0].message.content or ""
+        else:  # only the new turn: the conversation so far lives on the server
+            turn = messages[-1]["content"]
+            reply = client.responses.create(model="m", input=turn, text={"format": FORMAT}, **previous)
+            answer, previous = str(reply.output_text), {"previous_response_id": reply.id}
+        try:
+            return Weather.model_validate_json(answer)
+        except pydantic.ValidationError as err:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'the answer'}: {e['msg']}" for e in err.errors())
+        messages += [
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": CORRECTION.format(problem=problem)},
+        ]
+    raise ValueError(f"no answer that fits the schema after {ATTEMPTS} tries ({problem})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=("naive", "careful", "parse"))
+    parser.add_argument("mode", choices=("naive", "careful", "parse", "correct"))
     parser.add_argument("--api", default="chat", choices=("chat", "responses", "messages", "gemini", "responses-ws"))
     args = parser.parse_args()
+    if args.mode == "correct":
+        if args.api not in ("chat", "responses"):
+            parser.error("correct speaks --api chat or responses")
+        try:
+            weather = ask_correcting(args.api)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"{weather.city}: {weather.temp}")
+        return 0
     if args.mode == "naive":
         print(json.loads(ask_text(args.api)))
         return 0
