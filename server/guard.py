@@ -15,7 +15,9 @@ machine too, so every request and WebSocket handshake passes three rules first (
    `running_server(...).token`).
 
 A refused request is answered 403 with an OpenAI-shaped JSON body naming the rule, and never reaches the app
-(it is not journaled). Accepted requests pass through with `receive` and `send` untouched.
+(it is not journaled). Accepted requests pass through with `receive` untouched; every answer under
+`/_dotmock/` gets `CONTROL_HEADERS` (not cached, not sniffed, not loadable by another origin's `<script>` or
+`<img>`, no opener for a page that opened it), the API paths' answers go out untouched.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from hypercorn.typing import (
     ASGIFramework,
     ASGIReceiveCallable,
     ASGISendCallable,
+    ASGISendEvent,
     Scope,
     WebsocketResponseBodyEvent,
     WebsocketResponseStartEvent,
@@ -45,6 +48,14 @@ _TOKEN_HEADER = TOKEN_HEADER.lower().encode("latin-1")
 READ_METHODS = frozenset({"GET", "HEAD"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 _HOST_CACHE_SIZE = 256
+# On every answer under /_dotmock/ (the journal, the source, the panel and its files, errors): never cached,
+# never sniffed as another type, not embeddable by another origin (even in a browser without Sec-Fetch-*)
+CONTROL_HEADERS = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
 
 
 def new_token() -> str:
@@ -180,15 +191,20 @@ class Guard:
             if refusal is not None:
                 await _refuse_http(send, refusal)
                 return
+            if scope["path"].startswith(CONTROL_PREFIX):
+                send = _with_control_headers(send)
         elif scope["type"] == "websocket":
-            refusal = self.check(scope["headers"], scope["path"], "GET")
+            refusal = self.check(scope["headers"], scope["path"], "GET", websocket=True)
             if refusal is not None:
                 await _refuse_websocket(scope, send, refusal)
                 return
         await self.app(scope, receive, send)
 
-    def check(self, headers: Iterable[tuple[bytes, bytes]], path: str, method: str) -> Refusal | None:
-        """Why this request (a WebSocket handshake: method GET) is refused, or None to let it through."""
+    def check(
+        self, headers: Iterable[tuple[bytes, bytes]], path: str, method: str, *, websocket: bool = False
+    ) -> Refusal | None:
+        """Why this request (a WebSocket handshake: method GET, `websocket`) is refused, or None to let it
+        through."""
         req = _Request(headers)
         for raw in req.hosts:
             if not self.hosts.allows(raw):
@@ -200,7 +216,7 @@ class Guard:
                     "--allow-host NAME` to answer for another name.",
                 )
         host = req.hosts[-1].decode("latin-1") if req.hosts else None
-        refusal = self._check_origin(req, method, path, host)
+        refusal = self._check_origin(req, method, path, host, websocket)
         if refusal is not None:
             return refusal
         if path.startswith(CONTROL_PREFIX) and method not in READ_METHODS:
@@ -208,8 +224,8 @@ class Guard:
         return None
 
     @staticmethod
-    def _check_origin(req: _Request, method: str, path: str, host: str | None) -> Refusal | None:
-        if method in READ_METHODS and path == PANEL_PAGE and req.fetch_mode in (None, "navigate"):
+    def _check_origin(req: _Request, method: str, path: str, host: str | None, websocket: bool) -> Refusal | None:
+        if not websocket and method in READ_METHODS and path == PANEL_PAGE and req.fetch_mode in (None, "navigate"):
             return None  # opening the panel (its CSP forbids framing it; a foreign page cannot read it)
         if req.origin is not None and not _same_origin(req.origin, host):
             return Refusal(
@@ -242,6 +258,20 @@ class Guard:
                 f"{method} {path} takes Content-Type: application/json, not {shown!r}.",
             )
         return None
+
+
+def _with_control_headers(send: ASGISendCallable) -> ASGISendCallable:
+    """`send`, adding `CONTROL_HEADERS` the app did not set to the answer's start."""
+
+    async def sending(message: ASGISendEvent) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers") or ())
+            present = {name.lower() for name, _ in headers}
+            headers += [(name, value) for name, value in CONTROL_HEADERS if name not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
 
 
 def _refusal_headers(body: bytes) -> list[tuple[bytes, bytes]]:

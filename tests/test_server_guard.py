@@ -295,3 +295,38 @@ async def test_an_allowed_host_is_answered(tmp_path: Path) -> None:
 )
 def test_split_host(value: str, parts: tuple[str, str] | None) -> None:
     assert split_host(value) == parts
+
+
+async def test_control_answers_are_not_cached_sniffed_or_embeddable(
+    srv: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """Every answer under /_dotmock/ (reads, the panel, its files, a 404, a 405, a write) carries the headers
+    that keep another origin from loading it as a script or image, a cache from keeping the journal, a
+    browser from sniffing JSON as HTML; the API paths' answers are left as the providers send them."""
+    answers = [
+        await http.get(srv.base_url + path) for path in [*READS, "/_dotmock/", "/_dotmock/nope", "/_dotmock/reset"]
+    ]
+    answers.append(await http.post(srv.base_url + "/_dotmock/reset", json={}, headers=own(srv)))
+    assert [a.status_code for a in answers] == [200] * 5 + [404, 405, 200]
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.url
+        assert answer.headers["cache-control"] == "no-store", answer.url
+        assert answer.headers["cross-origin-resource-policy"] == "same-origin", answer.url
+        assert answer.headers["cross-origin-opener-policy"] == "same-origin", answer.url
+    api = await http.post(srv.base_url + "/v1/chat/completions", json=CHAT_BODY)
+    assert api.status_code == 200 and "cross-origin-resource-policy" not in api.headers
+
+
+async def test_a_websocket_handshake_to_the_panel_page_follows_the_origin_rule(srv: RunningServer) -> None:
+    """Opening the panel page by navigation is the one exception to the Origin rule; a WebSocket handshake to
+    the same path is not a navigation."""
+    upgrade = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Origin": "http://evil.example",
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.get(srv.base_url + "/_dotmock/", headers=upgrade)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "cross_origin_refused"
