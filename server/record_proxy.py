@@ -35,6 +35,7 @@ from wsproto.events import BytesMessage, TextMessage
 
 from dotmock.dsl.catalogue import WS_ENDPOINTS, is_http_endpoint
 from dotmock.dsl.recording import SECRET_HEADERS, Recorded, RecordedEvent, RecordedHttp, RecordedWs
+from dotmock.server.app import DEFAULT_MAX_BODY_BYTES
 from dotmock.server.guard import Guard, new_token
 from dotmock.server.record_read import (
     Decoder,
@@ -58,8 +59,19 @@ _End = int | Literal["drop", "open"] | None
 _SENDABLE = range(1000, 5000)
 _UNSENDABLE = (1004, 1005, 1006, 1015)
 
+# Not forwarded: hop-by-hop headers, and Proxy-Authorization (credentials for a proxy, never the upstream's)
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"}
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
 )
 _READABLE_ENCODINGS = ("gzip", "deflate", "identity")
 
@@ -160,34 +172,42 @@ class RecordingProxy:
     # ---------------------------------------------------------------------------------------------- HTTP
 
     async def http(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: _Send) -> None:
+        # The body is held (to record it) up to RECORDED_BODY_BYTES; a bigger one (an upload, or a body that
+        # never ends) is streamed on to the upstream as it comes and not recorded: memory stays bounded.
         body = bytearray()
-        while True:
+        more = True
+        while more and len(body) <= RECORDED_BODY_BYTES:
             message: Any = await receive()
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+            more = bool(message.get("more_body", False))
         url = self.url(scope)
         if url is None:
             await _answer(send, 400, BAD_TARGET)
             return
         self.note_secrets(scope)
-        request = self.client.build_request(scope["method"], url, headers=self.forwarded(scope), content=bytes(body))
+        headers = self.forwarded(scope)
+        content: bytes | AsyncIterator[bytes] = bytes(body)
+        if more:
+            content = _rest_of_body(bytes(body), receive)
+            headers += [(k, v) for k, v in _headers(scope) if k == "content-length"]
+        request = self.client.build_request(scope["method"], url, headers=headers, content=content)
         t0 = time.monotonic()
         try:
             response = await self.client.send(request, stream=True)
             first_byte = time.monotonic() - t0  # the status and headers are in
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, _ClientLeft) as err:
             await _answer(send, 502, f"dotmock record: upstream unreachable: {err}")
             return
-        recordable = scope["method"] == "POST" and is_http_endpoint(scope["path"])
+        recordable = not more and scope["method"] == "POST" and is_http_endpoint(scope["path"])
         try:
             parsed = json.loads(body) if recordable else None
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):
-            self.passed.append(f"{scope['method']} {scope['path']}")
+            too_big = f" (a body over {RECORDED_BODY_BYTES // 2**20} MiB)" if more else ""
+            self.passed.append(f"{scope['method']} {scope['path']}{too_big}")
         await self.relay(scope, response, send, parsed, t0, first_byte)
 
     async def relay(
@@ -444,6 +464,27 @@ class _WsSession:
             if isinstance(code, int) and code in _SENDABLE and code not in _UNSENDABLE:
                 return code
         return 1000
+
+
+# The largest request body the proxy holds to record: what `dotmock serve` takes (a bigger one could not be
+# replayed); beyond it the body is streamed to the upstream and the exchange is passed on, not recorded.
+RECORDED_BODY_BYTES = DEFAULT_MAX_BODY_BYTES
+
+
+class _ClientLeft(Exception):
+    """The client went away before its request body was all sent."""
+
+
+async def _rest_of_body(head: bytes, receive: ASGIReceiveCallable) -> AsyncIterator[bytes]:
+    """`head`, then the rest of the request body as the client sends it."""
+    yield head
+    while True:
+        message: Any = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientLeft("the client left before sending all of its body")
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 BAD_TARGET = (

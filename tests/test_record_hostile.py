@@ -10,12 +10,15 @@ credentials, a query or a fragment, and warns about plain http to another machin
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import http.server
 import json
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,3 +156,92 @@ def test_plain_http_to_another_machine_warns(tmp_path: Path) -> None:
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         assert run.returncode == 0, run.stderr
         assert ("keys travel unencrypted" in run.stderr) is warned, (upstream, run.stderr)
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    """Reads a chunked or sized body without holding it: its size and digest, and the headers it came with."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Upstream
+
+    def do_POST(self) -> None:
+        digest, size = hashlib.sha256(), 0
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            while n := int(self.rfile.readline().split(b";")[0], 16):
+                digest.update(self.rfile.read(n))
+                size += n
+                self.rfile.readline()
+            self.rfile.readline()
+        else:
+            left = int(self.headers.get("content-length") or 0)
+            while left:
+                piece = self.rfile.read(min(left, 1 << 20))
+                digest.update(piece)
+                size += len(piece)
+                left -= len(piece)
+        self.server.seen.append((f"{size} {digest.hexdigest()}", self.headers.get("proxy-authorization")))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_body_too_big_to_record_is_streamed_upstream_not_held(tmp_path: Path) -> None:
+    """A request body over what a recording can hold (an upload, or a body that never ends) used to be read
+    whole into the proxy's memory before it went upstream; now it is streamed on as it comes, whole and
+    unchanged, and the exchange is passed on without a fixture. Proxy-Authorization is not forwarded."""
+    upstream = _Upstream(("127.0.0.1", 0), _Counting)
+    upstream.seen = []
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    out = tmp_path / "big.mock"
+    cmd = [sys.executable, "-m", "dotmock", "record", "--upstream", f"http://127.0.0.1:{upstream.server_port}"]
+    proc = subprocess.Popen([*cmd, "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
+        piece = b"x" * (1 << 20)
+        mib = 96
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+            s.sendall(
+                f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
+                "proxy-authorization: Basic cHJveHk6c2VjcmV0\r\ntransfer-encoding: chunked\r\n\r\n".encode()
+            )
+            peaks, sending = [0.0], threading.Event()
+            sending.set()
+
+            def sample() -> None:
+                while sending.is_set():
+                    peaks[0] = max(peaks[0], _rss_mb(proc.pid))
+                    time.sleep(0.02)
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            for _ in range(mib):
+                s.sendall(b"100000\r\n" + piece + b"\r\n")
+            s.sendall(b"0\r\n\r\n")
+            answer = s.recv(65536)
+            sending.clear()
+            sampler.join()
+            peak = peaks[0]
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        assert upstream.seen == [(f"{mib << 20} {hashlib.sha256(piece * mib).hexdigest()}", None)]
+        assert peak < 150, f"the proxy held the body: {peak:.0f} MB resident"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        upstream.shutdown()
+        upstream.server_close()
+    assert "passed on without recording: POST /v1/chat/completions (a body over 10 MiB)" in err, err
+    assert "\nfixture " not in out.read_text(encoding="utf-8")
