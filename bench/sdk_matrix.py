@@ -100,7 +100,7 @@ def anthropic() -> list[Table]:
     ensure_node_packages()
     tables = []
     for title, matrix, forms in (
-        ("anthropic 2.16 (Python), Messages, max_retries=2", mod._python_matrix, mod.PY_FORMS),
+        ("anthropic 2.16.0 (Python), Messages, max_retries=2", mod._python_matrix, mod.PY_FORMS),
         ("@anthropic-ai/sdk 1.16.0 (Node), Messages, maxRetries 2", mod._node_matrix, mod.NODE_FORMS),
     ):
         results, journal = run(mod.serve_and_run(matrix))
@@ -230,7 +230,7 @@ def realtime() -> list[Table]:
     cells = {(word, form): _read_end(seen.end, seen.text) for (form, word), seen in run(python()).items()}
     columns = [("async", "realtime.connect()", "async"), ("sync", "realtime.connect()", "sync")]
     columns.append(("beta", "beta.realtime.connect()", "async"))
-    tables = [Table("openai (Python) Realtime: how the read ended", list(mod.FAULTS), columns, cells)]
+    tables = [Table("openai 3.57.0 (Python) Realtime: how the read ended", list(mod.FAULTS), columns, cells)]
 
     ensure_node_packages()
     with tempfile.TemporaryDirectory() as folder:
