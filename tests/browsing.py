@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,10 +51,11 @@ def screenshot_path(name: str, tmp: Path) -> Path:
 
 
 @contextmanager
-def launched_browser() -> Iterator[Browser]:
+def launched_browser(extra_args: Sequence[str] = ()) -> Iterator[Browser]:
+    """Chromium with `CHROMIUM_ARGS` and `extra_args` (`--host-resolver-rules=...` for a DNS-rebinding page)."""
     executable = chromium_path()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield browser
         finally:
