@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from timing import holds_in_one_of
 
 from dotmock.dsl.cli import check_main
 from dotmock.dsl.fmt import format_text
@@ -164,22 +165,25 @@ async def test_agent_answers_error_events_and_json_waits_replay_faithfully(tmp_p
         'toolCall "lookup" id "call_r" {"q": "dotmock"}',
     ):
         assert line in text, line
-    async with running_server(load_text(text, str(path)).cases[0]) as replay:
-        again = await _exercise(replay.base_url)
-        replay_times = [_sent_at(e) for e in replay.journal.http]
-
-    assert again == live  # every event, in order, its pieces cut in the same places
     assert [e for e in live["chat call"] if e[1] != "[DONE]"][-1][1]["choices"][0]["finish_reason"] == "tool_calls"
     assert any(e[0] == "error" for e in live["messages error"])
     assert live["chat error"][-1][1]["error"]["code"] == "overloaded"
     recorded_times = [upstream_times[n] for n, _, _ in CALLS]
-    for (name, _, _), recorded, replayed in zip(CALLS, recorded_times, replay_times, strict=True):
-        assert len(recorded) == len(replayed), name
-        gaps = [b - a for a, b in zip([0.0, *recorded], recorded, strict=False)]
-        again_gaps = [b - a for a, b in zip([0.0, *replayed], replayed, strict=False)]
-        for g, h in zip(gaps, again_gaps, strict=True):
-            assert abs(g - h) <= GAP_TOLERANCE_S, (name, gaps, again_gaps)
-    assert upstream_times["chat json call"][0] >= 0.12 and replay_times[3][0] >= 0.12  # the latency, replayed
+
+    async def replay_matches() -> None:
+        async with running_server(load_text(text, str(path)).cases[0]) as replay:
+            again = await _exercise(replay.base_url)
+            replay_times = [_sent_at(e) for e in replay.journal.http]
+        assert again == live  # every event, in order, its pieces cut in the same places
+        for (name, _, _), recorded, replayed in zip(CALLS, recorded_times, replay_times, strict=True):
+            assert len(recorded) == len(replayed), name
+            gaps = [b - a for a, b in zip([0.0, *recorded], recorded, strict=False)]
+            again_gaps = [b - a for a, b in zip([0.0, *replayed], replayed, strict=False)]
+            for g, h in zip(gaps, again_gaps, strict=True):
+                assert abs(g - h) <= GAP_TOLERANCE_S, (name, gaps, again_gaps)
+        assert upstream_times["chat json call"][0] >= 0.12 and replay_times[3][0] >= 0.12  # the latency, replayed
+
+    await holds_in_one_of(3, replay_matches)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from google import genai
 from google.genai import errors, types
+from timing import holds_in_one_of
 
 from dotmock.dsl.cli import check_main
 from dotmock.dsl.fmt import format_text
@@ -158,29 +159,34 @@ async def test_gemini_answers_record_and_replay_faithfully(tmp_path: Path) -> No
         'fault errorEvent after 2 chunks { message "The model is overloaded." type "UNAVAILABLE" }',
     ):
         assert line in text, line
-    async with running_server(load_text(text, str(path)).cases[0]) as replay:
-        again = await _exercise(replay.base_url)
-        replay_times = [_sent_at(e) for e in replay.journal.http]
-
-    assert again == live  # every chunk's text, calls and finish reason; the errors; the raw array
     assert [t for texts, _, _ in live["sse"] for t in texts][:2] == ["Gemin", "i, fi"]
     assert live["calls json"][1] == [("get_weather", {"city": "Paris"}, None), ("get_time", {"tz": "UTC"}, "call_t")]
     assert live["long"][-1][2] == types.FinishReason.MAX_TOKENS
     assert live["fails"][1:] == (503, "The model is overloaded.") and len(live["fails"][0]) == 2
     assert live["limited"][:2] == (429, "RESOURCE_EXHAUSTED")
-    assert len(upstream_times) == len(replay_times)
-    for (name, recorded), replayed in zip(upstream_times, replay_times, strict=True):
-        assert len(recorded) == len(replayed), name
-        gaps = [b - a for a, b in zip([0.0, *recorded], recorded, strict=False)]
-        again_gaps = [b - a for a, b in zip([0.0, *replayed], replayed, strict=False)]
-        for g, h in zip(gaps, again_gaps, strict=True):
-            assert abs(g - h) <= GAP_TOLERANCE_S, (name, gaps, again_gaps)
     waits = {name: times for name, times in upstream_times}
     assert waits["result"][0] >= 0.07 and waits["limited"][0] >= 0.06  # the latencies, recorded and replayed
-    slow = [
-        times for (name, _), times in zip(upstream_times, replay_times, strict=True) if name in ("result", "limited")
-    ]
-    assert all(times[0] >= 0.06 for times in slow)
+
+    async def replay_matches() -> None:
+        async with running_server(load_text(text, str(path)).cases[0]) as replay:
+            again = await _exercise(replay.base_url)
+            replay_times = [_sent_at(e) for e in replay.journal.http]
+        assert again == live  # every chunk's text, calls and finish reason; the errors; the raw array
+        assert len(upstream_times) == len(replay_times)
+        for (name, recorded), replayed in zip(upstream_times, replay_times, strict=True):
+            assert len(recorded) == len(replayed), name
+            gaps = [b - a for a, b in zip([0.0, *recorded], recorded, strict=False)]
+            again_gaps = [b - a for a, b in zip([0.0, *replayed], replayed, strict=False)]
+            for g, h in zip(gaps, again_gaps, strict=True):
+                assert abs(g - h) <= GAP_TOLERANCE_S, (name, gaps, again_gaps)
+        slow = [
+            times
+            for (name, _), times in zip(upstream_times, replay_times, strict=True)
+            if name in ("result", "limited")
+        ]
+        assert all(times[0] >= 0.06 for times in slow)
+
+    await holds_in_one_of(3, replay_matches)
 
 
 def test_what_a_real_gemini_stream_does_that_the_replay_does_not_is_named() -> None:
