@@ -25,6 +25,7 @@ from google.genai import types
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Sockets
 from hypercorn.utils import wrap_app
+from timing import holds_in_one_of
 
 from dotmock.dsl.cli import check_main
 from dotmock.dsl.fmt import format_text
