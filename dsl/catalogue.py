@@ -302,21 +302,25 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
         "client_crashed",
         "error",
         "ended with an uncaught exception or a signal",
-        "Catch the SDK's errors (openai.APIError and subclasses, JSON errors) and fail with a clear message, or retry.",
+        "Catch the SDK's errors (openai.APIError, anthropic.APIError, google.genai.errors.APIError and their "
+        "subclasses; JSON errors of a hand-rolled parser) and fail with a clear message, or retry.",
         'uncaught exception or signal; the title names the last fault met: "crashed on a malformed chunk '
         '(JSONDecodeError)"; also a traceback the process then outlived until its timeout ("then did not exit")',
     ),
     FindingKind(
         "never_called",
         "error",
-        "made no request to dotmock: nothing was tested",
+        "made no request to an API dotmock serves: nothing was tested",
         "Point the client at dotmock: the runner sets "
         + ", ".join(sorted({k.base_url_env for k in API_KINDS}))
         + " (and the API keys) for it; a client that reads another variable or has the provider's URL written in "
-        "calls the real API, or nothing. A command with $VARIABLES or pipes needs shell in its client block; a "
-        "case that means to make no request says so in expect (finding never_called, or requests == 0).",
-        "the client ended (any exit, not a crash or a hang: those say 'before any request' in their titles) and the "
-        "server saw no HTTP request and no WebSocket",
+        "calls the real API, or nothing; a base URL without its version (/v1, Gemini's /v1beta) or with a prefix "
+        "too many reaches paths no API has (the 404 and the evidence name the path dotmock serves). A command with "
+        "$VARIABLES or pipes needs shell in its client block; a case that means to make no request says so in "
+        "expect (finding never_called, or requests == 0).",
+        "the client ended and the server saw no HTTP request and no WebSocket (a crash or a hang then says 'before "
+        "any request' in its title instead), or every request it saw was to a URL no API answers (a 404 unknown "
+        "URL; the findings about how the client took that 404 are left out)",
     ),
     FindingKind(
         "client_hung",

@@ -34,8 +34,9 @@ from dotmock.runner.attempts import (
 )
 from dotmock.runner.results import ClientRun, Finding
 from dotmock.runner.silences import silences
-from dotmock.server.apis import api_for
-from dotmock.server.journal import Journal, WsConnection
+from dotmock.server.apis import api_for, base_url_mistake
+from dotmock.server.apis.models import MODELS_PATH
+from dotmock.server.journal import HttpExchange, Journal, WsConnection
 
 STORM_MAX_ATTEMPTS = 5  # more attempts of one call than this is a storm
 STORM_BURST_ATTEMPTS = 5  # ... and so is this many within STORM_BURST_WINDOW_S
@@ -72,6 +73,11 @@ def _missing_terminator(path: str) -> str:
     if api is None:
         return "no terminator"
     return "no " + api.kind.terminator.removeprefix("data: ")
+
+
+def _astray(exchange: HttpExchange) -> bool:
+    """A request to a URL dotmock does not serve (answered 404 unknown URL)."""
+    return exchange.api is None and exchange.status == 404 and not exchange.path.startswith(MODELS_PATH)
 
 
 def _exit_words(client: ClientRun) -> str:
@@ -362,7 +368,10 @@ class _Judge:
         if client.spawn_error or client.interrupted:
             return
         self._ending()
-        if self.journal.http or self.journal.websocket or not self.expects_requests:
+        if not self.expects_requests or self.journal.websocket or not all(map(_astray, self.journal.http)):
+            return
+        if self.journal.http:
+            self._only_astray()
             return
         # Nothing reached the server: say so in the finding about the end, or as the finding itself.
         for i, f in enumerate(self.findings):
@@ -373,6 +382,22 @@ class _Judge:
             "never_called",
             f"made no request to dotmock ({_exit_words(client)}): nothing of the scenario was tested",
             [_quoted_variable_hint(client) or "no HTTP request, no WebSocket in the journal"],
+        )
+
+    def _only_astray(self) -> None:
+        """Every request went to a URL no API answers (a base URL without its /v1, a prefix too many): the
+        scenario was not tested, and what the client then did with the 404 is not what it was written for."""
+        astray = self.journal.http
+        first = astray[0]
+        mistake = base_url_mistake(first.path)
+        n = len(astray)
+        self.findings = [f for f in self.findings if f.name == "processes_left_behind"]
+        self.add(
+            "never_called",
+            f"made {n} request{'s' if n != 1 else ''} to dotmock, none to a URL it serves ({first.method} "
+            f"{first.path}: {mistake or 'no API has this path'}), and ended ({_exit_words(self.client)}): nothing of the "
+            "scenario was tested",
+            [f"exchange #{x.id} {x.method} {x.path}: 404 unknown URL" for x in astray[:3]],
         )
 
     def _ending(self) -> None:

@@ -32,7 +32,7 @@ from dotmock.server.answers import (
     reply_for,
     text_response,
 )
-from dotmock.server.apis import APIS, api_for, family_of, models
+from dotmock.server.apis import APIS, api_for, base_url_mistake, family_of, models
 from dotmock.server.apis.base import Api
 from dotmock.server.asgi import add_middleware, lower_headers
 from dotmock.server.errors import ApiError, internal_error
@@ -233,7 +233,8 @@ class _HttpEndpoints:
 
 
 def _unknown_url(incoming: Incoming) -> str:
-    return f"Unknown request URL: {incoming.method} {incoming.path}."
+    mistake = base_url_mistake(incoming.path)
+    return f"Unknown request URL: {incoming.method} {incoming.path}." + (f" {mistake}." if mistake else "")
 
 
 def _refuse_websocket(status: int, err: Exception) -> Response:

@@ -75,3 +75,29 @@ async def test_a_miss_suggests_fixtures_of_the_same_family_only() -> None:
         assert "No fixture of the scenario answers Anthropic Messages" in message and "/v1/responses" not in message
         panel = (await http.get("/_dotmock/scenario")).json()
         assert [api["name"] for api in panel["apis"]] == [k.name for k in API_KINDS]
+
+
+@pytest.mark.parametrize(
+    ("path", "advice"),
+    [
+        ("/chat/completions", "dotmock serves POST /v1/chat/completions: the client's base URL lacks /v1."),
+        ("/v1/v1/responses", "dotmock serves POST /v1/responses: the client's base URL has /v1 too many."),
+        ("/api/v1/messages", "dotmock serves POST /v1/messages: the client's base URL has /api too many."),
+        (  # litellm's Gemini provider given the server's root as api_base
+            "/models/gemini-2.5-flash:streamGenerateContent",
+            "dotmock serves POST /v1beta/models/gemini-2.5-flash:streamGenerateContent: the client's base URL "
+            "lacks /v1beta.",
+        ),
+        ("/v1/embeddings", None),
+    ],
+)
+async def test_an_unknown_url_names_the_served_path_one_base_url_mistake_away(path: str, advice: str | None) -> None:
+    scenario = Scenario(
+        name="one", path="o.mock", base_dir=".", fixtures=(Fixture("a", Match("http", "POST", "*"), TextOutcome("hi")),)
+    )
+    async with running_server(scenario) as srv, httpx.AsyncClient(base_url=srv.base_url) as http:
+        missed = await http.post(path, json={"model": "m"})
+    assert missed.status_code == 404
+    message = missed.json()["error"]["message"]
+    assert message.startswith(f"Unknown request URL: POST {path}.")
+    assert message.endswith(advice) if advice else message == f"Unknown request URL: POST {path}."

@@ -76,6 +76,9 @@ CASES: dict[str, tuple[str, str, str]] = {
     # a command whose $VARIABLE no shell expanded: the client never reached the server
     "never_called+": ("none", f"{BEHAVE} exit 0 $OPENAI_BASE_URL", "10s"),
     "never_called-": ("500-once", f"{BEHAVE} retry-good", "10s"),
+    # a base URL without its /v1: every request a 404 of a path nothing serves; the crash on it is not the point
+    "never_called+astray": ("none", f"{BEHAVE} astray /chat/completions", "10s"),
+    "never_called-models": ("none", f"{BEHAVE} models", "10s"),
     "client_hung+": ("none", f"{BEHAVE} hang", "1s"),
     "client_hung-": ("none", f"{BEHAVE} exit 0", "10s"),
     "ws_no_reconnect+": ("ws-drop", f"{BEHAVE} ws-exit1", "10s"),
@@ -181,6 +184,15 @@ def test_a_client_that_never_reached_dotmock_is_told_so(results: dict[str, CaseR
     assert never.title == "made no request to dotmock (exit 0): nothing of the scenario was tested"
     assert "$OPENAI_BASE_URL" in never.evidence[0] and "add shell to the client block" in never.evidence[0]
     assert results["never_called+"].outcome == "failed"
+    astray = results["never_called+astray"]
+    assert names(astray) == ["never_called"], astray.findings
+    assert finding(astray, "never_called").title == (
+        "made 1 request to dotmock, none to a URL it serves (POST /chat/completions: dotmock serves POST "
+        "/v1/chat/completions: the client's base URL lacks /v1), and ended (exit 1, HTTPStatusError): nothing "
+        "of the scenario was tested"
+    )
+    assert astray.outcome == "failed"
+    assert names(results["never_called-models"]) == [] and results["never_called-models"].outcome == "passed"
     # a crash or a hang before any request is that crash or hang, said so; not a second finding
     crashed = results["client_crashed+"]
     assert names(crashed) == ["client_crashed"], crashed.findings

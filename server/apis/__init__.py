@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import shlex
 
-from dotmock.dsl.catalogue import API_KINDS
+from dotmock.dsl.catalogue import API_KINDS, path_pattern
 from dotmock.server.apis.base import Api
 
 
@@ -55,3 +55,19 @@ def base_url_variables(base_url: str) -> dict[str, str]:
 def base_url_exports(base_url: str) -> str:
     """The banners' line for a shell: `export OPENAI_BASE_URL=http://127.0.0.1:8100/v1 ANTHROPIC_BASE_URL=...`."""
     return "export " + " ".join(f"{name}={shlex.quote(url)}" for name, url in base_url_variables(base_url).items())
+
+
+def base_url_mistake(path: str) -> str | None:
+    """For a path no API answers, the served path it is one base-URL mistake away from, said as advice:
+    `/chat/completions` lacks the `/v1` an OpenAI base URL carries, `/models/m:generateContent` lacks
+    Gemini's `/v1beta`, `/v1/v1/messages` or `/api/v1/messages` has a prefix too many. None if none is."""
+    for api in APIS:
+        for template in api.kind.paths:
+            pattern = path_pattern(template)
+            for cut in range(1, len(path)):  # an extra prefix: path = extra + a served path
+                if path[cut] == "/" and pattern.fullmatch(path[cut:]):
+                    return f"dotmock serves POST {path[cut:]}: the client's base URL has {path[:cut]} too many"
+            version, _, rest = template[1:].partition("/")  # a missing version: /v1 + path = a served path
+            if rest and path_pattern("/" + rest).fullmatch(path):
+                return f"dotmock serves POST /{version}{path}: the client's base URL lacks /{version}"
+    return None

@@ -206,6 +206,12 @@ def main() -> int:
     if mode == "swallow":  # the Vercel AI SDK's streamText: the error goes to a logging callback, exit 0
         print(f"error: HTTP {post().status_code}", file=sys.stderr)
         return 0
+    if mode == "astray":  # a base URL without its /v1: an SDK raising on the 404 of a path nothing serves
+        httpx.post(URL + args[0], json=BODY, timeout=10).raise_for_status()
+        return 0
+    if mode == "models":  # a health check that only lists the models
+        httpx.get(URL + "/v1/models", timeout=10).raise_for_status()
+        return 0
     if mode == "print-any":  # curl without --fail: whatever came back is the answer
         print(post().text)
         return 0
