@@ -395,8 +395,8 @@ class _Judge:
         self.add(
             "never_called",
             f"made {n} request{'s' if n != 1 else ''} to dotmock, none to a URL it serves ({first.method} "
-            f"{first.path}: {mistake or 'no API has this path'}), and ended ({_exit_words(self.client)}): nothing of the "
-            "scenario was tested",
+            f"{first.path}: {mistake or 'no API has this path'}), and ended ({_exit_words(self.client)}): "
+            "nothing of the scenario was tested",
             [f"exchange #{x.id} {x.method} {x.path}: 404 unknown URL" for x in astray[:3]],
         )
 
