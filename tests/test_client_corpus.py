@@ -38,6 +38,13 @@ def cell_problems(cell: Cell, result: CaseResult) -> list[str]:
 def test_every_cell_is_judged_right(tmp_path: Path) -> None:
     """One test for the whole grid, so parallel workers do not each run the corpus again."""
     results = run_corpus(tmp_path)
+    # Eight cases at once on two cores can hold a 429 back past the careful client's 0.3 s read timeout, so
+    # it never sees the Retry-After it is then judged on: a cell judged wrong runs again, on its own; a
+    # verdict that is wrong twice fails.
+    again = [cell for cell, result in results.items() if cell_problems(cell, result)]
+    if again:
+        (tmp_path / "again").mkdir()
+        results.update(run_corpus(tmp_path / "again", again, jobs=1))
     wrong = {cell.name: p for cell, result in results.items() if (p := cell_problems(cell, result))}
     assert not wrong, "\n".join(f"{name}: {'; '.join(p)}" for name, p in wrong.items())
 
