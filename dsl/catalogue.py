@@ -93,6 +93,16 @@ API_KINDS += (
         ("ANTHROPIC_API_KEY",),
         "",  # never streamed
     ),
+    ApiKind(
+        "gemini_count_tokens",
+        "Google Gemini token counting",
+        "google",
+        tuple(f"/{v}/models/{{model}}:countTokens" for v in ("v1beta", "v1")),
+        "GOOGLE_GEMINI_BASE_URL",
+        "",
+        ("GEMINI_API_KEY",),
+        "",  # never streamed
+    ),
 )
 APIS_BY_NAME: dict[str, ApiKind] = {k.name: k for k in API_KINDS}
 

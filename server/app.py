@@ -210,14 +210,15 @@ class _HttpEndpoints:
         return quart_response(await self.handle(api, incoming))
 
     async def models(self, model_id: str | None = None) -> Response:
-        """`GET /v1/models[/{id}]` (server.apis.models), journaled."""
+        """`GET /v1/models[/{id}]`, `/v1beta/models[/{id}]` (server.apis.models), journaled."""
         incoming = _quart_incoming()
         exchange = self.open_exchange(incoming)
         try:
-            status, body = models.answer(self.fixtures, incoming.headers, model_id)
+            status, body = models.answer(self.fixtures, incoming.headers, model_id, incoming.path, incoming.query)
         except ApiError as err:
-            return quart_response(api_error_response(exchange, err, models.error_api(incoming.headers)))
-        api, rid = models.error_api(incoming.headers), request_id()
+            asker = models.error_api(incoming.headers, incoming.path, incoming.query)
+            return quart_response(api_error_response(exchange, err, asker))
+        api, rid = models.error_api(incoming.headers, incoming.path, incoming.query), request_id()
         return quart_response(json_response(exchange, status, body, api.answer_headers(rid, status), rid))
 
     def refuse_answer(self, incoming: Incoming, status: int, message: str, code: str | None) -> Answer:
@@ -286,6 +287,8 @@ def create_app(
             app.add_url_rule(rule, f"{api.name}_{i}", endpoints.route, methods=["POST"])
     app.add_url_rule(models.MODELS_PATH, "models", endpoints.models, methods=["GET"])
     app.add_url_rule(models.MODELS_PATH + "/<path:model_id>", "model", endpoints.models, methods=["GET"])
+    app.add_url_rule(models.GEMINI_MODELS_PATH, "gemini_models", endpoints.models, methods=["GET"])
+    app.add_url_rule(models.GEMINI_MODELS_PATH + "/<path:model_id>", "gemini_model", endpoints.models, methods=["GET"])
 
     @app.get("/_dotmock/journal")
     async def get_journal() -> Response:

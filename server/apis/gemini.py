@@ -82,7 +82,7 @@ def _model_version(model: str) -> str:
     return model.removeprefix("models/")
 
 
-def _user_text(body: dict[str, Any]) -> str | None:
+def user_text(body: dict[str, Any]) -> str | None:
     contents = body.get("contents")
     if isinstance(contents, dict):
         contents = [contents]
@@ -165,7 +165,17 @@ def _has_key(query: dict[str, list[str]], headers: dict[str, str]) -> bool:
     return bool(headers.get("x-goog-api-key", "").strip()) or any(v.strip() for v in query.get("key", ()))
 
 
-def _check_body(body: Any) -> dict[str, Any]:
+def refuse_unkeyed(query: dict[str, list[str]], headers: dict[str, str]) -> None:
+    """The 403 the API gives a request with no key (any key is accepted)."""
+    if not _has_key(query, headers):
+        raise ApiError(
+            403,
+            "Method doesn't allow unregistered callers (callers without established identity). "
+            "Please use API Key or other form of API consumer identity to call this API.",
+        )
+
+
+def check_body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "Invalid JSON payload received. The request body must be a JSON object.")
     contents = body.get("contents")
@@ -191,16 +201,11 @@ class Gemini(Api):
         found = _PATH.fullmatch(path)
         assert found is not None, path  # the registry routes only its own paths here
         params = parse_qs(query)
-        if not _has_key(params, headers):
-            raise ApiError(
-                403,
-                "Method doesn't allow unregistered callers (callers without established identity). "
-                "Please use API Key or other form of API consumer identity to call this API.",
-            )
-        checked = _check_body(body)
+        refuse_unkeyed(params, headers)
+        checked = check_body(body)
         stream = found["action"] == "streamGenerateContent"
         array = stream and params.get("alt", [""])[-1] != "sse"
-        return ParsedRequest(checked, stream, array_stream=array, model=found["model"], user_text=_user_text(checked))
+        return ParsedRequest(checked, stream, array_stream=array, model=found["model"], user_text=user_text(checked))
 
     def error_body(self, err: ApiError, rid: str) -> bytes:
         return dumps(error_object(err.status, err.message))
