@@ -34,8 +34,7 @@ from dotmock.runner.attempts import (
 )
 from dotmock.runner.results import ClientRun, Finding
 from dotmock.runner.silences import silences
-from dotmock.server.apis import api_for, base_url_mistake
-from dotmock.server.apis.models import MODELS_PATH
+from dotmock.server.apis import api_for, base_url_mistake, models
 from dotmock.server.journal import HttpExchange, Journal, WsConnection
 
 STORM_MAX_ATTEMPTS = 5  # more attempts of one call than this is a storm
@@ -77,7 +76,7 @@ def _missing_terminator(path: str) -> str:
 
 def _astray(exchange: HttpExchange) -> bool:
     """A request to a URL dotmock does not serve (answered 404 unknown URL)."""
-    return exchange.api is None and exchange.status == 404 and not exchange.path.startswith(MODELS_PATH)
+    return exchange.api is None and exchange.status == 404 and not models.serves(exchange.path)
 
 
 def _exit_words(client: ClientRun) -> str:

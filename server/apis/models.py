@@ -29,6 +29,11 @@ GEMINI_MODELS_PATH = "/v1beta/models"
 GEMINI_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
 
 
+def serves(path: str) -> bool:
+    """Whether `path` is one of the model listings or lookups answered here."""
+    return any(path == base or path.startswith(base + "/") for base in (MODELS_PATH, GEMINI_MODELS_PATH))
+
+
 def family(headers: dict[str, str], path: str = MODELS_PATH, query: str = "") -> str:
     if "anthropic-version" in headers:
         return "anthropic"
