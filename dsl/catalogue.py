@@ -78,7 +78,7 @@ API_KINDS: tuple[ApiKind, ...] = (
         ),
         "GOOGLE_GEMINI_BASE_URL",
         "",
-        ("GEMINI_API_KEY",),
+        ("GEMINI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"),  # google-genai; the Vercel AI SDK's @ai-sdk/google
         "finishReason",
     ),
 )
@@ -100,7 +100,7 @@ API_KINDS += (
         tuple(f"/{v}/models/{{model}}:countTokens" for v in ("v1beta", "v1")),
         "GOOGLE_GEMINI_BASE_URL",
         "",
-        ("GEMINI_API_KEY",),
+        ("GEMINI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"),  # google-genai; the Vercel AI SDK's @ai-sdk/google
         "",  # never streamed
     ),
 )

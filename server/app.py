@@ -212,6 +212,8 @@ class _HttpEndpoints:
     async def models(self, model_id: str | None = None) -> Response:
         """`GET /v1/models[/{id}]`, `/v1beta/models[/{id}]` (server.apis.models), journaled."""
         incoming = _quart_incoming()
+        if model_id is not None and api_for(incoming.path) is not None:  # GET on an API's own path (`:generateContent`)
+            return self.refuse(405, f"Method GET is not allowed for {incoming.path}.", "method_not_allowed")
         exchange = self.open_exchange(incoming)
         try:
             status, body = models.answer(self.fixtures, incoming.headers, model_id, incoming.path, incoming.query)
