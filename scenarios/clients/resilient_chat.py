@@ -23,6 +23,13 @@ import time
 import httpx
 import openai
 
+try:  # the openai SDK 3.x runs on httpx2: a broken stream surfaces as its errors, not httpx's
+    import httpx2
+
+    TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx2.HTTPError)
+except ImportError:
+    TRANSPORT_ERRORS = (httpx.HTTPError,)
+
 MAX_ATTEMPTS = 4
 BASE_BACKOFF_S = 0.1
 MAX_RETRY_AFTER_S = 30.0
@@ -90,7 +97,7 @@ def main() -> int:
     parser.add_argument("--prompt", default="Hello")
     args = parser.parse_args()
     read_timeout = float(os.environ.get("READ_TIMEOUT", "1"))
-    client = openai.OpenAI(max_retries=0, timeout=httpx.Timeout(5.0, read=read_timeout))
+    client = openai.OpenAI(max_retries=0, timeout=openai.Timeout(5.0, read=read_timeout))
     call = chat if args.api == "chat" else responses
     problem = "no attempt made"
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -104,7 +111,7 @@ def main() -> int:
                 return 2
             problem = f"HTTP {err.status_code}"
             wait = max(wait, retry_after(err) or 0.0)
-        except (openai.APIConnectionError, openai.APIError, httpx.HTTPError, json.JSONDecodeError, Incomplete) as err:
+        except (openai.APIConnectionError, openai.APIError, *TRANSPORT_ERRORS, json.JSONDecodeError, Incomplete) as err:
             problem = f"{type(err).__name__}: {err}"
         if attempt < MAX_ATTEMPTS:
             print(f"attempt {attempt} failed ({problem}); retrying in {wait:.2f}s", file=sys.stderr)
