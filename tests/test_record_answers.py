@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from timing import holds_in_one_of
+from timing import assert_same_gaps, holds_in_one_of
 
 from dotmock.dsl.cli import check_main
 from dotmock.dsl.fmt import format_text
@@ -176,11 +176,7 @@ async def test_agent_answers_error_events_and_json_waits_replay_faithfully(tmp_p
             replay_times = [_sent_at(e) for e in replay.journal.http]
         assert again == live  # every event, in order, its pieces cut in the same places
         for (name, _, _), recorded, replayed in zip(CALLS, recorded_times, replay_times, strict=True):
-            assert len(recorded) == len(replayed), name
-            gaps = [b - a for a, b in zip([0.0, *recorded], recorded, strict=False)]
-            again_gaps = [b - a for a, b in zip([0.0, *replayed], replayed, strict=False)]
-            for g, h in zip(gaps, again_gaps, strict=True):
-                assert abs(g - h) <= GAP_TOLERANCE_S, (name, gaps, again_gaps)
+            assert_same_gaps(name, recorded, replayed, GAP_TOLERANCE_S)
         assert upstream_times["chat json call"][0] >= 0.12 and replay_times[3][0] >= 0.12  # the latency, replayed
 
     await holds_in_one_of(3, replay_matches)

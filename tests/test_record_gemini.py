@@ -15,7 +15,7 @@ import httpx
 import pytest
 from google import genai
 from google.genai import errors, types
-from timing import holds_in_one_of
+from timing import assert_same_gaps, holds_in_one_of
 
 from dotmock.dsl.cli import check_main
 from dotmock.dsl.fmt import format_text
@@ -174,11 +174,7 @@ async def test_gemini_answers_record_and_replay_faithfully(tmp_path: Path) -> No
         assert again == live  # every chunk's text, calls and finish reason; the errors; the raw array
         assert len(upstream_times) == len(replay_times)
         for (name, recorded), replayed in zip(upstream_times, replay_times, strict=True):
-            assert len(recorded) == len(replayed), name
-            gaps = [b - a for a, b in zip([0.0, *recorded], recorded, strict=False)]
-            again_gaps = [b - a for a, b in zip([0.0, *replayed], replayed, strict=False)]
-            for g, h in zip(gaps, again_gaps, strict=True):
-                assert abs(g - h) <= GAP_TOLERANCE_S, (name, gaps, again_gaps)
+            assert_same_gaps(name, recorded, replayed, GAP_TOLERANCE_S)
         slow = [
             times
             for (name, _), times in zip(upstream_times, replay_times, strict=True)

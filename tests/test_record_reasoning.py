@@ -25,7 +25,7 @@ from google.genai import types
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Sockets
 from hypercorn.utils import wrap_app
-from timing import holds_in_one_of
+from timing import assert_same_gaps, holds_in_one_of
 
 from dotmock.dsl.cli import check_main
 from dotmock.dsl.fmt import format_text
@@ -132,11 +132,7 @@ async def test_reasoning_records_and_replays_faithfully(tmp_path: Path) -> None:
             replay_times = [_sent_at(e) for e in replay.journal.http]
         assert again == live
         for (name, recorded), replayed in zip(upstream_times, replay_times, strict=True):
-            assert len(recorded) == len(replayed), name
-            gaps = [b - a for a, b in zip([0.0, *recorded], recorded, strict=False)]
-            again_gaps = [b - a for a, b in zip([0.0, *replayed], replayed, strict=False)]
-            for g, h in zip(gaps, again_gaps, strict=True):
-                assert abs(g - h) <= GAP_TOLERANCE_S, (name, gaps, again_gaps)
+            assert_same_gaps(name, recorded, replayed, GAP_TOLERANCE_S)
 
     kinds = [e["type"] for e in live["responses events"]]
     assert kinds.count("response.reasoning_summary_text.delta") == 7

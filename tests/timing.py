@@ -19,3 +19,13 @@ async def holds_in_one_of(runs: int, check: Callable[[], Awaitable[None]]) -> No
         except AssertionError:
             if left == 0:
                 raise
+
+
+def assert_same_gaps(name: str, recorded: list[float], replayed: list[float], tolerance_s: float) -> None:
+    """The waits between an answer's pieces (send times from its start) recorded and replayed: the same
+    number of pieces, each gap within `tolerance_s`."""
+    assert len(recorded) == len(replayed), name
+    gaps = [b - a for a, b in zip([0.0, *recorded], recorded, strict=False)]
+    again = [b - a for a, b in zip([0.0, *replayed], replayed, strict=False)]
+    for g, h in zip(gaps, again, strict=True):
+        assert abs(g - h) <= tolerance_s, (name, gaps, again)
